@@ -1,0 +1,42 @@
+"""Where the companion finds its models, indexes and assets.
+
+Everything goes through importlib.resources so the same code works from a checkout, an installed
+wheel and a PyInstaller bundle. Nothing else in the package may build paths from ``__file__``.
+"""
+
+from __future__ import annotations
+
+import os
+from importlib.resources import as_file, files
+from pathlib import Path
+
+INDEX_ENV = "SHOP_THE_LOOK_INDEX"
+MODELS_ENV = "SHOP_THE_LOOK_MODELS"
+DEMO_INDEX_NAME = "demo"
+
+
+def _resource_dir(package: str) -> Path:
+    with as_file(files(package)) as path:  # a real directory for both checkouts and bundles
+        return Path(path)
+
+
+def models_dir() -> Path:
+    """The folder holding one sub-folder per model (``<name>/manifest.json``)."""
+    override = os.environ.get(MODELS_ENV)
+    return Path(override) if override else _resource_dir("companion.models")
+
+
+def bundled_indexes_dir() -> Path:
+    """The folder of catalog indexes that ship with the companion (the demo index lives here)."""
+    return _resource_dir("companion.indexes")
+
+
+def default_index_dir() -> Path:
+    """The index ``look`` and ``serve`` use when none is given: $SHOP_THE_LOOK_INDEX or the demo."""
+    override = os.environ.get(INDEX_ENV)
+    return Path(override) if override else bundled_indexes_dir() / DEMO_INDEX_NAME
+
+
+def asset_dir(package: str) -> Path:
+    """A package's static assets, e.g. ``asset_dir("companion.panel") / "static"``."""
+    return _resource_dir(package)

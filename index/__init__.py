@@ -1,0 +1,1 @@
+"""Catalog indexes shipped with the companion (mapped to ``companion.indexes``)."""

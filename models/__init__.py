@@ -1,0 +1,1 @@
+"""ONNX models shipped inside the companion (mapped to ``companion.models``)."""
