@@ -47,8 +47,8 @@ SPECS: dict[str, dict] = {
         },
         "dynamic_input": [1, "height", "width", 3],
         "outputs": {
-            "Identity:0": "[1,6,56]: up to 6 people; 17 keypoints x (y, x, score) normalised to the "
-            "padded square, then (ymin, xmin, ymax, xmax, score)",
+            "Identity:0": "[1,6,56]: up to 6 people; 17 keypoints x (y, x, score) normalised "
+            "to the padded square, then (ymin, xmin, ymax, xmax, score)",
         },
         "labels": [
             "nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder",
@@ -136,15 +136,19 @@ SPECS: dict[str, dict] = {
     },
 }
 
-COCO80 = (
-    "person bicycle car motorcycle airplane bus train truck boat traffic_light fire_hydrant "
-    "stop_sign parking_meter bench bird cat dog horse sheep cow elephant bear zebra giraffe "
-    "backpack umbrella handbag tie suitcase frisbee skis snowboard sports_ball kite baseball_bat "
-    "baseball_glove skateboard surfboard tennis_racket bottle wine_glass cup fork knife spoon bowl "
-    "banana apple sandwich orange broccoli carrot hot_dog pizza donut cake chair couch "
-    "potted_plant bed dining_table toilet tv laptop mouse remote keyboard cell_phone microwave "
-    "oven toaster sink refrigerator book clock vase scissors teddy_bear hair_drier toothbrush"
-).split()
+COCO80 = [
+    "person", "bicycle", "car", "motorcycle", "airplane", "bus", "train", "truck", "boat",
+    "traffic_light", "fire_hydrant", "stop_sign", "parking_meter", "bench", "bird", "cat",
+    "dog", "horse", "sheep", "cow", "elephant", "bear", "zebra", "giraffe", "backpack",
+    "umbrella", "handbag", "tie", "suitcase", "frisbee", "skis", "snowboard", "sports_ball",
+    "kite", "baseball_bat", "baseball_glove", "skateboard", "surfboard", "tennis_racket",
+    "bottle", "wine_glass", "cup", "fork", "knife", "spoon", "bowl", "banana", "apple",
+    "sandwich", "orange", "broccoli", "carrot", "hot_dog", "pizza", "donut", "cake",
+    "chair", "couch", "potted_plant", "bed", "dining_table", "toilet", "tv", "laptop",
+    "mouse", "remote", "keyboard", "cell_phone", "microwave", "oven", "toaster", "sink",
+    "refrigerator", "book", "clock", "vase", "scissors", "teddy_bear", "hair_drier",
+    "toothbrush",
+]
 
 
 def ensure_tool_venv() -> None:

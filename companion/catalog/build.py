@@ -1,0 +1,174 @@
+"""``shop-the-look index build``: feed → embeddings → one usearch index per category + SQLite.
+
+The build writes into a fresh temporary folder next to the target and swaps it in only when
+everything is written, so a killed or failed build never leaves a half-written index behind.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import sqlite3
+import tempfile
+import time
+import urllib.request
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from usearch.index import Index
+
+from companion.catalog.feed import FeedProblem, Product, read_feed
+from companion.catalog.index import DATABASE, FORMAT_VERSION, MANIFEST
+from companion.errors import LookError
+from companion.pipeline.decode import decode_image
+from companion.pipeline.embed import Embedder
+from companion.progress import Progress
+
+BATCH = 64
+DOWNLOAD_TIMEOUT_S = 20
+MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
+
+SCHEMA = """
+CREATE TABLE products (
+    key INTEGER PRIMARY KEY, id TEXT UNIQUE NOT NULL, title TEXT, link TEXT, image_link TEXT,
+    image_path TEXT, category TEXT, gender TEXT, price TEXT, availability TEXT, brand TEXT,
+    color TEXT, product_type TEXT, article_type TEXT, line INTEGER
+);
+CREATE INDEX products_category ON products(category);
+"""
+
+
+@dataclass
+class BuildReport:
+    counts: dict[str, int] = field(default_factory=dict)
+    problems: list[FeedProblem] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def indexed(self) -> int:
+        return sum(self.counts.values())
+
+
+def build_index(
+    feed: Path,
+    out: Path,
+    embedder: Embedder,
+    limit: int | None = None,
+    include: Callable[[Product], bool] | None = None,
+    show_progress: bool = True,
+) -> BuildReport:
+    """Build the index for ``feed`` into ``out`` (replacing it atomically)."""
+    started = time.monotonic()
+    report = BuildReport()
+    products: list[Product] = []
+    for entry in read_feed(feed):
+        if isinstance(entry, FeedProblem):
+            report.problems.append(entry)
+        elif include is None or include(entry):
+            products.append(entry)
+    if limit is not None:
+        products = products[:limit]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
+    try:
+        vectors: dict[str, list[np.ndarray]] = defaultdict(list)
+        keys: dict[str, list[int]] = defaultdict(list)
+        db = sqlite3.connect(staging / DATABASE)
+        db.executescript(SCHEMA)
+        progress = Progress(len(products), "Indexing", stream=None) if show_progress else None
+        for start in range(0, len(products), BATCH):
+            batch = products[start : start + BATCH]
+            loaded = [(p, *_load_image(feed.parent, p)) for p in batch]
+            good = []
+            for product, pixels, local_path, problem in loaded:
+                if problem is not None:
+                    report.problems.append(FeedProblem(product.line, problem))
+                else:
+                    good.append((product, pixels, local_path))
+            embedded = embedder.embed([pixels for _, pixels, _ in good])
+            for (product, _, local_path), vector in zip(good, embedded, strict=True):
+                key = product.line  # stable and unique within one feed
+                db.execute(
+                    "INSERT INTO products VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    (key, product.id, product.title, product.link, product.image_link,
+                     local_path, product.category, product.gender, product.price,
+                     product.availability, product.brand, product.color, product.product_type,
+                     product.article_type, product.line),
+                )
+                vectors[product.category].append(vector)
+                keys[product.category].append(key)
+            if progress:
+                progress.advance(len(batch))
+        if progress:
+            progress.__exit__(None, None, None)
+        db.commit()
+        db.close()
+        for category, rows in vectors.items():
+            index = Index(ndim=embedder.ndim, metric="cos", dtype="f32")
+            index.add(np.array(keys[category], dtype=np.uint64), np.stack(rows))
+            index.save(str(staging / f"{category}.usearch"))
+            report.counts[category] = len(rows)
+        manifest = embedder.manifest
+        (staging / MANIFEST).write_text(json.dumps({
+            "format_version": FORMAT_VERSION,
+            "embedder": manifest.name,
+            "embedder_sha256": manifest.sha256,
+            "ndim": embedder.ndim,
+            "metric": "cos",
+            "dtype": "f32",
+            "counts": dict(sorted(report.counts.items())),
+            "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "feed": feed.name,
+        }, indent=2) + "\n")
+        _swap_in(staging, out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def _load_image(base: Path, product: Product) -> tuple[np.ndarray | None, str, str | None]:
+    """(pixels, local path or "", problem or None) for a product's image_link."""
+    link = product.image_link
+    try:
+        if link.startswith(("http://", "https://")):
+            data = _download(link)
+            local = ""
+        else:
+            path = (base / link).resolve()
+            data = path.read_bytes()
+            local = str(path)
+        pixels = decode_image(data).pixels
+    except LookError as exc:
+        return None, "", f"image of {product.id} unreadable: {exc.message}"
+    except OSError as exc:
+        return None, "", f"image of {product.id} unreadable: {exc}"
+    return pixels, local, None
+
+
+def _download(url: str) -> bytes:
+    request = urllib.request.Request(url, headers={"User-Agent": "shop-the-look-indexer"})
+    with urllib.request.urlopen(request, timeout=DOWNLOAD_TIMEOUT_S) as response:
+        data = response.read(MAX_DOWNLOAD_BYTES + 1)
+    if len(data) > MAX_DOWNLOAD_BYTES:
+        raise OSError("larger than 20 MB")
+    Image.open(io.BytesIO(data))  # fail early on HTML error pages
+    return data
+
+
+def _swap_in(staging: Path, out: Path) -> None:
+    """Replace ``out`` with ``staging`` so that readers see either the old or the new index."""
+    if out.exists():
+        retired = out.with_name(f".{out.name}.old-{int(time.time())}")
+        out.rename(retired)
+        staging.rename(out)
+        shutil.rmtree(retired, ignore_errors=True)
+    else:
+        staging.rename(out)

@@ -1,0 +1,124 @@
+"""A built catalog index: one usearch index per category (memory-mapped) plus SQLite metadata."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from usearch.index import Index
+
+from companion.errors import LookError
+from companion.pipeline.types import Match
+
+MANIFEST = "manifest.json"
+DATABASE = "products.sqlite"
+FORMAT_VERSION = 1
+OVERFETCH = 4  # gender filtering drops rows after the search; ask for more up front
+
+
+@dataclass(frozen=True)
+class IndexManifest:
+    format_version: int
+    embedder: str
+    embedder_sha256: str
+    ndim: int
+    metric: str
+    dtype: str
+    counts: dict[str, int]
+    built_at: str
+    feed: str
+
+    @classmethod
+    def read(cls, directory: Path) -> IndexManifest:
+        data = json.loads((directory / MANIFEST).read_text(encoding="utf-8"))
+        return cls(**{k: data[k] for k in cls.__dataclass_fields__})
+
+
+class CatalogIndex:
+    """Read-only, thread-safe searches over a built index directory."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        if not (directory / MANIFEST).is_file():
+            raise LookError(
+                "catalog_missing",
+                f"No catalog index at {directory}. Build one with "
+                "`shop-the-look index build FEED --out DIR` (see the README for the demo catalog).",
+                503,
+            )
+        self.manifest = IndexManifest.read(directory)
+        self._indexes = {
+            category: Index.restore(str(directory / f"{category}.usearch"), view=True)
+            for category, count in self.manifest.counts.items()
+            if count > 0
+        }
+        uri = f"file:{(directory / DATABASE).as_posix()}?mode=ro&immutable=1"
+        self._db = sqlite3.connect(uri, uri=True, check_same_thread=False)
+        self._db.row_factory = sqlite3.Row
+
+    @property
+    def categories(self) -> list[str]:
+        return sorted(self._indexes)
+
+    def require_embedder(self, name: str, sha256: str) -> None:
+        """Refuse to search with vectors from a model other than the one that built the index."""
+        if sha256 != self.manifest.embedder_sha256:
+            raise LookError(
+                "catalog_embedder_mismatch",
+                f"The catalog at {self.directory} was built with the embedder "
+                f"{self.manifest.embedder} ({self.manifest.embedder_sha256[:12]}…), but this "
+                f"companion uses {name} ({sha256[:12]}…). Rebuild the catalog with "
+                "`shop-the-look index build`.",
+                503,
+            )
+
+    def search(
+        self, category: str, vector: np.ndarray, k: int, gender: str | None = None
+    ) -> list[Match]:
+        """The ``k`` nearest products of ``category``; with a gender, that gender or unisex."""
+        index = self._indexes.get(category)
+        if index is None or k <= 0:
+            return []
+        fetch = k if gender in (None, "unknown", "all") else k * OVERFETCH
+        while True:
+            found = index.search(vector.astype(np.float32), min(fetch, len(index)))
+            matches = self._matches(found.keys, found.distances, gender)
+            if len(matches) >= k or fetch >= len(index):
+                return matches[:k]
+            fetch *= OVERFETCH
+
+    def _matches(self, keys: np.ndarray, distances: np.ndarray, gender: str | None) -> list[Match]:
+        keys = [int(k) for k in keys]
+        if not keys:
+            return []
+        placeholders = ",".join("?" * len(keys))
+        rows = {
+            row["key"]: row
+            for row in self._db.execute(
+                f"SELECT * FROM products WHERE key IN ({placeholders})", keys
+            )
+        }
+        matches = []
+        for key, distance in zip(keys, distances, strict=True):
+            row = rows.get(key)
+            if row is None:
+                continue
+            if gender in ("female", "male") and row["gender"] not in (gender, "unisex"):
+                continue
+            matches.append(Match(
+                id=row["id"], score=round(float(1.0 - distance), 4), title=row["title"],
+                image_link=row["image_link"], link=row["link"], category=row["category"],
+                gender=row["gender"], price=row["price"], availability=row["availability"],
+                image_path=row["image_path"],
+            ))
+        return matches
+
+    def product(self, product_id: str) -> dict | None:
+        row = self._db.execute("SELECT * FROM products WHERE id = ?", (product_id,)).fetchone()
+        return dict(row) if row else None
+
+    def close(self) -> None:
+        self._db.close()

@@ -1,0 +1,80 @@
+"""Small pixel helpers shared by the steps: letterboxing, cropping, box geometry."""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+
+from companion.pipeline.types import Box
+
+
+def letterbox(
+    pixels: np.ndarray, size: int, fill: tuple[int, int, int] = (0, 0, 0)
+) -> tuple[np.ndarray, float]:
+    """Resize to fit a size×size square (top-left aligned); returns the square and its scale.
+
+    A point (x, y) of the square maps back to (x / scale, y / scale) in ``pixels``.
+    """
+    height, width = pixels.shape[:2]
+    scale = size / max(height, width)
+    new_w, new_h = max(1, round(width * scale)), max(1, round(height * scale))
+    resized = Image.fromarray(pixels).resize((new_w, new_h), Image.Resampling.BILINEAR)
+    canvas = np.empty((size, size, 3), dtype=np.uint8)
+    canvas[:] = fill
+    canvas[:new_h, :new_w] = np.asarray(resized)
+    return canvas, scale
+
+
+def letterbox_centered(
+    pixels: np.ndarray, size: int, fill: tuple[int, int, int] = (255, 255, 255)
+) -> np.ndarray:
+    """Resize to fit a size×size square, centred: how catalog photos and crops are embedded."""
+    height, width = pixels.shape[:2]
+    scale = size / max(height, width)
+    new_w, new_h = max(1, round(width * scale)), max(1, round(height * scale))
+    resized = Image.fromarray(pixels).resize((new_w, new_h), Image.Resampling.BILINEAR)
+    canvas = np.empty((size, size, 3), dtype=np.uint8)
+    canvas[:] = fill
+    top, left = (size - new_h) // 2, (size - new_w) // 2
+    canvas[top : top + new_h, left : left + new_w] = np.asarray(resized)
+    return canvas
+
+
+def clip_box(box: Box, width: int, height: int) -> Box:
+    x1, y1, x2, y2 = box
+    return (
+        float(min(max(x1, 0), width)),
+        float(min(max(y1, 0), height)),
+        float(min(max(x2, 0), width)),
+        float(min(max(y2, 0), height)),
+    )
+
+
+def box_area(box: Box) -> float:
+    return max(0.0, box[2] - box[0]) * max(0.0, box[3] - box[1])
+
+
+def iou(a: Box, b: Box) -> float:
+    inter = box_area((max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3])))
+    union = box_area(a) + box_area(b) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def crop(pixels: np.ndarray, box: Box) -> np.ndarray:
+    """The pixels inside ``box`` (clipped to the image; at least one pixel)."""
+    height, width = pixels.shape[:2]
+    x1, y1, x2, y2 = clip_box(box, width, height)
+    x1, y1 = int(x1), int(y1)
+    x2, y2 = max(round(x2), x1 + 1), max(round(y2), y1 + 1)
+    return pixels[y1:y2, x1:x2]
+
+
+def nms(boxes: np.ndarray, scores: np.ndarray, threshold: float) -> list[int]:
+    """Greedy non-maximum suppression; returns kept indices, best first."""
+    order = list(np.argsort(-scores))
+    keep: list[int] = []
+    while order:
+        best = order.pop(0)
+        keep.append(int(best))
+        order = [i for i in order if iou(tuple(boxes[best]), tuple(boxes[i])) < threshold]
+    return keep

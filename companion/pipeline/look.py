@@ -1,0 +1,202 @@
+"""The look pipeline: image bytes → people, genders, garment regions → catalog matches."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import numpy as np
+
+from companion.catalog.index import CatalogIndex
+from companion.inference.store import ModelStore
+from companion.pipeline.decode import decode_image
+from companion.pipeline.embed import DEFAULT_EMBEDDER, Embedder
+from companion.pipeline.faces import face_crop
+from companion.pipeline.gender import UNKNOWN, classify_faces
+from companion.pipeline.imaging import box_area, crop, iou
+from companion.pipeline.objects import find_objects
+from companion.pipeline.people import find_people
+from companion.pipeline.regions import garment_regions
+from companion.pipeline.search import find_matches, vote_category
+from companion.pipeline.types import Box, DecodedImage, Garment, Gender, Item, Look, Person
+
+DRESS_VOTE = 0.5  # share of neighbours that must be dresses to call an outfit a dress
+
+
+@dataclass(frozen=True)
+class LookRequest:
+    """What to look for. ``region`` (pixels of the upright original) restricts the search to a
+    box the user drew; ``gender`` overrides the detected one ("female", "male" or "all")."""
+
+    top_k: int = 10
+    region: Box | None = None
+    gender: str | None = None
+    categories: tuple[str, ...] | None = None  # only these garment categories
+
+
+class Timer:
+    def __init__(self) -> None:
+        self.ms: dict[str, float] = {}
+
+    @contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.ms[name] = round(self.ms.get(name, 0.0) + (time.perf_counter() - started) * 1e3, 2)
+
+
+class LookPipeline:
+    """Owns nothing but references: the model store and the catalog index it was given."""
+
+    def __init__(
+        self, store: ModelStore, index: CatalogIndex, embedder_name: str = DEFAULT_EMBEDDER,
+        find_bags: bool = True,
+    ) -> None:
+        self.store = store
+        self.index = index
+        self.embedder = Embedder(store, embedder_name)
+        self.find_bags = find_bags
+        manifest = self.embedder.manifest
+        index.require_embedder(manifest.name, manifest.sha256)
+
+    def run(self, data: bytes, source: str = "", request: LookRequest | None = None) -> Look:
+        request = request or LookRequest()
+        timer = Timer()
+        total = time.perf_counter()
+        with timer.step("decode"):
+            image = decode_image(data)
+        if request.region is not None:
+            look = self._region_look(image, source, request, timer)
+        else:
+            look = self._full_look(image, source, request, timer)
+        look.timings_ms = {**timer.ms, "total": round((time.perf_counter() - total) * 1e3, 2)}
+        return look
+
+    def detect(self, image: DecodedImage, timer: Timer | None = None
+               ) -> tuple[list[tuple[Person, Gender]], list[Garment]]:
+        """People with their gender, and garment regions (pixels of ``image.pixels``)."""
+        timer = timer or Timer()
+        with timer.step("people"):
+            people = find_people(self.store, image)
+        with timer.step("gender"):
+            genders = self._genders(image, people)
+        height, width = image.pixels.shape[:2]
+        with timer.step("regions"):
+            garments = [
+                g for i, person in enumerate(people)
+                for g in garment_regions(person, i, (width, height))
+            ]
+        if self.find_bags and people:
+            with timer.step("bags"):
+                garments += self._bags(image, people)
+        return list(zip(people, genders, strict=True)), garments
+
+    def _full_look(self, image: DecodedImage, source: str, request: LookRequest,
+                   timer: Timer) -> Look:
+        people, garments = self.detect(image, timer)
+        if not people:  # a product photo: the whole picture is the garment
+            height, width = image.pixels.shape[:2]
+            return self._search_regions(
+                image, source, [], [Garment("", (0.0, 0.0, float(width), float(height)), None)],
+                request, timer,
+            )
+        with timer.step("dresses"):
+            garments = self._dresses(image, people, garments)
+        if request.categories:
+            garments = [g for g in garments if g.category in request.categories]
+        return self._search_regions(image, source, people, garments, request, timer)
+
+    def _region_look(self, image: DecodedImage, source: str, request: LookRequest,
+                     timer: Timer) -> Look:
+        box = tuple(v / image.scale for v in request.region)
+        with timer.step("people"):
+            people = find_people(self.store, image)
+        with timer.step("gender"):
+            genders = self._genders(image, people)
+        owner = max(range(len(people)), key=lambda i: iou(people[i].box, box), default=None)
+        if owner is not None and iou(people[owner].box, box) == 0:
+            owner = None
+        category = request.categories[0] if request.categories else ""
+        return self._search_regions(
+            image, source, list(zip(people, genders, strict=True)),
+            [Garment(category, box, owner)], request, timer,
+        )
+
+    def _search_regions(self, image: DecodedImage, source: str,
+                        people: list[tuple[Person, Gender]], garments: list[Garment],
+                        request: LookRequest, timer: Timer) -> Look:
+        with timer.step("embed"):
+            vectors = self.embedder.embed([crop(image.pixels, g.box) for g in garments])
+        items = []
+        with timer.step("search"):
+            for garment, vector in zip(garments, vectors, strict=True):
+                if not garment.category:
+                    category, share = vote_category(self.index, vector)
+                    garment = Garment(category, garment.box, garment.person, round(share, 4))
+                gender = request.gender
+                if gender is None and garment.person is not None:
+                    gender = people[garment.person][1].label
+                matches = find_matches(self.index, garment.category, vector, request.top_k, gender)
+                items.append(Item(_to_original(garment, image.scale), matches))
+        return Look(
+            source=source, width=image.width, height=image.height,
+            people=[(_person_to_original(p, image.scale), g) for p, g in people], items=items,
+        )
+
+    def _genders(self, image: DecodedImage, people: list[Person]) -> list[Gender]:
+        faces = [face_crop(self.store, image.pixels, p) for p in people]
+        found = [f for f in faces if f is not None]
+        labels = iter(classify_faces(self.store, found))
+        return [next(labels) if f is not None else UNKNOWN for f in faces]
+
+    def _bags(self, image: DecodedImage, people: list[Person]) -> list[Garment]:
+        bags = []
+        for found in find_objects(self.store, image):
+            overlaps = [box_area(_intersection(p.box, found.box)) for p in people]
+            owner = int(np.argmax(overlaps)) if max(overlaps) > 0 else None
+            bags.append(Garment("bag", found.box, owner, round(found.score, 4)))
+        return bags
+
+    def _dresses(self, image: DecodedImage, people: list[tuple[Person, Gender]],
+                 garments: list[Garment]) -> list[Garment]:
+        """Where a person's top and bottom look like one dress to the catalog, merge them."""
+        if "dress" not in self.index.categories:
+            return garments
+        result = list(garments)
+        for index in range(len(people)):
+            top = next((g for g in garments if g.person == index and g.category == "topwear"), None)
+            bottom = next(
+                (g for g in garments if g.person == index and g.category == "bottomwear"), None
+            )
+            if top is None or bottom is None:
+                continue
+            outfit = (min(top.box[0], bottom.box[0]), top.box[1],
+                      max(top.box[2], bottom.box[2]), bottom.box[3])
+            vector = self.embedder.embed([crop(image.pixels, outfit)])[0]
+            category, share = vote_category(self.index, vector, ["topwear", "bottomwear", "dress"])
+            if category == "dress" and share >= DRESS_VOTE:
+                result = [g for g in result if g is not top and g is not bottom]
+                result.append(Garment("dress", outfit, index, round(share, 4)))
+        return result
+
+
+def _intersection(a: Box, b: Box) -> Box:
+    return (max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3]))
+
+
+def _scale_box(box: Box, scale: float) -> Box:
+    return tuple(round(v * scale, 1) for v in box)
+
+
+def _to_original(garment: Garment, scale: float) -> Garment:
+    return Garment(garment.category, _scale_box(garment.box, scale), garment.person, garment.score)
+
+
+def _person_to_original(person: Person, scale: float) -> Person:
+    keypoints = person.keypoints.copy()
+    keypoints[:, :2] *= scale
+    return Person(_scale_box(person.box, scale), person.score, keypoints)
