@@ -1,0 +1,66 @@
+"""Shared fixtures: the real data under ../shared/data and a small real catalog index."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from companion.catalog.build import build_index
+from companion.catalog.index import CatalogIndex
+from companion.inference.store import ModelStore
+from companion.pipeline.embed import Embedder
+from companion.pipeline.look import LookPipeline
+
+REPO = Path(__file__).resolve().parent.parent
+DATA = (REPO / ".." / "shared" / "data").resolve()
+STREET = DATA / "street"
+CATALOG = DATA / "catalog"
+FACES = DATA / "faces"
+
+requires_data = pytest.mark.skipif(
+    not (CATALOG / "feed.tsv").is_file(), reason="../shared/data is not present"
+)
+
+
+@pytest.fixture(scope="session")
+def store() -> ModelStore:
+    return ModelStore()
+
+
+def small_feed_ids(per_article_type: int = 8) -> set[str]:
+    """A few index-split products of every article type: small, but every category present."""
+    with (CATALOG / "split.tsv").open(encoding="utf-8") as handle:
+        indexed = {r["id"] for r in csv.DictReader(handle, delimiter="\t") if r["split"] == "index"}
+    chosen: dict[str, list[str]] = {}
+    with (CATALOG / "feed.tsv").open(encoding="utf-8") as handle:
+        for row in csv.DictReader(handle, delimiter="\t"):
+            key = f"{row['article_type']}/{row['gender']}"
+            if row["id"] in indexed and len(chosen.setdefault(key, [])) < per_article_type:
+                chosen[key].append(row["id"])
+    return {i for ids in chosen.values() for i in ids}
+
+
+@pytest.fixture(scope="session")
+def small_index_dir(tmp_path_factory, store: ModelStore) -> Path:
+    """A real index of ~800 catalog products, built once per test session."""
+    out = tmp_path_factory.mktemp("catalog") / "small"
+    ids = small_feed_ids()
+    build_index(CATALOG / "feed.tsv", out, Embedder(store), include=lambda p: p.id in ids,
+                show_progress=False)
+    return out
+
+
+@pytest.fixture(scope="session")
+def small_index(small_index_dir: Path) -> CatalogIndex:
+    return CatalogIndex(small_index_dir)
+
+
+@pytest.fixture(scope="session")
+def pipeline(store: ModelStore, small_index: CatalogIndex) -> LookPipeline:
+    return LookPipeline(store, small_index)
+
+
+def street_photo(name: str) -> bytes:
+    return (STREET / "images" / name).read_bytes()
