@@ -7,11 +7,14 @@ wheel and a PyInstaller bundle. Nothing else in the package may build paths from
 from __future__ import annotations
 
 import os
+import sys
 from importlib.resources import as_file, files
 from pathlib import Path
 
 INDEX_ENV = "SHOP_THE_LOOK_INDEX"
 MODELS_ENV = "SHOP_THE_LOOK_MODELS"
+CONFIG_ENV = "SHOP_THE_LOOK_CONFIG"
+APP_DIR_NAME = "shop-the-look"
 DEMO_INDEX_NAME = "demo"
 
 
@@ -40,3 +43,20 @@ def default_index_dir() -> Path:
 def asset_dir(package: str) -> Path:
     """A package's static assets, e.g. ``asset_dir("companion.panel") / "static"``."""
     return _resource_dir(package)
+
+
+def config_dir() -> Path:
+    """Per-user settings (paired browsers): $SHOP_THE_LOOK_CONFIG or the platform's config folder.
+
+    Kept outside the install so an update or a reinstall does not forget the pairings.
+    """
+    override = os.environ.get(CONFIG_ENV)
+    if override:
+        return Path(override)
+    if sys.platform == "win32":
+        base = Path(os.environ.get("APPDATA") or Path.home() / "AppData" / "Roaming")
+    elif sys.platform == "darwin":
+        base = Path.home() / "Library" / "Application Support"
+    else:
+        base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    return base / APP_DIR_NAME
