@@ -40,7 +40,13 @@ def decode_image(data: bytes, max_pixels: int = MAX_PIXELS) -> DecodedImage:
             image = _to_rgb(image)
     except LookError:
         raise
-    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning):
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise LookError(
+            "image_too_large",
+            f"The image claims more than {max_pixels // 1_000_000} megapixels. Try a smaller copy.",
+            413,
+        ) from None
+    except UnidentifiedImageError:
         raise LookError(
             "image_unreadable",
             "This is not an image we can read (JPEG, PNG, WebP or GIF). Try another image.",

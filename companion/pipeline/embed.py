@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from companion.inference.store import ModelStore
-from companion.pipeline.imaging import letterbox_centered
+from companion.pipeline.imaging import letterbox_centered, to_model_input
 
 DEFAULT_EMBEDDER = "nanodet-embedder"
 DEFAULT_INPUT_SIZE = 224
@@ -34,24 +34,17 @@ class Embedder:
             return np.zeros((0, self.ndim), dtype=np.float32)
         rows = []
         for start in range(0, len(crops), BATCH):
-            batch = np.stack([self.preprocess(c) for c in crops[start : start + BATCH]])
+            squares = np.stack([self.square(c) for c in crops[start : start + BATCH]])
+            batch = to_model_input(squares, model.manifest.input)
             output = next(iter(model.run({model.manifest.input.name: batch}).values()))
             rows.append(output.reshape(len(batch), -1))
         vectors = np.concatenate(rows).astype(np.float32)
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         return vectors / np.maximum(norms, 1e-12)
 
-    def preprocess(self, crop: np.ndarray) -> np.ndarray:
-        spec = self.manifest.input
+    def square(self, crop: np.ndarray) -> np.ndarray:
+        """The crop letterboxed into the model's square input, as the manifest's extra says."""
         extra = self.manifest.extra
         size = int(extra.get("input_size", DEFAULT_INPUT_SIZE))
         fill = tuple(extra.get("fill", (255, 255, 255)))
-        square = letterbox_centered(crop, size, fill).astype(np.float32) / 255.0
-        if spec.mean is not None and spec.std is not None:
-            square = (square - np.array(spec.mean, np.float32)) / np.array(spec.std, np.float32)
-        elif spec.value_range is not None:
-            low, high = spec.value_range
-            square = square * (high - low) + low
-        if spec.layout == "NCHW":
-            square = square.transpose(2, 0, 1)
-        return square.astype(np.float32)
+        return letterbox_centered(crop, size, fill)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from companion.inference.store import ModelStore
-from companion.pipeline.imaging import crop, letterbox
+from companion.pipeline.imaging import crop, letterbox, to_model_input
 from companion.pipeline.keypoints import HEAD, LEFT_SHOULDER, RIGHT_SHOULDER, visible
 from companion.pipeline.types import Box, Person
 
@@ -37,7 +37,7 @@ def detect_face(store: ModelStore, pixels: np.ndarray) -> tuple[Box, float] | No
     """The most confident face in ``pixels`` (box in its pixels, score), or None."""
     model = store.get(MODEL)
     square, scale = letterbox(pixels, INPUT_SIDE)
-    feeds = {model.manifest.input.name: (square.astype(np.float32) / 127.5 - 1.0)[None]}
+    feeds = {model.manifest.input.name: to_model_input(square[None], model.manifest.input)}
     outputs = model.run(feeds)
     best: tuple[float, Box] | None = None
     for logits_name, regress_name, grid, per_cell in ANCHOR_HEADS:

@@ -6,6 +6,7 @@ import numpy as np
 from PIL import Image
 
 from companion.inference.store import ModelStore
+from companion.pipeline.imaging import to_model_input
 from companion.pipeline.types import Gender
 
 MODEL = "faceres"
@@ -22,8 +23,9 @@ def classify_faces(store: ModelStore, faces: list[np.ndarray]) -> list[Gender]:
     size = (INPUT_SIDE, INPUT_SIDE)
     batch = np.stack([
         np.asarray(Image.fromarray(face).resize(size, Image.Resampling.BILINEAR)) for face in faces
-    ]).astype(np.float32)  # the model wants raw 0..255 pixels
-    male = model.run({model.manifest.input.name: batch})[OUTPUT][:, 0]
+    ])
+    feeds = {model.manifest.input.name: to_model_input(batch, model.manifest.input)}
+    male = model.run(feeds)[OUTPUT][:, 0]
     return [to_gender(float(p)) for p in male]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
+from companion.inference.manifest import TensorSpec
 from companion.pipeline.types import Box
 
 
@@ -78,3 +79,22 @@ def nms(boxes: np.ndarray, scores: np.ndarray, threshold: float) -> list[int]:
         keep.append(int(best))
         order = [i for i in order if iou(tuple(boxes[best]), tuple(boxes[i])) < threshold]
     return keep
+
+
+def to_model_input(batch: np.ndarray, spec: TensorSpec) -> np.ndarray:
+    """uint8 RGB images (N×H×W×3) → the tensor the manifest describes: dtype, range, layout.
+
+    Every model gets its input through here, so a manifest that states the wrong range is
+    caught by the tests instead of silently producing constant outputs.
+    """
+    values = batch.astype(np.float32) / 255.0
+    if spec.mean is not None and spec.std is not None:
+        values = (values - np.array(spec.mean, np.float32)) / np.array(spec.std, np.float32)
+    elif spec.value_range is not None:
+        low, high = spec.value_range
+        values = values * (high - low) + low
+    if spec.layout == "NCHW":
+        values = values.transpose(0, 3, 1, 2)
+    if spec.dtype.startswith("int"):
+        values = np.rint(values)
+    return np.ascontiguousarray(values.astype(spec.dtype))

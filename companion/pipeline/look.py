@@ -93,7 +93,10 @@ class LookPipeline:
         if self.find_bags and people:
             with timer.step("bags"):
                 garments += self._bags(image, people)
-        return list(zip(people, genders, strict=True)), garments
+        with_gender = list(zip(people, genders, strict=True))
+        with timer.step("dresses"):
+            garments = self._dresses(image, with_gender, garments)
+        return with_gender, garments
 
     def _full_look(self, image: DecodedImage, source: str, request: LookRequest,
                    timer: Timer) -> Look:
@@ -104,8 +107,6 @@ class LookPipeline:
                 image, source, [], [Garment("", (0.0, 0.0, float(width), float(height)), None)],
                 request, timer,
             )
-        with timer.step("dresses"):
-            garments = self._dresses(image, people, garments)
         if request.categories:
             garments = [g for g in garments if g.category in request.categories]
         return self._search_regions(image, source, people, garments, request, timer)

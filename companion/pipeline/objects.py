@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from companion.inference.store import ModelStore
-from companion.pipeline.imaging import letterbox, nms
+from companion.pipeline.imaging import letterbox, nms, to_model_input
 from companion.pipeline.types import Box, DecodedImage
 
 MODEL = "centernet"
@@ -30,7 +30,7 @@ def find_objects(
     """Objects of the given COCO labels, after non-maximum suppression, best first."""
     model = store.get(MODEL)
     square, scale = letterbox(image.pixels, INPUT_SIDE)
-    feeds = {model.manifest.input.name: square[None].astype(np.float32)}
+    feeds = {model.manifest.input.name: to_model_input(square[None], model.manifest.input)}
     detections = model.run(feeds)["tower_0/detections"][0]  # 100 × (x1, y1, x2, y2, score, class)
     names = model.manifest.labels
     wanted = [

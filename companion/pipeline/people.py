@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from companion.inference.store import ModelStore
-from companion.pipeline.imaging import letterbox
+from companion.pipeline.imaging import letterbox, to_model_input
 from companion.pipeline.types import DecodedImage, Person
 
 MODEL = "movenet-multipose"
@@ -17,7 +17,7 @@ def find_people(store: ModelStore, image: DecodedImage, side: int = INPUT_SIDE) 
     """People in ``image``, best first, with keypoints in pixels of ``image.pixels``."""
     model = store.get(MODEL)
     square, scale = letterbox(image.pixels, side)
-    feeds = {model.manifest.input.name: square[None].astype(np.int32)}
+    feeds = {model.manifest.input.name: to_model_input(square[None], model.manifest.input)}
     raw = next(iter(model.run(feeds).values()))[0]  # 6 × 56
     height, width = image.pixels.shape[:2]
     people = []

@@ -1,0 +1,94 @@
+"""Decoding accepts the web's image formats upright, and refuses everything else with a code."""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from companion.errors import LookError
+from companion.pipeline.decode import decode_image
+
+
+def encode(image: Image.Image, fmt: str, **kwargs) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, fmt, **kwargs)
+    return buffer.getvalue()
+
+
+def red_left_half(width: int = 40, height: int = 20) -> Image.Image:
+    pixels = np.zeros((height, width, 3), np.uint8)
+    pixels[:, : width // 2] = (255, 0, 0)
+    return Image.fromarray(pixels)
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP", "GIF"])
+def test_common_web_formats_decode_to_rgb(fmt):
+    decoded = decode_image(encode(red_left_half(), fmt))
+    assert decoded.pixels.shape == (20, 40, 3)
+    assert decoded.pixels.dtype == np.uint8
+    assert (decoded.width, decoded.height) == (40, 20)
+    assert decoded.pixels[10, 5, 0] > 200 and decoded.pixels[10, 35, 0] < 60
+
+
+def test_exif_orientation_is_applied():
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored sideways: rotate 90° clockwise to view
+    decoded = decode_image(encode(red_left_half(), "JPEG", exif=exif))
+    assert (decoded.width, decoded.height) == (20, 40)
+    assert decoded.pixels.shape == (40, 20, 3)
+    assert decoded.pixels[5, 10, 0] > 200  # the red half is now on top
+
+
+def test_an_animated_gif_gives_its_first_frame():
+    frames = [Image.new("RGB", (8, 8), (255, 0, 0)), Image.new("RGB", (8, 8), (0, 0, 255))]
+    data = encode(frames[0], "GIF", save_all=True, append_images=frames[1:])
+    assert decode_image(data).pixels[4, 4, 0] > 200
+
+
+def test_transparency_becomes_white():
+    image = Image.new("RGBA", (4, 4), (0, 0, 0, 0))
+    assert decode_image(encode(image, "PNG")).pixels.min() == 255
+
+
+def test_large_photos_are_reduced_but_boxes_map_back():
+    decoded = decode_image(encode(Image.new("RGB", (4000, 3000), (9, 9, 9)), "JPEG"))
+    assert max(decoded.pixels.shape) <= 1600
+    assert (decoded.width, decoded.height) == (4000, 3000)
+    assert decoded.scale == pytest.approx(4000 / decoded.pixels.shape[1])
+
+
+def png_header_claiming(width: int, height: int) -> bytes:
+    """A tiny PNG whose header claims a huge image: a decompression bomb's calling card."""
+
+    def chunk(kind: bytes, payload: bytes) -> bytes:
+        body = kind + payload
+        return struct.pack(">I", len(payload)) + body + struct.pack(">I", zlib.crc32(body))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    idat = zlib.compress(b"\x00" * 1024)  # a few zero rows; the rest would inflate on decode
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+
+
+@pytest.mark.parametrize(
+    ("data", "code"),
+    [
+        (b"", "image_empty"),
+        (b"<html>not an image</html>", "image_unreadable"),
+        (b"%PDF-1.4 pretending", "image_unreadable"),
+        (png_header_claiming(50_000, 50_000), "image_too_large"),
+        (png_header_claiming(8_000, 8_000), "image_too_large"),
+        (encode(red_left_half(), "JPEG")[:60], "image_corrupt"),
+        (encode(red_left_half(), "TIFF"), "image_unreadable"),
+    ],
+    ids=["empty", "html", "pdf", "bomb", "64-megapixels", "truncated", "tiff"],
+)
+def test_bad_input_gets_a_clear_error_code(data, code):
+    with pytest.raises(LookError) as caught:
+        decode_image(data)
+    assert caught.value.code == code
+    assert caught.value.message
