@@ -9,6 +9,7 @@ from pathlib import Path
 
 from companion import paths
 from companion.errors import LookError
+from companion.server.command import register as _register_serve
 
 EPILOG = """examples:
   shop-the-look index build ../shared/data/catalog/feed.tsv --out index/demo
@@ -199,7 +200,7 @@ def _run_models_list(_args) -> int:
     return 1 if broken else 0
 
 
-COMMANDS = [_register_look, _register_index, _register_models]
+COMMANDS = [_register_look, _register_index, _register_models, _register_serve]
 
 if __name__ == "__main__":
     sys.exit(main())

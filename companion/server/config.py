@@ -1,0 +1,53 @@
+"""Everything the server needs to know, in one typed object built by ``serve`` (or a test)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from companion import paths
+
+APP_NAME = "shop-the-look"
+API_VERSION = 1
+DEFAULT_PORT = 17317  # fixed so the extension finds the companion without asking; --port changes it
+HOST = "127.0.0.1"  # loopback only: nothing on the network can reach the companion
+MAX_BODY_BYTES = 20 * 1024 * 1024  # a 20 MB photo is generous; more is refused with 413
+PAIRINGS_FILE = "pairings.json"
+PAIRING_TIMEOUT_S = 120.0  # how long a pairing request waits for the user's answer
+
+
+@dataclass(frozen=True)
+class PairingRequest:
+    """What the user is asked to approve: who asks, and the code the browser shows."""
+
+    origin: str
+    code: str
+
+
+Confirm = Callable[[PairingRequest], bool]
+"""Blocking question to the user; True pairs the browser. Runs in a worker thread."""
+
+LookHook = Callable[[dict], None]
+"""Called with each look's JSON (as ``look_to_json`` makes it) after a successful look.
+
+The results panel plugs in here; it runs in a worker thread and must not raise.
+"""
+
+
+def _terminal_confirm(request: PairingRequest) -> bool:
+    from companion.server.confirm import ask_in_terminal
+
+    return ask_in_terminal(request)
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    port: int = DEFAULT_PORT  # 0 picks a free port (tests); the bound one is used for Host checks
+    index_dir: Path | None = None  # None: paths.default_index_dir()
+    pairings_path: Path = field(default_factory=lambda: paths.config_dir() / PAIRINGS_FILE)
+    confirm: Confirm = _terminal_confirm
+    on_look: LookHook | None = None
+    max_body_bytes: int = MAX_BODY_BYTES
+    pairing_timeout_s: float = PAIRING_TIMEOUT_S
+    pipeline: object | None = None  # a ready LookPipeline (tests share one); None: built lazily

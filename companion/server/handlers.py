@@ -1,0 +1,67 @@
+"""Route handlers: translate HTTP to a call of the core and back, nothing more."""
+
+from __future__ import annotations
+
+import re
+from importlib.metadata import PackageNotFoundError, version
+
+from aiohttp import web
+
+from companion.errors import LookError
+from companion.server.config import API_VERSION, APP_NAME, PairingRequest
+from companion.server.envelope import json_response
+from companion.server.keys import CONFIG, DESK, ENGINE, PAIRINGS
+from companion.server.sniff import looks_like_image
+from companion.server.upload import read_upload
+
+CODE = re.compile(r"\d{6}")
+
+
+def _app_version() -> str:
+    try:
+        return version("shop-the-look")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+async def ping(_request: web.Request) -> web.Response:
+    """Unauthenticated "is a companion here?": the name and API version, nothing else."""
+    return json_response({"app": APP_NAME, "api": API_VERSION, "version": _app_version()})
+
+
+async def session(request: web.Request) -> web.Response:
+    """An authenticated ping: the options page's "test connection" (the token still works)."""
+    return json_response({"app": APP_NAME, "api": API_VERSION, "paired": True,
+                          "panel": request.app[CONFIG].on_look is not None})
+
+
+async def pair(request: web.Request) -> web.Response:
+    """Ask the user to approve this extension; answer with a fresh token only if they do."""
+    try:
+        body = await request.json()
+    except ValueError:
+        body = None
+    code = body.get("code") if isinstance(body, dict) else None
+    if not isinstance(code, str) or not CODE.fullmatch(code):
+        raise LookError("bad_pairing_code", "Send {\"code\": \"<6 digits>\"}: the code the "
+                        "extension shows the user.", 400)
+    origin = request.headers["Origin"]  # the security middleware checked it is an extension
+    approved = await request.app[DESK].ask(PairingRequest(origin, code))
+    if not approved:
+        raise LookError("pairing_refused", "The pairing was not approved in the companion.", 403)
+    token = request.app[PAIRINGS].add(origin)
+    return json_response({"token": token, "origin": origin, "api": API_VERSION})
+
+
+async def looks(request: web.Request) -> web.Response:
+    """Look at one image: the same JSON as ``shop-the-look look --json`` prints."""
+    upload = await read_upload(request, request.app[CONFIG].max_body_bytes)
+    if not upload.data:
+        raise LookError("image_empty", "The image is empty. Try another image.", 400)
+    if not looks_like_image(upload.data):
+        raise LookError("image_unreadable", "This is not an image we can read (JPEG, PNG, WebP "
+                        "or GIF). Try another image.", 415)
+    engine = request.app[ENGINE]
+    payload = await engine.look(upload.data, upload.source, upload.request)
+    await engine.publish(payload)
+    return json_response(payload)

@@ -1,0 +1,78 @@
+"""Starting and stopping the server: in the foreground (``serve``) or in a thread (the panel,
+whose window needs the main thread, and tests)."""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import threading
+from collections.abc import Callable
+
+from aiohttp import web
+
+from companion.errors import LookError
+from companion.server.app import create_app
+from companion.server.config import HOST, ServerConfig
+from companion.server.keys import ENGINE
+
+
+async def start(config: ServerConfig, warm_up: bool = False) -> tuple[web.AppRunner, int]:
+    """Bind 127.0.0.1 (never another interface) and return the runner and the bound port."""
+    app = create_app(config)
+    runner = web.AppRunner(app, access_log=None)  # the envelope logs, without query strings
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, HOST, config.port).start()
+    except OSError as exc:
+        await runner.cleanup()
+        if exc.errno == errno.EADDRINUSE:
+            raise LookError("port_in_use", f"Port {config.port} is already in use: is another "
+                            "companion running? Stop it, or pick another with --port (and set "
+                            "the same port in the extension's options).", 503) from None
+        raise
+    if warm_up:
+        asyncio.get_running_loop().create_task(app[ENGINE].warm_up())
+    return runner, runner.addresses[0][1]
+
+
+def serve_forever(config: ServerConfig, ready: Callable[[int], None] | None = None) -> None:
+    """Serve until interrupted (Ctrl-C raises KeyboardInterrupt to the caller)."""
+
+    async def main() -> None:
+        runner, port = await start(config, warm_up=True)
+        if ready is not None:
+            ready(port)
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await runner.cleanup()
+
+    asyncio.run(main())
+
+
+class ServerThread:
+    """The server on its own event loop in a daemon thread: ``start()`` returns the bound port."""
+
+    def __init__(self, config: ServerConfig, warm_up: bool = False) -> None:
+        self.config = config
+        self.port: int | None = None
+        self.app: web.Application | None = None
+        self._warm_up = warm_up
+        self._loop = asyncio.new_event_loop()
+        self._runner: web.AppRunner | None = None
+        self._thread = threading.Thread(target=self._loop.run_forever, name="companion-server",
+                                        daemon=True)
+
+    def start(self, timeout_s: float = 30.0) -> int:
+        self._thread.start()
+        future = asyncio.run_coroutine_threadsafe(start(self.config, self._warm_up), self._loop)
+        self._runner, self.port = future.result(timeout_s)
+        self.app = self._runner.app
+        return self.port
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        if self._runner is not None:
+            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(timeout_s)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout_s)
+        self._loop.close()
