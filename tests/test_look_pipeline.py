@@ -1,0 +1,130 @@
+"""The look pipeline on real street photos: people, garments, gender, matches."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from companion.pipeline.decode import decode_image
+from companion.pipeline.imaging import iou
+from companion.pipeline.look import LookRequest
+from companion.pipeline.people import find_people
+from companion.pipeline.regions import garment_regions
+from companion.pipeline.result_json import look_to_json
+from companion.pipeline.types import Person
+from scripts.eval_detection import labelled_boxes
+from tests.conftest import CATALOG, STREET, requires_data, street_photo
+
+pytestmark = requires_data
+TEST_PHOTOS = (STREET / "test.txt").read_text().split()[:12] if STREET.is_dir() else []
+
+
+@pytest.fixture(scope="module")
+def labels():
+    truth, _ = labelled_boxes(STREET)
+    return truth
+
+
+def person_boxes() -> dict[str, tuple]:
+    data = json.loads((STREET / "annotations.json").read_text())
+    files = {i["id"]: i["file_name"].split("/")[-1] for i in data["images"]}
+    return {files[a["image_id"]]: (a["bbox"][0], a["bbox"][1], a["bbox"][0] + a["bbox"][2],
+                                   a["bbox"][1] + a["bbox"][3])
+            for a in data["annotations"] if a["category_id"] == 11}
+
+
+def test_the_person_in_each_street_photo_is_found(store):
+    truth = person_boxes()
+    found = 0
+    for name in TEST_PHOTOS:
+        image = decode_image(street_photo(name))
+        people = find_people(store, image)
+        found += bool(people) and iou(people[0].box, truth[name]) >= 0.6
+    assert found >= len(TEST_PHOTOS) - 1
+
+
+def test_keypoint_regions_overlap_the_labelled_garments(store, labels):
+    hits = {"topwear": 0, "bottomwear": 0, "footwear": 0}
+    totals = dict.fromkeys(hits, 0)
+    for name in TEST_PHOTOS:
+        image = decode_image(street_photo(name))
+        person = find_people(store, image)[0]
+        regions = {g.category: g.box for g in garment_regions(person, 0, (image.width,
+                                                                          image.height))}
+        for category in hits:
+            for truth in labels[name].get(category, []):
+                totals[category] += 1
+                hits[category] += category in regions and iou(regions[category], truth) >= 0.3
+    for category in hits:
+        assert hits[category] >= 0.7 * totals[category], (category, hits, totals)
+
+
+def test_a_portrait_gets_a_top_but_no_trousers_or_shoes(store):
+    """Only the upper body shows: no guessing garments whose joints are out of the picture."""
+    full = decode_image(street_photo(TEST_PHOTOS[0]))
+    upper = full.pixels[: full.pixels.shape[0] * 2 // 5]
+    from companion.pipeline.types import DecodedImage
+
+    portrait = DecodedImage(upper, upper.shape[1], upper.shape[0])
+    people = find_people(store, portrait)
+    assert people
+    categories = {g.category for g in garment_regions(people[0], 0, (portrait.width,
+                                                                     portrait.height))}
+    assert "footwear" not in categories
+    assert "bottomwear" not in categories
+
+
+def test_a_person_with_no_visible_joints_gets_no_regions():
+    hidden = Person(box=(0, 0, 100, 200), score=0.5, keypoints=np.zeros((17, 3), np.float32))
+    assert garment_regions(hidden, 0, (100, 200)) == []
+
+
+def test_a_street_look_finds_garments_with_matches_of_the_right_gender(pipeline):
+    look = pipeline.run(street_photo("ccp_0003.jpg"), source="ccp_0003.jpg",
+                        request=LookRequest(top_k=4))
+    data = look_to_json(look)
+    assert data["width"] == 424 and data["height"] == 640
+    assert len(data["people"]) == 1
+    assert data["people"][0]["gender"]["label"] == "female"
+    categories = {item["category"] for item in data["items"]}
+    assert {"topwear", "footwear"} <= categories
+    for item in data["items"]:
+        assert len(item["matches"]) == 4
+        assert item["person"] == 0
+        assert all(m["category"] == item["category"] for m in item["matches"])
+        assert all(m["gender"] in ("female", "unisex") for m in item["matches"])
+        x1, y1, x2, y2 = item["box"]
+        assert 0 <= x1 < x2 <= 424 and 0 <= y1 < y2 <= 640
+    assert set(data["timings_ms"]) >= {"decode", "people", "gender", "embed", "search", "total"}
+    json.dumps(data)  # plain JSON all the way down
+
+
+def test_a_product_photo_without_a_person_is_matched_as_a_whole(pipeline, small_index):
+    """A studio shot of a shoe: no person, so the picture is classified and searched."""
+    shoe_id = next(
+        line.split("\t")[0] for line in (CATALOG / "feed.tsv").read_text().splitlines()[1:]
+        if "\tSports Shoes\t" in line and small_index.product(line.split("\t")[0]) is None
+    )
+    look = pipeline.run((CATALOG / "images" / f"{shoe_id}.jpg").read_bytes())
+    assert look.people == []
+    assert len(look.items) == 1
+    assert look.items[0].garment.category == "footwear"
+    assert look.items[0].matches
+
+
+def test_a_drawn_region_is_searched_on_its_own(pipeline):
+    look = pipeline.run(street_photo("ccp_0003.jpg"),
+                        request=LookRequest(region=(150.0, 540.0, 320.0, 620.0), top_k=3))
+    assert len(look.items) == 1
+    item = look.items[0]
+    assert item.garment.box == pytest.approx((150.0, 540.0, 320.0, 620.0), abs=1)
+    assert item.garment.category in ("footwear", "bottomwear")
+    assert len(item.matches) == 3
+
+
+def test_gender_can_be_overridden(pipeline):
+    look = pipeline.run(street_photo("ccp_0003.jpg"), request=LookRequest(gender="male"))
+    for item in look.items:
+        assert all(m.gender in ("male", "unisex") for m in item.matches)
