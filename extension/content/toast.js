@@ -1,0 +1,38 @@
+// A small, self-contained message in the corner of the page. It lives in a closed shadow root
+// so the page's styles cannot change it and the page's scripts cannot read it.
+"use strict";
+
+(() => {
+  if (window.top !== window) return; // one toast per tab, in the top frame
+  const SHOW_MS = { progress: 30000, success: 6000, error: 9000 };
+  const COLOURS = { progress: "#185c7c", success: "#1d6b3a", error: "#9b1c1c" };
+  let host = null;
+  let timer = null;
+
+  const show = (kind, text) => {
+    host?.remove();
+    clearTimeout(timer);
+    host = document.createElement("div");
+    const root = host.attachShadow({ mode: "closed" });
+    const box = document.createElement("div");
+    box.setAttribute("role", kind === "error" ? "alert" : "status");
+    box.textContent = text;
+    box.style.cssText = [
+      "position:fixed", "right:16px", "bottom:16px", "z-index:2147483647", "max-width:360px",
+      "padding:12px 16px", "border-radius:8px", "font:14px/1.4 system-ui,sans-serif",
+      "color:#fff", `background:${COLOURS[kind] ?? COLOURS.progress}`,
+      "box-shadow:0 4px 16px rgba(0,0,0,.25)", "cursor:pointer",
+    ].join(";");
+    box.addEventListener("click", () => host?.remove());
+    root.append(box);
+    (document.body ?? document.documentElement).append(host);
+    timer = setTimeout(() => host?.remove(), SHOW_MS[kind] ?? 6000);
+  };
+
+  STL.api.runtime.onMessage.addListener((message, _sender, sendResponse) => {
+    if (message?.type !== "stl:toast") return false;
+    show(message.kind, message.text);
+    sendResponse({ shown: true });
+    return false;
+  });
+})();

@@ -1,0 +1,79 @@
+// The companion's HTTP API on 127.0.0.1. The token travels in the Authorization header only;
+// the browser adds our extension Origin, which the companion pinned when we paired.
+"use strict";
+
+STL.companion = {
+  PING_TIMEOUT_MS: 3000,
+  LOOK_TIMEOUT_MS: 120000,
+  PAIR_TIMEOUT_MS: 130000, // the companion waits up to 120 s for the user's answer
+
+  url(port, path) {
+    return `http://127.0.0.1:${port}${path}`;
+  },
+
+  async call(settings, path, { method = "GET", body, auth = true, timeoutMs }) {
+    const headers = {};
+    if (auth) {
+      if (!settings.token) throw new STL.Failure("not_paired");
+      headers.Authorization = `Bearer ${settings.token}`;
+    }
+    if (body !== undefined && !(body instanceof FormData)) {
+      headers["Content-Type"] = "application/json";
+      body = JSON.stringify(body);
+    }
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), timeoutMs);
+    let response;
+    try {
+      response = await fetch(this.url(settings.port, path), {
+        method, headers, body, signal: controller.signal, credentials: "omit", cache: "no-store",
+      });
+    } catch (error) {
+      throw new STL.Failure(
+        error.name === "AbortError" ? "companion_timeout" : "companion_not_running", error.message);
+    } finally {
+      clearTimeout(timer);
+    }
+    let json;
+    try {
+      json = await response.json();
+    } catch {
+      throw new STL.Failure("companion_bad_answer", `HTTP ${response.status}`);
+    }
+    if (!response.ok) {
+      throw new STL.Failure(json?.error?.code ?? "unexpected", json?.error?.message ?? "");
+    }
+    return json;
+  },
+
+  /** {app, api, version} when a companion listens on the port. */
+  async ping(settings) {
+    const answer = await this.call(settings, "/v1/ping", { auth: false, timeoutMs: this.PING_TIMEOUT_MS });
+    if (answer.app !== "shop-the-look") throw new STL.Failure("companion_not_running", "not ours");
+    return answer;
+  },
+
+  /** Checks that our token still works (the options page's "Test connection"). */
+  session(settings) {
+    return this.call(settings, "/v1/session", { timeoutMs: this.PING_TIMEOUT_MS });
+  },
+
+  /** Waits while the user compares `code` in the companion; resolves to the new token. */
+  async pair(settings, code) {
+    const answer = await this.call(settings, "/v1/pair", {
+      method: "POST", body: { code }, auth: false, timeoutMs: this.PAIR_TIMEOUT_MS,
+    });
+    return answer.token;
+  },
+
+  /** The look JSON (the same as `shop-the-look look --json`). */
+  look(settings, blob, { pageUrl = "", imageUrl = "" } = {}) {
+    const form = new FormData();
+    form.append("image", blob, "image");
+    if (pageUrl) form.append("page_url", pageUrl);
+    if (imageUrl) form.append("image_url", imageUrl);
+    return this.call(settings, "/v1/looks", {
+      method: "POST", body: form, timeoutMs: this.LOOK_TIMEOUT_MS,
+    });
+  },
+};
