@@ -128,3 +128,13 @@ def test_gender_can_be_overridden(pipeline):
     look = pipeline.run(street_photo("ccp_0003.jpg"), request=LookRequest(gender="male"))
     for item in look.items:
         assert all(m.gender in ("male", "unisex") for m in item.matches)
+
+
+@pytest.mark.parametrize("region", [(10, 10, 5, 50), (0, 0, 5000, 50), (-3, 0, 50, 50),
+                                    (0, 0, 4, 4)])
+def test_a_region_outside_the_photo_is_refused(pipeline, region):
+    from companion.errors import LookError
+
+    with pytest.raises(LookError) as caught:
+        pipeline.run(street_photo("ccp_0003.jpg"), request=LookRequest(region=region))
+    assert caught.value.code == "bad_region"

@@ -15,6 +15,7 @@ import time
 import urllib.request
 from collections import defaultdict
 from collections.abc import Callable
+from contextlib import closing, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -79,36 +80,15 @@ def build_index(
     try:
         vectors: dict[str, list[np.ndarray]] = defaultdict(list)
         keys: dict[str, list[int]] = defaultdict(list)
-        db = sqlite3.connect(staging / DATABASE)
-        db.executescript(SCHEMA)
-        progress = Progress(len(products), "Indexing", stream=None) if show_progress else None
-        for start in range(0, len(products), BATCH):
-            batch = products[start : start + BATCH]
-            loaded = [(p, *_load_image(feed.parent, p)) for p in batch]
-            good = []
-            for product, pixels, local_path, problem in loaded:
-                if problem is not None:
-                    report.problems.append(FeedProblem(product.line, problem))
-                else:
-                    good.append((product, pixels, local_path))
-            embedded = embedder.embed([pixels for _, pixels, _ in good])
-            for (product, _, local_path), vector in zip(good, embedded, strict=True):
-                key = product.line  # stable and unique within one feed
-                db.execute(
-                    "INSERT INTO products VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                    (key, product.id, product.title, product.link, product.image_link,
-                     local_path, product.category, product.gender, product.price,
-                     product.availability, product.brand, product.color, product.product_type,
-                     product.article_type, product.line),
-                )
-                vectors[product.category].append(vector)
-                keys[product.category].append(key)
-            if progress:
-                progress.advance(len(batch))
-        if progress:
-            progress.__exit__(None, None, None)
-        db.commit()
-        db.close()
+        progress = Progress(len(products), "Indexing") if show_progress else nullcontext()
+        with closing(sqlite3.connect(staging / DATABASE)) as db, progress:
+            db.executescript(SCHEMA)
+            for start in range(0, len(products), BATCH):
+                _add_batch(products[start : start + BATCH], feed.parent, embedder, db, vectors,
+                           keys, report)
+                if show_progress:
+                    progress.advance(min(BATCH, len(products) - start))
+            db.commit()
         for category, rows in vectors.items():
             index = Index(ndim=embedder.ndim, metric="cos", dtype="f32")
             index.add(np.array(keys[category], dtype=np.uint64), np.stack(rows))
@@ -132,6 +112,31 @@ def build_index(
         raise
     report.seconds = time.monotonic() - started
     return report
+
+
+def _add_batch(batch: list[Product], base: Path, embedder: Embedder, db: sqlite3.Connection,
+               vectors: dict[str, list[np.ndarray]], keys: dict[str, list[int]],
+               report: BuildReport) -> None:
+    """Embed one batch of products and record them; unreadable photos become problems."""
+    good = []
+    for product in batch:
+        pixels, local_path, problem = _load_image(base, product)
+        if problem is not None:
+            report.problems.append(FeedProblem(product.line, problem))
+        else:
+            good.append((product, pixels, local_path))
+    embedded = embedder.embed([pixels for _, pixels, _ in good])
+    for (product, _, local_path), vector in zip(good, embedded, strict=True):
+        key = product.line  # stable and unique within one feed
+        db.execute(
+            "INSERT INTO products VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (key, product.id, product.title, product.link, product.image_link, local_path,
+             product.category, product.gender, product.price, product.availability,
+             product.brand, product.color, product.product_type, product.article_type,
+             product.line),
+        )
+        vectors[product.category].append(vector)
+        keys[product.category].append(key)
 
 
 def _load_image(base: Path, product: Product) -> tuple[np.ndarray | None, str, str | None]:

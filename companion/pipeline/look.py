@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from companion.catalog.index import CatalogIndex
+from companion.errors import LookError
 from companion.inference.store import ModelStore
 from companion.pipeline.decode import decode_image
 from companion.pipeline.embed import DEFAULT_EMBEDDER, Embedder
@@ -19,7 +20,7 @@ from companion.pipeline.imaging import box_area, crop, iou
 from companion.pipeline.objects import find_objects
 from companion.pipeline.people import find_people
 from companion.pipeline.regions import garment_regions
-from companion.pipeline.search import find_matches, vote_category
+from companion.pipeline.search import vote_category
 from companion.pipeline.types import Box, DecodedImage, Garment, Gender, Item, Look, Person
 
 DRESS_VOTE = 0.5  # share of neighbours that must be dresses to call an outfit a dress
@@ -80,10 +81,7 @@ class LookPipeline:
                ) -> tuple[list[tuple[Person, Gender]], list[Garment]]:
         """People with their gender, and garment regions (pixels of ``image.pixels``)."""
         timer = timer or Timer()
-        with timer.step("people"):
-            people = find_people(self.store, image)
-        with timer.step("gender"):
-            genders = self._genders(image, people)
+        people, genders = self._people(image, timer)
         height, width = image.pixels.shape[:2]
         with timer.step("regions"):
             garments = [
@@ -113,11 +111,8 @@ class LookPipeline:
 
     def _region_look(self, image: DecodedImage, source: str, request: LookRequest,
                      timer: Timer) -> Look:
-        box = tuple(v / image.scale for v in request.region)
-        with timer.step("people"):
-            people = find_people(self.store, image)
-        with timer.step("gender"):
-            genders = self._genders(image, people)
+        box = _checked_region(request.region, image)
+        people, genders = self._people(image, timer)
         owner = max(range(len(people)), key=lambda i: iou(people[i].box, box), default=None)
         if owner is not None and iou(people[owner].box, box) == 0:
             owner = None
@@ -141,12 +136,19 @@ class LookPipeline:
                 gender = request.gender
                 if gender is None and garment.person is not None:
                     gender = people[garment.person][1].label
-                matches = find_matches(self.index, garment.category, vector, request.top_k, gender)
+                matches = self.index.search(garment.category, vector, request.top_k, gender)
                 items.append(Item(_to_original(garment, image.scale), matches))
         return Look(
             source=source, width=image.width, height=image.height,
             people=[(_person_to_original(p, image.scale), g) for p, g in people], items=items,
         )
+
+    def _people(self, image: DecodedImage, timer: Timer) -> tuple[list[Person], list[Gender]]:
+        with timer.step("people"):
+            people = find_people(self.store, image)
+        with timer.step("gender"):
+            genders = self._genders(image, people)
+        return people, genders
 
     def _genders(self, image: DecodedImage, people: list[Person]) -> list[Gender]:
         faces = [face_crop(self.store, image.pixels, p) for p in people]
@@ -183,6 +185,20 @@ class LookPipeline:
                 result = [g for g in result if g is not top and g is not bottom]
                 result.append(Garment("dress", outfit, index, round(share, 4)))
         return result
+
+
+def _checked_region(region: Box, image: DecodedImage) -> Box:
+    """A user-drawn box (original pixels) → pixels of ``image.pixels``, or a bad_region error."""
+    x1, y1, x2, y2 = (float(v) for v in region)
+    inside = 0 <= x1 < x2 <= image.width + 1 and 0 <= y1 < y2 <= image.height + 1
+    if not inside or (x2 - x1) < 8 or (y2 - y1) < 8:
+        raise LookError(
+            "bad_region",
+            f"The region {list(region)} is not a box inside the {image.width}×{image.height} "
+            "image (x1 < x2, y1 < y2, at least 8 pixels each way). Draw it again.",
+            400,
+        )
+    return tuple(v / image.scale for v in (x1, y1, x2, y2))
 
 
 def _intersection(a: Box, b: Box) -> Box:

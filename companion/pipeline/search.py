@@ -1,4 +1,4 @@
-"""Embeddings → catalog matches, and the category vote for crops nobody labelled."""
+"""The category vote for crops nobody labelled (product photos, drawn regions)."""
 
 from __future__ import annotations
 
@@ -10,12 +10,6 @@ from companion.catalog.index import CatalogIndex
 from companion.pipeline.types import Match
 
 VOTERS = 15  # nearest products that vote on an unlabelled crop's category
-
-
-def find_matches(
-    index: CatalogIndex, category: str, vector: np.ndarray, k: int, gender: str | None
-) -> list[Match]:
-    return index.search(category, vector, k, gender)
 
 
 def vote_category(
