@@ -37,9 +37,8 @@ async def error_envelope(request: web.Request, handler: Handler) -> web.StreamRe
         response = await handler(request)
     except LookError as exc:
         response = error_response(exc.status, exc.code, exc.message)
-    except web.HTTPRequestEntityTooLarge as exc:
-        response = error_response(413, "body_too_large",
-                                  f"The image is larger than {exc.max_size // 1_000_000} MB.")
+    except web.HTTPRequestEntityTooLarge:
+        response = error_response(413, "body_too_large", "The request body is too large.")
     except web.HTTPException as exc:
         if exc.status < 400:
             raise

@@ -31,7 +31,11 @@ async def read_upload(request: web.Request, max_bytes: int) -> Upload:
     if content_type == "multipart/form-data":
         data, fields = await _read_multipart(request, max_bytes)
     elif content_type.startswith("image/") or content_type in RAW_TYPES:
-        data, fields = await request.read(), dict(request.query)
+        try:
+            data = await request.read()  # stops at the app's client_max_size
+        except web.HTTPRequestEntityTooLarge:
+            raise too_large(max_bytes) from None
+        fields = dict(request.query)
     else:
         raise LookError("unsupported_media_type", "Send the image's bytes (image/* or "
                         "application/octet-stream) or multipart/form-data with an 'image' part.",
