@@ -68,6 +68,8 @@ def _register_look(commands) -> None:
                       help="override the gender found in the photo")
     look.add_argument("--json", action="store_true",
                       help="print one JSON object per image, one per line")
+    look.add_argument("--show", action="store_true",
+                      help="also open the results window with the looks (needs the panel extra)")
     look.set_defaults(handler=_run_look)
 
 
@@ -79,6 +81,11 @@ def _run_look(args) -> int:
 
     if args.top_k < 1:
         raise LookError("bad_argument", "--top-k must be at least 1.")
+    if args.show:
+        from companion.panel.show import show_looks
+
+        request = LookRequest(top_k=args.top_k, gender=args.gender)
+        return show_looks(args.images, args.index, request, as_json=args.json)
     pipeline = LookPipeline(ModelStore(), CatalogIndex(args.index or paths.default_index_dir()))
     request = LookRequest(top_k=args.top_k, gender=args.gender)
     failures = 0

@@ -1,0 +1,168 @@
+"""Look JSON → what the panel draws: boxes, labels and product cards, as plain data.
+
+Kept free of any window code so every decision the panel makes (which boxes, which cards, which
+label, which empty state) is unit-tested without a GUI. Boxes become fractions of the image so the
+page can scale the photo freely. Text is never produced here, only message keys the page
+translates (``static/i18n/<lang>.json``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+# Score above which a match is called the very product of the photo, per embedder; measured with
+# scripts/measure_exact_match.py on the demo catalog. An embedder that is not listed never gets the
+# "exact match" label: we only claim what we measured. The shipped nanodet-embedder separates
+# nothing (2026-11-28, 300 products per group): the best *other* product scores 0.987 at the median
+# and 1.000 at p99.5, while the product's own photo, cropped by 5% a side, scores 0.986 at the
+# median and half-size JPEG copies fall out of the top 20. So it has no entry. Add one when an
+# embedder's run of the script prints a threshold.
+EXACT_MATCH_THRESHOLDS: dict[str, float] = {}
+
+AVAILABILITY = ("in_stock", "out_of_stock", "preorder", "backorder")
+CATEGORY_ORDER = ("topwear", "dress", "bottomwear", "footwear", "bag", "other")
+
+# What the user should do, per error code (message keys ``error.<kind>.title|hint``).
+ERROR_KINDS = {
+    "catalog_missing": "catalog_missing",
+    "catalog_embedder_mismatch": "catalog_embedder_mismatch",
+    "model_missing": "model_missing",
+    "model_corrupt": "model_missing",
+    "model_mismatch": "model_missing",
+    "image_unreadable": "image_unreadable",
+    "image_corrupt": "image_unreadable",
+    "image_empty": "image_unreadable",
+    "image_too_large": "image_too_large",
+}
+
+ImageSource = Callable[[dict], str]
+
+
+def exact_threshold(embedder: str | None) -> float | None:
+    """The measured "exact match" score for ``embedder``, or None when it was never measured."""
+    return EXACT_MATCH_THRESHOLDS.get(embedder or "")
+
+
+def remote_image(match: dict) -> str:
+    """Default image source: the feed's own http(s) ``image_link``, nothing local."""
+    link = match.get("image_link") or ""
+    return link if link.startswith(("http://", "https://")) else ""
+
+
+def build_layout(
+    look: dict, threshold: float | None = None, image_source: ImageSource = remote_image
+) -> dict:
+    """Turn one ``look_to_json`` object (plus panel-only keys such as ``drawn``) into layout data.
+
+    ``threshold`` is the exact-match score (None: never claim an exact match); ``image_source``
+    maps a match to the ``src`` of its card image.
+    """
+    if "error" in look:
+        return error_layout(look["error"].get("code", ""), look["error"].get("message", ""))
+    width, height = max(int(look["width"]), 1), max(int(look["height"]), 1)
+    people = [
+        {
+            "id": f"p{number}",
+            "box": _fractions(person["box"], width, height),
+            "gender": person["gender"]["label"],
+            "gender_score": person["gender"]["score"],
+            "label_key": f"person.{person['gender']['label']}",
+        }
+        for number, person in enumerate(look.get("people", []))
+    ]
+    garments = [
+        _garment(number, item, width, height, threshold, image_source)
+        for number, item in enumerate(look.get("items", []))
+    ]
+    garments.sort(key=_garment_order)
+    notices = []
+    if not people:
+        notices.append("no_person")
+    if people and not any(not g["drawn"] for g in garments):
+        notices.append("no_garments")
+    if garments and not any(g["cards"] for g in garments):
+        notices.append("no_matches")
+    first = garments[0]["id"] if garments else None
+    selected = next((g["id"] for g in garments if g["cards"]), first)
+    return {
+        "state": "look",
+        "width": width,
+        "height": height,
+        "mode": "people" if people else "product",
+        "people": people,
+        "garments": garments,
+        "selected": selected,
+        "notices": notices,
+        "exact_threshold": threshold,
+    }
+
+
+def error_layout(code: str, message: str) -> dict:
+    """An error state: a title and a hint the user can act on, plus the core's own message."""
+    kind = ERROR_KINDS.get(code, "generic")
+    return {
+        "state": "error",
+        "code": code,
+        "title_key": f"error.{kind}.title",
+        "hint_key": f"error.{kind}.hint",
+        "detail": message,
+    }
+
+
+def _garment(number: int, item: dict, width: int, height: int, threshold: float | None,
+             image_source: ImageSource) -> dict:
+    category = item.get("category") or "other"
+    return {
+        "id": f"g{number}",
+        "index": number,
+        "category": category,
+        "label_key": f"category.{category}",
+        "person": item.get("person"),
+        "drawn": bool(item.get("drawn")),
+        "box": _fractions(item["box"], width, height),
+        "cards": [_card(m, threshold, image_source) for m in item.get("matches", [])],
+    }
+
+
+def _card(match: dict, threshold: float | None, image_source: ImageSource) -> dict:
+    score = float(match.get("score") or 0.0)
+    exact = threshold is not None and score >= threshold
+    availability = (match.get("availability") or "").strip().lower().replace(" ", "_")
+    return {
+        "id": match["id"],
+        "title": match.get("title") or match["id"],
+        "price": _price(match.get("price") or ""),
+        "availability": availability if availability in AVAILABILITY else "",
+        "score": round(score, 4),
+        "label": "exact" if exact else "similar",
+        "link": match.get("link") or "",
+        "image": image_source(match),
+    }
+
+
+def _price(price: str) -> str:
+    """Merchant Center writes "144.99 EUR"; show "144.99 €" for the common currencies."""
+    symbols = {"EUR": "€", "USD": "$", "GBP": "£"}
+    parts = price.split()
+    if len(parts) == 2 and parts[1] in symbols:
+        return f"{parts[0]} {symbols[parts[1]]}"
+    return price
+
+
+def _fractions(box: list[float], width: int, height: int) -> dict:
+    """Pixel box → fractions of the image, clipped to it (the page positions with percentages)."""
+    x1, y1, x2, y2 = (float(v) for v in box)
+    left, top = min(max(x1 / width, 0.0), 1.0), min(max(y1 / height, 0.0), 1.0)
+    right, bottom = min(max(x2 / width, 0.0), 1.0), min(max(y2 / height, 0.0), 1.0)
+    return {
+        "left": round(left, 5), "top": round(top, 5),
+        "width": round(max(right - left, 0.0), 5), "height": round(max(bottom - top, 0.0), 5),
+    }
+
+
+def _garment_order(garment: dict) -> tuple:
+    """Person by person, top to bottom of the outfit; drawn regions last."""
+    category = garment["category"]
+    rank = CATEGORY_ORDER.index(category) if category in CATEGORY_ORDER else len(CATEGORY_ORDER)
+    person = garment["person"] if garment["person"] is not None else 1_000
+    return (garment["drawn"], person, rank, garment["index"])

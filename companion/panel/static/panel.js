@@ -1,0 +1,342 @@
+/* Shop the Look panel: draws the layout data Python sends (companion/panel/layout.py) and sends
+   the user's actions back through pywebview's js_api. Text comes only from the message
+   catalogue; product data is set as text, never as HTML. */
+"use strict";
+
+(function () {
+  const $ = (id) => document.getElementById(id);
+  let messages = {};
+  let current = null; // last payload
+  let selected = null; // garment id
+  let busy = false;
+
+  // --- helpers ---------------------------------------------------------------------
+  function t(key, vars) {
+    let text = messages[key] || key;
+    for (const [name, value] of Object.entries(vars || {})) text = text.replace(`{${name}}`, value);
+    return text;
+  }
+
+  function h(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [name, value] of Object.entries(attrs || {})) {
+      if (value === null || value === undefined || value === false) continue;
+      if (name === "class") node.className = value;
+      else if (name === "text") node.textContent = value;
+      else if (name === "style") Object.assign(node.style, value);
+      else if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
+      else node.setAttribute(name, value === true ? "" : value);
+    }
+    for (const child of children.flat()) if (child) node.append(child);
+    return node;
+  }
+
+  const safeImage = (src) => (/^(data:image\/|https?:\/\/)/.test(src || "") ? src : "");
+  const percent = (value) => `${(value * 100).toFixed(3)}%`;
+
+  function api() {
+    if (window.pywebview && window.pywebview.api) return Promise.resolve(window.pywebview.api);
+    return new Promise((resolve) =>
+      window.addEventListener("pywebviewready", () => resolve(window.pywebview.api), { once: true }));
+  }
+
+  async function act(method, ...args) {
+    if (busy) return null;
+    setBusy(true);
+    try {
+      const answer = await (await api())[method](...args);
+      if (answer && answer.error) toast(answer.error);
+      else if (answer && answer.layout) render(answer);
+      return answer;
+    } catch (error) {
+      toast({ code: "failed", message: String(error) });
+      return null;
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  function setBusy(value) {
+    busy = value;
+    $("busy").hidden = !value;
+    document.querySelectorAll(".filter button, .chip-button").forEach((b) => { b.disabled = value; });
+  }
+
+  let toastTimer = null;
+  function toast(error) {
+    const key = `action.${error.code}`;
+    $("toast").textContent = messages[key] ? t(key) : t("action.failed", { message: error.message });
+    $("toast").hidden = false;
+    clearTimeout(toastTimer);
+    toastTimer = setTimeout(() => { $("toast").hidden = true; }, 4500);
+  }
+
+  function translateStatic() {
+    document.querySelectorAll("[data-i18n]").forEach((n) => { n.textContent = t(n.dataset.i18n); });
+    document.querySelectorAll("[data-i18n-label]").forEach((n) => {
+      n.setAttribute("aria-label", t(n.dataset.i18nLabel));
+      n.title = t(n.dataset.i18nLabel);
+    });
+    $("photo").alt = t("photo.alt");
+  }
+
+  // --- rendering --------------------------------------------------------------------
+  function render(payload) {
+    current = payload;
+    const layout = payload.layout;
+    const session = payload.session || {};
+    $("main").dataset.state = layout.state;
+    $("looks").hidden = !(session.count > 1);
+    $("look-counter").textContent = t("look.counter", { i: session.index + 1, n: session.count });
+    $("look-prev").disabled = session.index <= 0;
+    $("look-next").disabled = session.index >= session.count - 1;
+    $("filter").hidden = layout.state !== "look";
+    document.querySelectorAll(".filter button").forEach((b) => {
+      b.setAttribute("aria-checked", String(b.dataset.gender === (session.gender || "auto")));
+      b.disabled = !session.can_search;
+    });
+    if (layout.state === "look") renderLook(layout, payload.photo, session);
+    else renderState(layout);
+  }
+
+  function renderState(layout) {
+    $("photo-pane").hidden = true;
+    $("results").hidden = true;
+    $("state").hidden = false;
+    const icon = $("state-icon");
+    if (layout.state === "error") {
+      icon.innerHTML = '<path d="M12 3l10 18H2L12 3z"/><path d="M12 10v5"/><path d="M12 18h.01"/>';
+      $("state-title").textContent = t(layout.title_key);
+      $("state-hint").textContent = t(layout.hint_key);
+      $("state-detail").textContent = layout.detail || "";
+      $("state-detail").hidden = !layout.detail;
+    } else {
+      icon.innerHTML = '<rect x="3" y="5" width="18" height="14" rx="2"/><circle cx="9" cy="10" r="2"/><path d="M21 16l-5-5-8 8"/>';
+      $("state-title").textContent = t("waiting.title");
+      $("state-hint").textContent = t("waiting.hint");
+      $("state-detail").hidden = true;
+    }
+  }
+
+  function renderLook(layout, photo, session) {
+    $("state").hidden = true;
+    $("photo-pane").hidden = false;
+    $("results").hidden = false;
+    const img = $("photo");
+    if (img.getAttribute("src") !== photo) img.src = safeImage(photo);
+    $("stage").hidden = !photo;
+    $("stage").classList.toggle("searchable", !!session.can_search);
+    document.querySelector(".photo-hint").hidden = !session.can_search;
+    const ids = layout.garments.map((g) => g.id);
+    selected = ids.includes(layout.selected) ? layout.selected : (ids.includes(selected) ? selected : ids[0] || null);
+    renderOverlay(layout);
+    renderResults(layout, session);
+    markSelected(false);
+  }
+
+  function boxStyle(box) {
+    return { left: percent(box.left), top: percent(box.top), width: percent(box.width), height: percent(box.height) };
+  }
+
+  function renderOverlay(layout) {
+    const overlay = $("overlay");
+    overlay.replaceChildren();
+    layout.people.forEach((person) => {
+      const score = person.gender === "unknown" ? "" : ` ${Math.round(person.gender_score * 100)}%`;
+      overlay.append(h("div", { class: "box person-box", "data-person": person.id, style: boxStyle(person.box) },
+        h("span", { class: "box-label", text: t(person.label_key) + score })));
+    });
+    layout.garments.forEach((garment) => {
+      const inside = garment.box.top < 0.04;
+      overlay.append(h("button", {
+        type: "button", class: `box garment-box${inside ? " inside" : ""}`, "data-garment": garment.id,
+        "data-category": garment.category, style: boxStyle(garment.box), tabindex: "-1",
+        "aria-label": garmentName(garment),
+        onclick: (event) => { event.stopPropagation(); select(garment.id, true); },
+      }, h("span", { class: "box-label", text: garmentName(garment) })));
+    });
+  }
+
+  function garmentName(garment) {
+    return garment.drawn ? t("garment.drawn") : t(garment.label_key);
+  }
+
+  function renderResults(layout, session) {
+    const results = $("results");
+    results.replaceChildren();
+    layout.notices.forEach((notice) => results.append(h("div", { class: "notice", "data-notice": notice, text: t(`notice.${notice}`) })));
+    let drawnNumber = 0;
+    layout.garments.forEach((garment) => {
+      const region = garment.drawn ? drawnNumber++ : null;
+      const sub = [];
+      if (garment.person !== null && garment.person !== undefined && layout.people.length > 1)
+        sub.push(t("garment.of_person", { n: garment.person + 1 }));
+      sub.push(t("garment.products", { n: garment.cards.length }));
+      const actions = h("div", { class: "garment-actions" },
+        session.can_search && !garment.drawn && garment.cards.length
+          ? h("button", { type: "button", class: "chip-button", text: t("garment.more"), onclick: () => act("more_results", garment.category) })
+          : null,
+        garment.drawn
+          ? h("button", { type: "button", class: "chip-button", text: t("garment.remove"), onclick: () => act("remove_region", region) })
+          : null);
+      const cards = garment.cards.map((card, n) => renderCard(card, garment, n));
+      results.append(h("section", {
+        class: "garment", "data-garment": garment.id, "data-category": garment.category,
+        onclick: () => select(garment.id, false),
+      },
+      h("div", { class: "garment-head" },
+        h("span", { class: "dot" }),
+        h("span", { class: "garment-title", text: garmentName(garment) }),
+        h("span", { class: "garment-sub", text: sub.join(" · ") }),
+        actions),
+      cards.length ? h("div", { class: "cards", role: "list" }, cards) : h("p", { class: "garment-empty", text: t("garment.empty") })));
+    });
+  }
+
+  function renderCard(card, garment, n) {
+    const src = safeImage(card.image);
+    const exact = card.label === "exact";
+    return h("button", {
+      type: "button", class: `card${exact ? " exact" : ""}`, role: "listitem", "data-product": card.id,
+      tabindex: "-1", "aria-label": t("card.open", { title: card.title }), title: card.title,
+      onclick: (event) => { event.stopPropagation(); select(garment.id, false); focusCard(garment.id, n); act("open_product", card.id); },
+    },
+    h("div", { class: "card-image" },
+      src ? h("img", { src, alt: "", loading: "lazy", draggable: "false" }) : h("span", { class: "missing", text: t("card.no_image") }),
+      h("span", { class: `badge ${card.label}`, text: t(`card.${card.label}`) })),
+    h("div", { class: "card-body" },
+      h("div", { class: "card-title", text: card.title }),
+      h("div", { class: "card-meta" },
+        h("span", { class: "price", text: card.price }),
+        card.availability ? h("span", { class: `stock ${card.availability}`, text: t(`availability.${card.availability}`) }) : null),
+      h("div", { class: "score", text: t("card.score", { n: card.score.toFixed(2) }) })));
+  }
+
+  // --- selection and keyboard --------------------------------------------------------
+  function select(id, scroll) {
+    selected = id;
+    markSelected(scroll);
+  }
+
+  function markSelected(scroll) {
+    document.querySelectorAll("[data-garment]").forEach((node) => node.classList.toggle("selected", node.dataset.garment === selected));
+    document.querySelectorAll(".garment").forEach((section) => {
+      const cards = section.querySelectorAll(".card");
+      const active = section.dataset.garment === selected;
+      cards.forEach((card, n) => { card.tabIndex = active && n === 0 ? 0 : -1; });
+      if (active && !cards.length) section.tabIndex = 0;
+    });
+    if (scroll) {
+      const section = document.querySelector(`.garment[data-garment="${selected}"]`);
+      if (section) section.scrollIntoView({ block: "nearest", behavior: "smooth" });
+    }
+  }
+
+  function garmentIds() {
+    return [...document.querySelectorAll(".garment")].map((s) => s.dataset.garment);
+  }
+
+  function focusCard(id, n) {
+    const cards = document.querySelectorAll(`.garment[data-garment="${id}"] .card`);
+    if (!cards.length) return;
+    const card = cards[Math.max(0, Math.min(n, cards.length - 1))];
+    cards.forEach((c) => { c.tabIndex = c === card ? 0 : -1; });
+    card.focus();
+    card.scrollIntoView({ block: "nearest", inline: "nearest" });
+  }
+
+  function onKey(event) {
+    if (!current || current.layout.state !== "look") return;
+    const ids = garmentIds();
+    if (!ids.length) return;
+    const focused = document.activeElement && document.activeElement.closest(".card");
+    const cards = [...document.querySelectorAll(`.garment[data-garment="${selected}"] .card`)];
+    const position = focused ? cards.indexOf(focused) : -1;
+    const row = Math.max(0, ids.indexOf(selected));
+    if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+      const next = ids[(row + (event.key === "ArrowDown" ? 1 : ids.length - 1)) % ids.length];
+      select(next, true);
+      focusCard(next, Math.max(position, 0));
+    } else if (event.key === "ArrowRight" || event.key === "ArrowLeft") {
+      focusCard(selected, position + (event.key === "ArrowRight" ? 1 : -1));
+    } else if (event.key === "Escape") {
+      cancelDrawing();
+      return;
+    } else {
+      return;
+    }
+    event.preventDefault();
+  }
+
+  // --- drawing a region ---------------------------------------------------------------
+  let drawing = null;
+  function stagePoint(event) {
+    const rect = $("overlay").getBoundingClientRect();
+    return {
+      x: Math.min(Math.max((event.clientX - rect.left) / rect.width, 0), 1),
+      y: Math.min(Math.max((event.clientY - rect.top) / rect.height, 0), 1),
+      px: event.clientX, py: event.clientY,
+    };
+  }
+
+  function onPointerDown(event) {
+    if (!current || !current.session.can_search || event.button !== 0 || busy) return;
+    drawing = { start: stagePoint(event), node: null };
+  }
+
+  function onPointerMove(event) {
+    if (!drawing) return;
+    const point = stagePoint(event);
+    if (!drawing.node) {
+      if (Math.hypot(point.px - drawing.start.px, point.py - drawing.start.py) < 6) return;
+      drawing.node = h("div", { class: "drawing" });
+      $("overlay").append(drawing.node);
+      $("stage").setPointerCapture(event.pointerId);
+    }
+    drawing.end = point;
+    const box = region(drawing.start, point);
+    Object.assign(drawing.node.style, boxStyle({ left: box[0], top: box[1], width: box[2] - box[0], height: box[3] - box[1] }));
+  }
+
+  function onPointerUp() {
+    if (!drawing) return;
+    const { node, start, end } = drawing;
+    drawing = null;
+    if (!node || !end) return;
+    const box = region(start, end);
+    searchRegion(...box).finally(() => node.remove());
+  }
+
+  function cancelDrawing() {
+    if (drawing && drawing.node) drawing.node.remove();
+    drawing = null;
+  }
+
+  const region = (a, b) => [Math.min(a.x, b.x), Math.min(a.y, b.y), Math.max(a.x, b.x), Math.max(a.y, b.y)];
+
+  function searchRegion(left, top, right, bottom) {
+    return act("search_region", left, top, right, bottom);
+  }
+
+  // --- wiring -------------------------------------------------------------------------
+  document.addEventListener("keydown", onKey);
+  $("stage").addEventListener("pointerdown", onPointerDown);
+  $("stage").addEventListener("pointermove", onPointerMove);
+  $("stage").addEventListener("pointerup", onPointerUp);
+  $("stage").addEventListener("pointercancel", cancelDrawing);
+  $("look-prev").addEventListener("click", () => act("select_look", current.session.index - 1));
+  $("look-next").addEventListener("click", () => act("select_look", current.session.index + 1));
+  document.querySelectorAll(".filter button").forEach((b) => b.addEventListener("click", () => act("set_gender", b.dataset.gender)));
+
+  window.panel = {
+    init(config) {
+      messages = config.messages || {};
+      document.documentElement.lang = config.lang || "en";
+      translateStatic();
+      render(config.payload);
+    },
+    render,
+    searchRegion, // tests and automation: the same path as a box drawn with the mouse
+    state: () => ({ selected, busy, garments: garmentIds() }),
+  };
+})();

@@ -1,0 +1,223 @@
+"""The results window the companion owns (pywebview; Qt on Linux, the native webview elsewhere).
+
+pywebview wants the main thread for its GUI loop, so the companion's own work (the HTTP server,
+``look --show``'s inference) runs in a worker thread started by ``run_with_worker``. The window is
+created once, hidden, and shown and raised whenever ``show_look`` gets a look — from any thread.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from companion.panel.api import PanelApi
+from companion.panel.controller import PanelController
+from companion.panel.i18n import choose_language, messages, static_dir
+from companion.panel.images import catalog_image_source
+from companion.panel.layout import exact_threshold
+
+log = logging.getLogger(__name__)
+
+TITLE = "Shop the Look"
+SIZE = (1180, 780)
+MIN_SIZE = (720, 520)
+LOAD_TIMEOUT_S = 60.0
+
+
+class Panel:
+    """The window plus what it shows. ``show_look`` and ``show_error`` are thread-safe."""
+
+    def __init__(self, controller: PanelController, *, quit_on_close: bool = True,
+                 language: str | None = None, size: tuple[int, int] = SIZE) -> None:
+        import webview
+
+        self.controller = controller
+        self.language = language or choose_language()
+        self.quit_on_close = quit_on_close
+        self._ready = threading.Event()
+        self._closed = threading.Event()
+        self._qt = sys.platform.startswith("linux")
+        self._gui_calls = None
+        self.window = webview.create_window(
+            TITLE, url=(static_dir() / "index.html").as_uri(), js_api=PanelApi(controller),
+            hidden=True, width=size[0], height=size[1], min_size=MIN_SIZE,
+            background_color="#F7F5F2", text_select=True,  # panel.css decides what selects
+        )
+        self.window.events.loaded += self._on_loaded
+        self.window.events.closing += self._on_closing
+        self.window.events.closed += self._closed.set
+
+    @classmethod
+    def for_pipeline(cls, pipeline, top_k: int | None = None, **options) -> Panel:
+        """A panel that can re-run searches (gender, more results, drawn boxes) on ``pipeline``."""
+        from companion.pipeline.result_json import look_to_json
+
+        def search(data: bytes, request) -> dict:
+            return look_to_json(pipeline.run(data, source="", request=request))
+
+        index = pipeline.index
+        controller = PanelController(
+            search, threshold=exact_threshold(index.manifest.embedder),
+            image_source=catalog_image_source(index.product),
+            **({"top_k": top_k} if top_k else {}),
+        )
+        return cls(controller, **options)
+
+    # --- called from any thread -----------------------------------------------------------
+    def show_look(self, look_json: dict, image_bytes: bytes | None = None) -> None:
+        """Show a look (``look_to_json`` shape) with its photo, kept in memory only; raise the
+        window. Suitable as the server's ``on_look`` callback (``functools.partial`` for bytes)."""
+        self._push(self.controller.add_look(look_json, image_bytes))
+        self.bring_to_front()
+
+    def show_error(self, code: str, message: str) -> None:
+        """Show an error state instead of a look (e.g. the catalog is missing at start)."""
+        self._push(self.controller.set_error(code, message))
+        self.bring_to_front()
+
+    def wait_ready(self, timeout: float = LOAD_TIMEOUT_S) -> bool:
+        return self._ready.wait(timeout)
+
+    def evaluate(self, script: str):
+        """Run JavaScript in the page (tests use it to read the DOM)."""
+        self.wait_ready()
+        return self.window.evaluate_js(script)
+
+    def bring_to_front(self) -> None:
+        self.window.show()
+        if self._gui_calls is not None:
+            native = self.window.native
+            self._gui_calls.run(lambda: _raise_qt(native))
+
+    def screenshot(self, path: Path) -> None:
+        """Save what the window shows as a PNG (tests and docs)."""
+        if self._gui_calls is None:
+            raise RuntimeError("screenshots need the Qt backend")
+        native = self.window.native
+        self._gui_calls.run(lambda: native.grab().save(str(path)), wait=True)
+
+    def close(self) -> None:
+        """End the GUI loop (and with it ``run_with_worker``)."""
+        self.quit_on_close = True
+        if not self._closed.is_set():
+            self.window.destroy()
+
+    # --- main thread ----------------------------------------------------------------------
+    def run_with_worker(self, work: Callable[[], object],
+                        stop: Callable[[], object] | None = None) -> None:
+        """Run the GUI loop here (main thread) and ``work`` in a worker thread.
+
+        The loop ends when the window is closed (or Ctrl+C); then ``stop`` is called so that a
+        long-running ``work`` (the server) can end, and the worker is joined briefly. An exception
+        from ``work`` closes the window and is raised here.
+        """
+        import webview
+
+        failure: list[BaseException] = []
+
+        def worker() -> None:
+            try:
+                work()
+            except BaseException as exc:  # handed to the main thread
+                failure.append(exc)
+                self.close()
+
+        if sys.platform.startswith("linux") and os.geteuid() == 0:
+            # Chromium refuses to start its sandbox as root (CI containers); there is no user to
+            # protect from, and the page loads only our own files.
+            os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")
+        if self._qt:
+            self._gui_calls = _QtCalls()
+        previous = signal.signal(signal.SIGINT, lambda *_: self.close())
+        thread = threading.Thread(target=worker, name="companion-worker", daemon=True)
+        try:
+            webview.start(self._start_worker, (thread,), gui="qt" if self._qt else None,
+                          private_mode=True)
+        finally:
+            signal.signal(signal.SIGINT, previous)
+            if stop is not None:
+                stop()
+            thread.join(timeout=5.0)
+        if failure:
+            raise failure[0]
+
+    # --- internals ------------------------------------------------------------------------
+    def _start_worker(self, thread: threading.Thread) -> None:
+        if self._gui_calls is not None:
+            self._gui_calls.run(self._gui_calls.start_heartbeat)
+        thread.start()
+
+    def _on_loaded(self) -> None:
+        """Every page load: hand over the messages and the current state."""
+        init = {"lang": self.language, "messages": messages(self.language),
+                "payload": self.controller.payload()}
+        self.window.evaluate_js(f"window.panel.init({json.dumps(init)})")
+        self._ready.set()
+
+    def _on_closing(self) -> bool:
+        if self.quit_on_close:
+            return True
+        self.window.hide()  # the server keeps running; the next look shows the window again
+        return False
+
+    def _push(self, payload: dict) -> None:
+        if not self._ready.wait(LOAD_TIMEOUT_S):
+            log.warning("panel page did not load; look not shown")
+            return
+        self.window.evaluate_js(f"window.panel.render({json.dumps(payload)})")
+
+
+def _raise_qt(native) -> None:
+    if native.isMinimized():
+        native.showNormal()
+    native.raise_()
+    native.activateWindow()
+
+
+class _QtCalls:
+    """Runs callables on the Qt GUI thread: made on the main thread, so a signal emitted from any
+    other thread is queued to the main loop. Widgets must never be touched from a worker."""
+
+    def __init__(self) -> None:
+        from qtpy.QtCore import QObject, Signal, Slot
+
+        class Invoker(QObject):
+            call = Signal(object)
+
+            @Slot(object)
+            def invoke(self, fn: Callable[[], object]) -> None:
+                fn()
+
+        self._invoker = Invoker()
+        self._invoker.call.connect(self._invoker.invoke)
+        self._heartbeat = None
+
+    def run(self, fn: Callable[[], object], wait: bool = False, timeout: float = 10.0) -> None:
+        if not wait:
+            self._invoker.call.emit(fn)
+            return
+        done = threading.Event()
+
+        def call() -> None:
+            try:
+                fn()
+            finally:
+                done.set()
+
+        self._invoker.call.emit(call)
+        if not done.wait(timeout):
+            raise TimeoutError("the GUI thread did not answer")
+
+    def start_heartbeat(self) -> None:
+        """Wake Python every 200 ms so Ctrl+C reaches its handler while Qt's loop runs."""
+        from qtpy.QtCore import QTimer
+
+        self._heartbeat = QTimer()
+        self._heartbeat.timeout.connect(lambda: None)
+        self._heartbeat.start(200)
