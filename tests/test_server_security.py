@@ -63,7 +63,7 @@ def test_pairing_keeps_only_a_hash_of_the_token_with_the_origin_pinned(companion
 
 
 def test_the_paired_extension_gets_in(companion, token):
-    answer = companion.request("GET", "/v1/session", headers=authorised(token))
+    answer = companion.request("POST", "/v1/session", headers=authorised(token))
     assert answer.status == 200
     assert answer.json["paired"] is True
 

@@ -24,7 +24,9 @@ def create_app(config: ServerConfig) -> web.Application:
     app[DESK] = PairingDesk(config.confirm, config.pairing_timeout_s)
     app[ENGINE] = LookEngine(config)
     app.router.add_get("/v1/ping", handlers.ping, allow_head=False)
-    app.router.add_get("/v1/session", handlers.session, allow_head=False)
+    # Authenticated routes are POSTs: Chrome sends no Origin on an extension's GET requests,
+    # and the pinned Origin is checked on every authenticated call.
+    app.router.add_post("/v1/session", handlers.session)
     app.router.add_post("/v1/pair", handlers.pair)
     app.router.add_post("/v1/looks", handlers.looks)
     app.on_cleanup.append(_close)

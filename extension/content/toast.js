@@ -13,6 +13,7 @@
     host?.remove();
     clearTimeout(timer);
     host = document.createElement("div");
+    host.dataset.shopTheLook = kind; // lets tests (and curious users) find it; holds no text
     const root = host.attachShadow({ mode: "closed" });
     const box = document.createElement("div");
     box.setAttribute("role", kind === "error" ? "alert" : "status");

@@ -55,7 +55,8 @@ STL.companion = {
 
   /** Checks that our token still works (the options page's "Test connection"). */
   session(settings) {
-    return this.call(settings, "/v1/session", { timeoutMs: this.PING_TIMEOUT_MS });
+    // A POST: Chrome adds our Origin (which the companion checks) to POSTs, not to GETs.
+    return this.call(settings, "/v1/session", { method: "POST", timeoutMs: this.PING_TIMEOUT_MS });
   },
 
   /** Waits while the user compares `code` in the companion; resolves to the new token. */

@@ -1,0 +1,250 @@
+"""The real extension in Debian's Chromium, talking to a live companion on loopback.
+
+A local test page shows street photos as an <img>, as a CSS background and as a blob: image.
+For each, the test right-clicks it for real (the content script sees a trusted contextmenu
+event) and then fires the extension's "Shop this look" handler the way Chrome does when the
+menu item is chosen (headless Chromium cannot click native menus). It passes only if the
+extension fetched the right image, the companion found garments and matches, and the
+extension told the user. A page of an ordinary web site cannot read the companion's answers.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import json
+import shutil
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.companion_http import EXTENSION_ID, CountingPipeline, LiveCompanion
+from tests.conftest import REPO, STREET, requires_data
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+EXTENSION = REPO / "extension"
+IMG_PHOTO, BACKGROUND_PHOTO = "ccp_0003.jpg", "ccp_0010.jpg"
+LOOK_TIMEOUT_S = 90.0
+
+pytestmark = [
+    pytest.mark.browser,
+    requires_data,
+    pytest.mark.skipif(not Path(CHROMIUM).is_file(),
+                       reason="Debian's chromium is not installed (apt-get install chromium)"),
+]
+playwright_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
+
+PAGE = """<!doctype html>
+<html><head><meta charset="utf-8"><title>Street style</title></head>
+<body style="margin:0">
+  <img id="photo" src="/images/{img}" width="240" alt="street photo">
+  <div id="backdrop" style="width:240px;height:360px;background-image:url('/images/{bg}');
+       background-size:cover"></div>
+  <img id="blobbed" width="240" alt="a photo behind a blob: URL">
+  <div id="blank" style="width:240px;height:80px">no picture here</div>
+  <script>
+    fetch("/images/{img}").then(r => r.blob()).then(b => {{
+      document.getElementById("blobbed").src = URL.createObjectURL(b);
+    }});
+  </script>
+</body></html>
+"""
+
+
+class Site(http.server.SimpleHTTPRequestHandler):
+    """The test page at / and the street photos under /images/."""
+
+    def do_GET(self):
+        if self.path == "/":
+            body = PAGE.format(img=IMG_PHOTO, bg=BACKGROUND_PHOTO).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        elif self.path.startswith("/images/"):
+            super().do_GET()
+        else:
+            self.send_error(404)
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def site():
+    handler = functools.partial(Site, directory=str(STREET))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def counting(pipeline) -> CountingPipeline:
+    return CountingPipeline(pipeline)
+
+
+@pytest.fixture(scope="module")
+def companion(counting, tmp_path_factory):
+    live = LiveCompanion(counting, tmp_path_factory.mktemp("config") / "pairings.json")
+    yield live
+    live.stop()
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    with playwright_api.sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(tmp_path_factory.mktemp("profile")),
+            executable_path=CHROMIUM,
+            headless=True,
+            ignore_default_args=["--disable-extensions"],
+            args=[f"--disable-extensions-except={EXTENSION}", f"--load-extension={EXTENSION}",
+                  "--no-sandbox", "--disable-gpu", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync", "--disable-quic"],
+        )
+        try:
+            yield context
+        finally:
+            context.close()
+
+
+@pytest.fixture(scope="module")
+def worker(browser):
+    workers = [w for w in browser.service_workers if EXTENSION_ID in w.url]
+    sw = workers[0] if workers else browser.wait_for_event(
+        "serviceworker", predicate=lambda w: EXTENSION_ID in w.url, timeout=20_000)
+    assert sw.url.split("/")[2] == EXTENSION_ID, "the manifest key fixes the extension id"
+    return sw
+
+
+@pytest.fixture(scope="module")
+def paired(browser, worker, companion):
+    """Pairs the way a user does: the options page's Pair button (approved by the test-only
+    confirm), then "Test connection"."""
+    worker.evaluate("port => chrome.storage.local.set({port})", companion.port)
+    options = browser.new_page()
+    options.goto(f"chrome-extension://{EXTENSION_ID}/options/options.html")
+    options.click("#pair")
+    options.wait_for_selector("#pairing-result.ok", timeout=30_000)
+    options.click("#test")
+    options.wait_for_selector("#test-result.ok", timeout=10_000)
+    stored = worker.evaluate("chrome.storage.local.get(['token', 'port'])")
+    options.close()
+    return stored
+
+
+@pytest.fixture()
+def page(browser, site):
+    tab = browser.new_page()
+    tab.goto(site + "/")
+    tab.wait_for_function(
+        "[...document.images].every(i => i.complete && i.naturalWidth > 0)", timeout=10_000)
+    yield tab
+    tab.close()
+
+
+def shop_this_look(worker, page, selector: str, info: dict) -> dict:
+    """Right-click ``selector`` for real, choose "Shop this look" as Chrome would, and wait for
+    the outcome the extension records."""
+    worker.evaluate("chrome.storage.local.remove('lastResult')")
+    page.click(selector, button="right")
+    worker.evaluate(
+        """async ([info, pageUrl]) => {
+            await chrome.contextMenus.update("shop-this-look", {});  // rejects if it is missing
+            const [tab] = await chrome.tabs.query({url: pageUrl});
+            chrome.contextMenus.onClicked.dispatch(
+                {menuItemId: "shop-this-look", editable: false, frameId: 0, pageUrl, ...info},
+                tab);
+        }""",
+        [info, page.url],
+    )
+    deadline = time.monotonic() + LOOK_TIMEOUT_S
+    while time.monotonic() < deadline:
+        result = worker.evaluate("chrome.storage.local.get('lastResult')").get("lastResult")
+        if result:
+            return result
+        time.sleep(0.25)
+    raise AssertionError("the extension recorded no outcome")
+
+
+def assert_looked_at(result: dict, companion, url: str, looks_before: int) -> None:
+    assert result["ok"] is True, result
+    assert result["garments"] > 0 and result["matches"] > 0
+    assert result["image"] == url
+    assert len(companion.looks) == looks_before + 1
+    look = companion.looks[-1]
+    assert look["image"] == url, "the companion looked at the image that was clicked"
+    assert look["people"], "a street photo has a person"
+    assert look["items"] and all(item["matches"] for item in look["items"])
+
+
+def test_the_extension_pairs_through_its_options_page(paired, companion):
+    assert paired["port"] == companion.port
+    assert len(paired["token"]) >= 40
+    pairing = json.loads(companion.pairings_path.read_text())["pairings"][0]
+    assert pairing["origin"] == f"chrome-extension://{EXTENSION_ID}"
+    assert paired["token"] not in companion.pairings_path.read_text()
+
+
+def test_shop_this_look_on_an_img(paired, worker, page, companion, site):
+    before = len(companion.looks)
+    url = f"{site}/images/{IMG_PHOTO}"
+    result = shop_this_look(worker, page, "#photo", {"mediaType": "image", "srcUrl": url})
+    assert_looked_at(result, companion, url, before)
+    page.wait_for_selector("[data-shop-the-look=success]", state="attached", timeout=5_000)
+
+
+def test_shop_this_look_on_a_css_background_image(paired, worker, page, companion, site):
+    before = len(companion.looks)
+    result = shop_this_look(worker, page, "#backdrop", {})  # a page context: no srcUrl
+    assert_looked_at(result, companion, f"{site}/images/{BACKGROUND_PHOTO}", before)
+
+
+def test_shop_this_look_on_a_blob_image_reads_it_through_the_page(paired, worker, page,
+                                                                   companion):
+    before = len(companion.looks)
+    blob_url = page.eval_on_selector("#blobbed", "img => img.src")
+    assert blob_url.startswith("blob:")
+    result = shop_this_look(worker, page, "#blobbed", {"mediaType": "image", "srcUrl": blob_url})
+    assert result["ok"] is True, result
+    assert len(companion.looks) == before + 1
+    assert companion.looks[-1]["items"], "the blob's bytes reached the companion"
+    assert companion.looks[-1]["image"] == page.url, "a blob: URL is not an address: the page is"
+
+
+def test_a_right_click_on_no_image_tells_the_user(paired, worker, page, companion):
+    before = len(companion.looks)
+    result = shop_this_look(worker, page, "#blank", {})
+    assert result == {"ok": False, "code": "no_image", "at": result["at"]}
+    assert len(companion.looks) == before
+    page.wait_for_selector("[data-shop-the-look=error]", state="attached", timeout=5_000)
+
+
+def test_an_ordinary_web_page_cannot_read_the_companion(page, companion, paired):
+    """Same machine, another origin: the browser gives the page nothing to read."""
+    outcomes = page.evaluate(
+        """async ([port, token]) => {
+            const attempt = async (path, init) => {
+                try {
+                    const r = await fetch(`http://127.0.0.1:${port}${path}`, init);
+                    return `read ${r.status}: ${await r.text()}`;
+                } catch (error) {
+                    return "blocked";
+                }
+            };
+            return [
+                await attempt("/v1/ping", {}),
+                await attempt("/v1/session", {method: "POST",
+                                               headers: {Authorization: `Bearer ${token}`}}),
+                await attempt("/v1/looks", {method: "POST", body: "x"}),
+                await attempt("/v1/pair", {method: "POST", body: '{"code": "123456"}'}),
+            ];
+        }""",
+        [companion.port, paired["token"]],
+    )
+    assert outcomes == ["blocked"] * 4
