@@ -1,0 +1,272 @@
+#!/usr/bin/env python3
+"""Retrieval quality of the shipped embedders, side by side, through the runtime's own Embedder.
+
+Everything goes through `companion.pipeline.embed.Embedder` (ONNX Runtime, preprocessing read
+from each model's manifest), so the numbers are those of the artefacts under models/, not of a
+training checkpoint.
+
+1. Product -> product (catalog/split.tsv): each `query` product searches the `index` products
+   (cosine, exhaustive). R@K = share of queries with at least one hit among the first K results.
+   Hit rules:
+     type         same gender and same articleType
+     type+colour  same gender, articleType and baseColour
+   Gender: "unisex" matches both male and female (a unisex product is a fair answer to a man's
+   or a woman's query, and vice versa); male and female never match each other.
+   Also reported per query image resolution (168x224 vs 60x80 sources; see the catalog README).
+
+2. Street -> product (street/test.txt only): every labelled garment box of the classes below is
+   cut out of its photo (the labelled box, no margin) and searches the whole catalog (index +
+   query rows: all products a user could be shown). Score = share of the top 10 results whose
+   articleType fits the box's class (CLASS_TYPES). "open" searches all products, as the pure
+   embedding would; "in category" searches only the products of the pipeline category the box
+   would be searched in (companion.catalog.categories), as `shop-the-look look` does.
+
+Usage:
+    .venv/bin/python scripts/eval_retrieval.py                      # both embedders
+    .venv/bin/python scripts/eval_retrieval.py --embedders garment-embedder --json runs/eval/r.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from companion.catalog.categories import category_of
+from companion.inference.store import ModelStore
+from companion.pipeline.embed import Embedder
+
+REPO = Path(__file__).resolve().parents[1]
+
+FOOTWEAR = ["Casual Shoes", "Sports Shoes", "Formal Shoes", "Heels", "Flats", "Sandals",
+            "Sports Sandals", "Flip Flops"]
+# Street box class -> catalog articleTypes that count as a fitting result. Follows the street
+# data's labelling: a "shirt" box is any top (t-shirt, blouse, sweater, sweatshirt...), a
+# "jacket" box is outerwear (blazer, cardigan, coat, vest...), so knitwear fits both.
+CLASS_TYPES: dict[str, set[str]] = {
+    "shirt": {"Tshirts", "Shirts", "Tops", "Kurtas", "Kurtis", "Tunics", "Sweatshirts",
+              "Sweaters"},
+    "jacket": {"Jackets", "Sweatshirts", "Sweaters", "Blazers", "Rain Jacket", "Waistcoat",
+               "Nehru Jackets", "Shrug"},
+    "pants": {"Jeans", "Trousers", "Track Pants", "Leggings", "Jeggings", "Capris", "Patiala",
+              "Salwar", "Churidar", "Tracksuits"},
+    "shorts": {"Shorts"},
+    "skirt": {"Skirts"},
+    "shoe": set(FOOTWEAR),
+}
+# The pipeline category each street class is searched in ("in category" mode).
+CLASS_CATEGORY = {"shirt": "topwear", "jacket": "topwear", "pants": "bottomwear",
+                  "shorts": "bottomwear", "skirt": "bottomwear", "shoe": "footwear"}
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+@dataclass
+class Products:
+    """Catalog rows with decoded images and the labels the hit rules need."""
+
+    ids: list[str]
+    images: list[np.ndarray]
+    gender: np.ndarray
+    article: np.ndarray
+    colour: np.ndarray
+    category: np.ndarray
+    split: np.ndarray
+    hires: np.ndarray  # True for the 168x224 sources, False for 60x80
+
+
+def load_products(catalog: Path) -> Products:
+    """All catalog products, decoded to RGB arrays (about 35 MB of JPEGs, a few seconds)."""
+    with open(catalog / "split.tsv", encoding="utf-8") as f:
+        split = {r["id"]: r["split"] for r in csv.DictReader(f, delimiter="\t")}
+    with open(catalog / "feed.tsv", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f, delimiter="\t"))
+    images = []
+    started = time.time()
+    for i, row in enumerate(rows):
+        with Image.open(catalog / row["image_link"]) as img:
+            images.append(np.asarray(img.convert("RGB")))
+        if (i + 1) % 2000 == 0:
+            rate = (i + 1) / (time.time() - started)
+            log(f"  decoded {i + 1}/{len(rows)} catalog images ({rate:.0f}/s, "
+                f"ETA {(len(rows) - i - 1) / rate:.0f}s)")
+
+    def column(name: str) -> np.ndarray:
+        return np.array([r[name] for r in rows])
+
+    return Products(
+        ids=[r["id"] for r in rows],
+        images=images,
+        gender=column("gender"),
+        article=column("article_type"),
+        colour=column("base_colour"),
+        category=np.array([category_of(r["product_type"], r["google_product_category"])
+                           for r in rows]),
+        split=np.array([split[r["id"]] for r in rows]),
+        hires=np.array([im.shape[0] >= 200 for im in images]),
+    )
+
+
+def street_boxes(street: Path) -> list[tuple[str, np.ndarray]]:
+    """(class, crop) for every labelled box of CLASS_TYPES in the street test split."""
+    names = set((street / "test.txt").read_text().split())
+    coco = json.loads((street / "annotations.json").read_text())
+    cats = {c["id"]: c["name"] for c in coco["categories"]}
+    images = {im["id"]: im for im in coco["images"] if Path(im["file_name"]).name in names}
+    out: list[tuple[str, np.ndarray]] = []
+    pixels: dict[int, np.ndarray] = {}
+    for ann in coco["annotations"]:
+        cls = cats[ann["category_id"]]
+        if ann["image_id"] not in images or cls not in CLASS_TYPES:
+            continue
+        if ann["image_id"] not in pixels:
+            with Image.open(street / images[ann["image_id"]]["file_name"]) as img:
+                pixels[ann["image_id"]] = np.asarray(img.convert("RGB"))
+        x, y, w, h = ann["bbox"]
+        x1, y1 = int(x), int(y)
+        out.append((cls, pixels[ann["image_id"]][y1 : max(y1 + 1, round(y + h)),
+                                                  x1 : max(x1 + 1, round(x + w))]))
+    return out
+
+
+def embed(embedder: Embedder, crops: list[np.ndarray], what: str) -> np.ndarray:
+    """Embed in chunks with progress, rate and ETA."""
+    out, started, chunk = [], time.time(), 512
+    for start in range(0, len(crops), chunk):
+        out.append(embedder.embed(crops[start : start + chunk]))
+        done = min(start + chunk, len(crops))
+        rate = done / (time.time() - started)
+        log(f"  {embedder.name}: embedded {done}/{len(crops)} {what} ({rate:.0f}/s, "
+            f"ETA {(len(crops) - done) / rate:.0f}s)")
+    return np.concatenate(out)
+
+
+def gender_match(query: np.ndarray, gallery: np.ndarray) -> np.ndarray:
+    """[Q,G] bool: same gender, or either side unisex."""
+    q, g = query[:, None], gallery[None, :]
+    return (q == g) | (q == "unisex") | (g == "unisex")
+
+
+def product_to_product(p: Products, emb: np.ndarray) -> dict:
+    """R@1 and R@10 of query rows against index rows, for both hit rules, overall and per source."""
+    q = np.flatnonzero(p.split == "query")
+    g = np.flatnonzero(p.split == "index")
+    top = np.argsort(-(emb[q] @ emb[g].T), axis=1)[:, :10]  # [Q,10] positions in g
+    same_gender = np.take_along_axis(gender_match(p.gender[q], p.gender[g]), top, axis=1)
+    same_type = p.article[g][top] == p.article[q][:, None]
+    same_colour = p.colour[g][top] == p.colour[q][:, None]
+    hits = {"type": same_gender & same_type, "type+colour": same_gender & same_type & same_colour}
+    result: dict = {"queries": len(q), "gallery": len(g)}
+    for rule, hit in hits.items():
+        result[rule] = {"R@1": float(hit[:, 0].mean()), "R@10": float(hit.any(axis=1).mean())}
+        for name, mask in (("168x224", p.hires[q]), ("60x80", ~p.hires[q])):
+            result[rule][f"R@1 {name}"] = float(hit[mask, 0].mean())
+    return result
+
+
+def street_to_product(p: Products, boxes: list, emb_boxes: np.ndarray, emb: np.ndarray) -> dict:
+    """Per class: mean share of the top 10 whose articleType fits, open and in category."""
+    sims = emb_boxes @ emb.T
+    shares: dict[str, dict[str, list]] = defaultdict(lambda: {"open": [], "in category": []})
+    for (cls, _), sim in zip(boxes, sims, strict=True):
+        fits = np.isin(p.article, list(CLASS_TYPES[cls]))
+        shares[cls]["open"].append(fits[np.argsort(-sim)[:10]].mean())
+        in_cat = np.flatnonzero(p.category == CLASS_CATEGORY[cls])
+        shares[cls]["in category"].append(fits[in_cat[np.argsort(-sim[in_cat])[:10]]].mean())
+    return {cls: {"boxes": len(v["open"]), **{m: float(np.mean(s)) for m, s in v.items()}}
+            for cls, v in shares.items()}
+
+
+def speed(embedder: Embedder, crops: list[np.ndarray], repeats: int = 3) -> float:
+    """Best-of-N milliseconds per crop for a batch of crops (preprocessing included)."""
+    embedder.embed(crops[:8])  # warm-up: session creation, allocations
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        embedder.embed(crops)
+        best = min(best, (time.perf_counter() - started) * 1000 / len(crops))
+    return best
+
+
+def evaluate(name: str, store: ModelStore, p: Products, boxes: list) -> dict:
+    """All metrics for one embedder."""
+    embedder = Embedder(store, name)
+    manifest = embedder.manifest
+    emb = embed(embedder, p.images, "catalog images")
+    emb_boxes = embed(embedder, [c for _, c in boxes], "street boxes")
+    return {
+        "embedder": name,
+        "sha256": manifest.sha256,
+        "bytes": manifest.size_bytes,
+        "dim": int(emb.shape[1]),
+        "input_size": manifest.extra.get("input_size", 224),
+        "ms_per_crop": speed(embedder, [c for _, c in boxes][:128]),
+        "product_to_product": product_to_product(p, emb),
+        "street_to_product": street_to_product(p, boxes, emb_boxes, emb),
+    }
+
+
+def table(results: list[dict]) -> str:
+    """The side-by-side report, one column per embedder."""
+    names = [r["embedder"] for r in results]
+    lines = [f"{'metric':<44}" + "".join(f"{n:>20}" for n in names)]
+
+    def row(label: str, values: list) -> None:
+        cells = "".join(f"{v:>20.3f}" if isinstance(v, float) else f"{v!s:>20}" for v in values)
+        lines.append(f"{label:<44}{cells}")
+
+    row("size (MB)", [round(r["bytes"] / 1e6, 1) for r in results])
+    row("input size / dims", [f"{r['input_size']} / {r['dim']}" for r in results])
+    row("ms per crop (2 CPU threads, incl. resize)", [r["ms_per_crop"] for r in results])
+    first = results[0]["product_to_product"]
+    lines.append(f"product -> product ({first['queries']} queries vs {first['gallery']} index)")
+    for rule in ("type", "type+colour"):
+        for k in ("R@1", "R@10", "R@1 168x224", "R@1 60x80"):
+            row(f"  {rule:<12} {k}", [r["product_to_product"][rule][k] for r in results])
+    lines.append("street -> product: share of the top 10 with a fitting articleType")
+    for cls in CLASS_TYPES:
+        s = [r["street_to_product"].get(cls) for r in results]
+        if s[0] is None:
+            continue
+        row(f"  {cls:<8} ({s[0]['boxes']} boxes) open", [x["open"] for x in s])
+        row(f"  {cls:<8} in category", [x["in category"] for x in s])
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", type=Path, default=REPO / ".." / "shared" / "data",
+                    help="folder with catalog/ and street/ (default: ../shared/data)")
+    ap.add_argument("--embedders", default="nanodet-embedder,garment-embedder",
+                    help="comma-separated model names under models/ (first = baseline column)")
+    ap.add_argument("--json", type=Path, default=None, help="also write the results here")
+    ap.add_argument("--threads", type=int, default=2, help="ONNX Runtime threads")
+    args = ap.parse_args(argv)
+
+    data = args.data.resolve()
+    log(f"loading catalog from {data / 'catalog'}")
+    products = load_products(data / "catalog")
+    boxes = street_boxes(data / "street")
+    log(f"{len(products.ids)} products, {len(boxes)} street test boxes")
+    store = ModelStore(threads=args.threads)
+    results = [evaluate(n.strip(), store, products, boxes) for n in args.embedders.split(",")]
+    print(table(results))
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(results, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

