@@ -32,17 +32,17 @@ from companion.pipeline.types import Box, Garment, Person
 class RegionGeometry:
     """Margins in units of shoulder width (``sw``) or torso length (``tl``)."""
 
-    collar: float = 0.25  # tl above the shoulders
-    top_hem: float = 0.2  # tl below the hips
-    sleeve_pad: float = 0.1  # sw beyond the outermost arm joint used
+    collar: float = 0.14  # tl above the shoulders
+    top_hem: float = 0.3  # tl below the hips
+    sleeve_pad: float = 0.19  # sw beyond the outermost arm joint used
     wrists_in_top: bool = False  # long sleeves reach the wrists; short ones do not
-    waist: float = 0.1  # tl above the hips
-    hip_pad: float = 0.5  # sw beside the hips
-    leg_pad: float = 0.35  # sw beside knees and ankles
-    hem_below_ankle: float = 0.1  # tl below the ankles
-    shoe_above: float = 0.12  # tl above the ankles
+    waist: float = 0.04  # tl above the hips
+    hip_pad: float = 0.19  # sw beside the hips
+    leg_pad: float = 0.18  # sw beside knees and ankles
+    hem_below_ankle: float = 0.05  # tl below the ankles
+    shoe_above: float = 0.03  # tl above the ankles
     shoe_below: float = 0.35  # tl below the ankles
-    shoe_side: float = 0.35  # sw beside the ankles
+    shoe_side: float = 0.22  # sw beside the ankles
     min_area_fraction: float = 0.002  # of the image; smaller regions are noise
 
 

@@ -1,0 +1,94 @@
+"""Fit the keypoint-region margins (``RegionGeometry``) on the street *trainval* split.
+
+People and keypoints are found once and cached under runs/; then each margin is tuned in turn
+(coordinate ascent over a few values) to maximise the mean IoU ≥ 0.5 recall of topwear,
+bottomwear and footwear. The test split is never looked at: its numbers come from
+``scripts/eval_detection.py``.
+
+    python -m scripts.tune_regions
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+
+from companion.inference.store import ModelStore
+from companion.pipeline.decode import decode_image
+from companion.pipeline.people import find_people
+from companion.pipeline.regions import DEFAULT_GEOMETRY, RegionGeometry, garment_regions
+from companion.pipeline.types import Person
+from companion.progress import Progress
+from scripts.eval_detection import labelled_boxes, match
+
+ROOT = Path(__file__).resolve().parent.parent
+CATEGORIES = ("topwear", "bottomwear", "footwear")
+STEPS = (0.5, 0.75, 1.0, 1.25, 1.5, 2.0)  # multipliers tried for each margin
+
+
+def cached_people(street: Path, names: list[str], cache: Path) -> dict[str, tuple]:
+    """name → (best person or None, (width, height)), computed once."""
+    if cache.is_file():
+        data = np.load(cache, allow_pickle=True)
+        return data["people"].item()
+    store = ModelStore()
+    people = {}
+    with Progress(len(names), "people") as bar:
+        for name in names:
+            image = decode_image((street / "images" / name).read_bytes())
+            found = find_people(store, image)
+            people[name] = (found[0] if found else None, (image.width, image.height))
+            bar.advance()
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(cache, people=np.array(people, dtype=object))
+    return people
+
+
+def score(geometry: RegionGeometry, people: dict, truth: dict) -> float:
+    found = dict.fromkeys(CATEGORIES, 0)
+    total = dict.fromkeys(CATEGORIES, 0)
+    for name, (person, size) in people.items():
+        regions = garment_regions(person, 0, size, geometry) if isinstance(person, Person) else []
+        for category in CATEGORIES:
+            gold = truth[name].get(category, [])
+            total[category] += len(gold)
+            found[category] += match([g.box for g in regions if g.category == category], gold)
+    return float(np.mean([found[c] / max(total[c], 1) for c in CATEGORIES]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, default=ROOT / ".." / "shared" / "data")
+    parser.add_argument("--rounds", type=int, default=2)
+    args = parser.parse_args()
+    street = args.data / "street"
+    names = (street / "trainval.txt").read_text().split()
+    truth, _ = labelled_boxes(street)
+    people = cached_people(street, names, ROOT / "runs" / "tune_regions" / "people.npz")
+    best = DEFAULT_GEOMETRY
+    best_score = score(best, people, truth)
+    print(f"start: mean recall {best_score:.3f}")
+    numeric = [f.name for f in dataclasses.fields(RegionGeometry)
+               if isinstance(getattr(best, f.name), float) and f.name != "min_area_fraction"]
+    for _ in range(args.rounds):
+        for name in numeric:
+            for factor in STEPS:
+                candidate = dataclasses.replace(best, **{name: getattr(best, name) * factor})
+                value = score(candidate, people, truth)
+                if value > best_score + 1e-4:
+                    best, best_score = candidate, value
+        for flag in (False, True):
+            candidate = dataclasses.replace(best, wrists_in_top=flag)
+            value = score(candidate, people, truth)
+            if value > best_score + 1e-4:
+                best, best_score = candidate, value
+        print(f"round: mean recall {best_score:.3f}")
+    print({k: round(v, 3) if isinstance(v, float) else v
+           for k, v in dataclasses.asdict(best).items()})
+
+
+if __name__ == "__main__":
+    main()
