@@ -13,6 +13,7 @@ import os
 import signal
 import sys
 import threading
+import webbrowser
 from collections.abc import Callable
 from pathlib import Path
 
@@ -34,7 +35,8 @@ class Panel:
     """The window plus what it shows. ``show_look`` and ``show_error`` are thread-safe."""
 
     def __init__(self, controller: PanelController, *, quit_on_close: bool = True,
-                 language: str | None = None, size: tuple[int, int] = SIZE) -> None:
+                 language: str | None = None, size: tuple[int, int] = SIZE,
+                 open_url: Callable[[str], object] = webbrowser.open) -> None:
         import webview
 
         self.controller = controller
@@ -45,8 +47,9 @@ class Panel:
         self._qt = sys.platform.startswith("linux")
         self._gui_calls = None
         self.window = webview.create_window(
-            TITLE, url=(static_dir() / "index.html").as_uri(), js_api=PanelApi(controller),
-            hidden=True, width=size[0], height=size[1], min_size=MIN_SIZE,
+            TITLE, url=(static_dir() / "index.html").as_uri(),
+            js_api=PanelApi(controller, open_url), hidden=True,
+            width=size[0], height=size[1], min_size=MIN_SIZE,
             background_color="#F7F5F2", text_select=True,  # panel.css decides what selects
         )
         self.window.events.loaded += self._on_loaded
@@ -94,6 +97,15 @@ class Panel:
         if self._gui_calls is not None:
             native = self.window.native
             self._gui_calls.run(lambda: _raise_qt(native))
+
+    def visible(self) -> bool:
+        """Whether the window is on screen (asked on the GUI thread)."""
+        if self._gui_calls is None:
+            return not self.window.hidden
+        answer: list[bool] = []
+        native = self.window.native
+        self._gui_calls.run(lambda: answer.append(bool(native.isVisible())), wait=True)
+        return answer[0]
 
     def screenshot(self, path: Path) -> None:
         """Save what the window shows as a PNG (tests and docs)."""

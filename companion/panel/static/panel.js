@@ -86,6 +86,7 @@
     const layout = payload.layout;
     const session = payload.session || {};
     $("main").dataset.state = layout.state;
+    document.querySelector(".keys").hidden = layout.state !== "look";
     $("looks").hidden = !(session.count > 1);
     $("look-counter").textContent = t("look.counter", { i: session.index + 1, n: session.count });
     $("look-prev").disabled = session.index <= 0;
@@ -123,7 +124,10 @@
     $("photo-pane").hidden = false;
     $("results").hidden = false;
     const img = $("photo");
-    if (img.getAttribute("src") !== photo) img.src = safeImage(photo);
+    if (img.getAttribute("src") !== photo) {
+      img.onload = fitPhoto;
+      img.src = safeImage(photo);
+    }
     $("stage").hidden = !photo;
     $("stage").classList.toggle("searchable", !!session.can_search);
     document.querySelector(".photo-hint").hidden = !session.can_search;
@@ -131,7 +135,21 @@
     selected = ids.includes(layout.selected) ? layout.selected : (ids.includes(selected) ? selected : ids[0] || null);
     renderOverlay(layout);
     renderResults(layout, session);
-    markSelected(false);
+    const chosen = layout.garments.find((g) => g.id === selected);
+    markSelected(Boolean(chosen && chosen.drawn)); // a box just drawn: bring its results into view
+    fitPhoto();
+  }
+
+  // The photo as large as its pane allows, small pictures (product shots) scaled up too.
+  function fitPhoto() {
+    const img = $("photo");
+    const pane = $("photo-pane");
+    if (!img.naturalWidth || pane.hidden) return;
+    const hint = document.querySelector(".photo-hint");
+    const room = { w: pane.clientWidth, h: pane.clientHeight - (hint.hidden ? 0 : hint.offsetHeight + 8) };
+    const scale = Math.min(room.w / img.naturalWidth, room.h / img.naturalHeight);
+    img.style.width = `${Math.floor(img.naturalWidth * scale)}px`;
+    img.style.height = `${Math.floor(img.naturalHeight * scale)}px`;
   }
 
   function boxStyle(box) {
@@ -259,6 +277,8 @@
       focusCard(next, Math.max(position, 0));
     } else if (event.key === "ArrowRight" || event.key === "ArrowLeft") {
       focusCard(selected, position + (event.key === "ArrowRight" ? 1 : -1));
+    } else if ((event.key === "Enter" || event.key === " ") && focused) {
+      focused.click(); // one path for mouse and keyboard: opens the product
     } else if (event.key === "Escape") {
       cancelDrawing();
       return;
@@ -320,6 +340,7 @@
 
   // --- wiring -------------------------------------------------------------------------
   document.addEventListener("keydown", onKey);
+  window.addEventListener("resize", fitPhoto);
   $("stage").addEventListener("pointerdown", onPointerDown);
   $("stage").addEventListener("pointermove", onPointerMove);
   $("stage").addEventListener("pointerup", onPointerUp);

@@ -1,0 +1,190 @@
+"""Drives the real panel window in its own process (pywebview allows one GUI loop per process).
+
+    python tests/panel_driver.py look  --index DIR --out DIR
+    python tests/panel_driver.py error --out DIR
+
+Runs a scenario through the page (``evaluate_js``) and writes what it saw to ``OUT/result.json``
+plus screenshots, for tests/test_panel_window.py to judge.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import traceback
+from pathlib import Path
+
+from companion.panel.controller import PanelController
+from companion.panel.window import Panel
+
+REPO = Path(__file__).resolve().parent.parent
+DATA = REPO.parent / "shared" / "data"
+STREET_PHOTO = DATA / "street" / "images" / "ccp_0001.jpg"
+PRODUCT_PHOTO = DATA / "catalog" / "images" / "1728.jpg"  # a shoe, no person
+
+COUNTS = """JSON.stringify({
+  garmentBoxes: document.querySelectorAll('#overlay .garment-box').length,
+  personBoxes: document.querySelectorAll('#overlay .person-box').length,
+  garments: document.querySelectorAll('#results .garment').length,
+  cards: document.querySelectorAll('#results .card').length,
+  cardsPerGarment: [...document.querySelectorAll('#results .garment')].map(
+    g => g.querySelectorAll('.card').length),
+  exact: document.querySelectorAll('#results .badge.exact').length,
+  notices: [...document.querySelectorAll('#results .notice')].map(n => n.dataset.notice),
+  photoLoaded: document.getElementById('photo').complete
+    && document.getElementById('photo').naturalWidth > 0,
+  cardImages: [...document.querySelectorAll('.card img')].filter(i => i.naturalWidth > 0).length,
+  state: document.getElementById('main').dataset.state,
+  counter: document.getElementById('looks').hidden ? ''
+    : document.getElementById('look-counter').textContent,
+  busy: window.panel.state().busy,
+})"""
+
+
+def wait_for(panel: Panel, condition: str, timeout: float = 30.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if panel.evaluate(f"Boolean({condition})"):
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def screenshot(panel: Panel, path: Path) -> None:
+    """Let the compositor draw the last DOM change first (grab() returns the last frame)."""
+    time.sleep(0.6)
+    panel.screenshot(path)
+
+
+def counts(panel: Panel) -> dict:
+    return json.loads(panel.evaluate(COUNTS))
+
+
+def look_scenario(panel: Panel, pipeline, out: Path, opened: list[str]) -> dict:
+    from companion.pipeline.look import LookRequest
+    from companion.pipeline.result_json import look_to_json
+
+    result: dict = {}
+    requests = []
+    search = panel.controller.search
+    panel.controller.search = lambda data, request: (requests.append(request), search(
+        data, request))[1]
+
+    panel.wait_ready()
+    result["visible_before_look"] = panel.visible()
+    data = STREET_PHOTO.read_bytes()
+    look = look_to_json(pipeline.run(data, str(STREET_PHOTO), LookRequest(top_k=6)))
+    result["look"] = look
+    panel.show_look(look, data)
+    result["visible_after_look"] = panel.visible()
+    wait_for(panel, "document.getElementById('photo').naturalWidth > 0")
+    wait_for(panel, "[...document.querySelectorAll('.card img')].every(i => i.complete)")
+    result["shown"] = counts(panel)
+    screenshot(panel, out / "look.png")
+
+    # keyboard: ↓ moves to the next garment and focuses its first card; Enter opens it
+    before = panel.evaluate("window.panel.state().selected")
+    panel.evaluate("document.dispatchEvent(new KeyboardEvent('keydown', {key: 'ArrowDown'}))")
+    panel.evaluate("document.activeElement.dispatchEvent(new KeyboardEvent('keydown', "
+                   "{key: 'ArrowRight', bubbles: true}))")
+    result["keyboard"] = json.loads(panel.evaluate("""JSON.stringify({
+        selected: window.panel.state().selected,
+        focusedProduct: document.activeElement.dataset.product || null,
+        focusedGarment: document.activeElement.closest('.garment')?.dataset.garment || null})"""))
+    result["keyboard"]["before"] = before
+    panel.evaluate("document.activeElement.dispatchEvent(new KeyboardEvent('keydown', "
+                   "{key: 'Enter', bubbles: true}))")
+    wait_for(panel, "!window.panel.state().busy", 10)
+    time.sleep(0.3)
+    result["opened"] = list(opened)
+
+    # a drawn region: the same call the mouse makes when the drag ends
+    box = (0.15, 0.55, 0.85, 0.95)
+    panel.evaluate("window.panel.searchRegion({}, {}, {}, {}); 0".format(*box))
+    wait_for(panel, "document.querySelectorAll('#overlay .garment-box').length > "
+             f"{result['shown']['garmentBoxes']} && !window.panel.state().busy", 60)
+    result["region_fractions"] = box
+    result["region_requests"] = [list(r.region) for r in requests if r.region is not None]
+    result["after_region"] = counts(panel)
+    result["drawn_box"] = json.loads(panel.evaluate("""JSON.stringify((() => {
+        const id = window.panel.state().selected;
+        const box = document.querySelector(`#overlay .garment-box[data-garment="${id}"]`);
+        const section = document.querySelector(`#results .garment[data-garment="${id}"]`);
+        return {style: box && box.getAttribute('style'),
+                cards: section ? section.querySelectorAll('.card').length : 0,
+                title: section ? section.querySelector('.garment-title').textContent : ''};
+    })())"""))
+    screenshot(panel, out / "region.png")
+
+    # gender: "Everyone" re-runs the look for all genders
+    panel.evaluate("document.querySelector('.filter [data-gender=all]').click(); 0")
+    wait_for(panel, "document.querySelector('.filter [data-gender=all]')"
+             ".getAttribute('aria-checked') === 'true' && !window.panel.state().busy", 60)
+    result["gender_requests"] = [r.gender for r in requests if r.region is None]
+
+    # a product photo (no person): still matches, and says so; the switcher counts two looks
+    product = PRODUCT_PHOTO.read_bytes()
+    panel.show_look(look_to_json(pipeline.run(product, str(PRODUCT_PHOTO))), product)
+    wait_for(panel, "document.getElementById('photo').naturalWidth > 0")
+    result["product_photo"] = counts(panel)
+    screenshot(panel, out / "product.png")
+    return result
+
+
+def error_scenario(panel: Panel, out: Path) -> dict:
+    panel.wait_ready()
+    panel.show_error("catalog_missing", "No catalog index at /nowhere. Build one with "
+                     "`shop-the-look index build FEED --out DIR`.")
+    wait_for(panel, "document.getElementById('main').dataset.state === 'error'", 10)
+    result = json.loads(panel.evaluate("""JSON.stringify({
+        state: document.getElementById('main').dataset.state,
+        stateHidden: document.getElementById('state').hidden,
+        photoHidden: document.getElementById('photo-pane').hidden,
+        title: document.getElementById('state-title').textContent,
+        hint: document.getElementById('state-hint').textContent,
+        detail: document.getElementById('state-detail').textContent,
+        lang: document.documentElement.lang})"""))
+    result["visible"] = panel.visible()
+    screenshot(panel, out / "error.png")
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("scenario", choices=["look", "error"])
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--index", type=Path)
+    parser.add_argument("--size", default="1180x780")
+    args = parser.parse_args()
+    size = tuple(int(v) for v in args.size.split("x"))
+    opened: list[str] = []
+    if args.scenario == "look":
+        from companion.catalog.index import CatalogIndex
+        from companion.inference.store import ModelStore
+        from companion.pipeline.look import LookPipeline
+
+        pipeline = LookPipeline(ModelStore(), CatalogIndex(args.index))
+        panel = Panel.for_pipeline(pipeline, top_k=6, size=size, open_url=opened.append)
+        scenario = lambda: look_scenario(panel, pipeline, args.out, opened)  # noqa: E731
+    else:
+        panel = Panel(PanelController(), size=size)
+        scenario = lambda: error_scenario(panel, args.out)  # noqa: E731
+
+    def work() -> None:
+        try:
+            result = scenario()
+        except Exception:
+            result = {"failure": traceback.format_exc()}
+        (args.out / "result.json").write_text(json.dumps(result, indent=1), encoding="utf-8")
+        panel.close()
+
+    started = time.monotonic()
+    panel.run_with_worker(work)
+    print(f"panel driver: {args.scenario} done in {time.monotonic() - started:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
