@@ -175,6 +175,7 @@ def shop_this_look(worker, page, selector: str, info: dict) -> dict:
 def assert_looked_at(result: dict, companion, url: str, looks_before: int) -> None:
     assert result["ok"] is True, result
     assert result["garments"] > 0 and result["matches"] > 0
+    assert result["inPanel"] is True, "the companion's on_look hook (the panel) got it"
     assert result["image"] == url
     assert len(companion.looks) == looks_before + 1
     look = companion.looks[-1]

@@ -26,12 +26,12 @@ def free_port() -> int:
 
 
 def call(port: int, method: str, path: str, body: bytes = b"",
-         headers: dict | None = None) -> tuple[int, dict]:
+         headers: dict | None = None) -> tuple[int, dict, http.client.HTTPMessage]:
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
     try:
         connection.request(method, path, body=body, headers=headers or {})
         response = connection.getresponse()
-        return response.status, json.loads(response.read())
+        return response.status, json.loads(response.read()), response.headers
     finally:
         connection.close()
 
@@ -66,14 +66,16 @@ def stop(process: subprocess.Popen) -> str:
 def test_serve_pairs_and_looks_then_stops_on_ctrl_c(tmp_path, small_index_dir):
     process, port = start_serve(tmp_path, small_index_dir, "--auto-approve-pairing")
     try:
-        status, paired = call(port, "POST", "/v1/pair", b'{"code": "246810"}',
+        status, paired, _ = call(port, "POST", "/v1/pair", b'{"code": "246810"}',
                               {"Origin": EXTENSION_ORIGIN, "Content-Type": "application/json"})
         assert status == 200
-        status, look = call(port, "POST", "/v1/looks?top_k=3", street_photo("ccp_0003.jpg"),
-                            {"Origin": EXTENSION_ORIGIN, "Content-Type": "image/jpeg",
-                             "Authorization": f"Bearer {paired['token']}"})
+        status, look, headers = call(
+            port, "POST", "/v1/looks?top_k=3", street_photo("ccp_0003.jpg"),
+            {"Origin": EXTENSION_ORIGIN, "Content-Type": "image/jpeg",
+             "Authorization": f"Bearer {paired['token']}"})
         assert status == 200, look
         assert look["items"] and all(0 < len(i["matches"]) <= 3 for i in look["items"])
+        assert headers["Shop-The-Look-Results"] == "none", "--no-panel: no window shows it"
     finally:
         output = stop(process)
     assert f"http://127.0.0.1:{port}" in output
@@ -86,7 +88,7 @@ def test_serve_pairs_and_looks_then_stops_on_ctrl_c(tmp_path, small_index_dir):
 def test_without_a_terminal_to_ask_in_pairing_is_refused(tmp_path, small_index_dir):
     process, port = start_serve(tmp_path, small_index_dir)
     try:
-        status, answer = call(port, "POST", "/v1/pair", b'{"code": "246810"}',
+        status, answer, _ = call(port, "POST", "/v1/pair", b'{"code": "246810"}',
                               {"Origin": EXTENSION_ORIGIN, "Content-Type": "application/json"})
     finally:
         output = stop(process)

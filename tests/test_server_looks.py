@@ -68,6 +68,7 @@ def test_raw_bytes_give_exactly_the_cli_json_with_garments_and_matches(companion
     expected = look_to_json(pipeline.run(photo, source="", request=LookRequest()))
     assert without_timings(look) == without_timings(expected)
     assert without_timings(companion.looks[-1]) == without_timings(look), "on_look got the look"
+    assert answer.headers["Shop-The-Look-Results"] == "panel"
     assert counting.threads[-1].startswith("look"), "inference runs in the executor's thread"
     assert counting.threads[-1] != threading.main_thread().name
 

@@ -11,6 +11,7 @@ from companion import paths
 from companion.server.config import ServerConfig
 
 log = logging.getLogger(__name__)
+HOOK_TIMEOUT_S = 5.0  # a stuck results window must not keep the extension waiting
 
 
 class LookEngine:
@@ -37,7 +38,10 @@ class LookEngine:
             return
         loop = asyncio.get_running_loop()
         try:
-            await loop.run_in_executor(self._hooks, hook, payload)
+            await asyncio.wait_for(loop.run_in_executor(self._hooks, hook, payload), HOOK_TIMEOUT_S)
+        except TimeoutError:
+            log.warning("The on_look hook took over %s s; answering without waiting.",
+                        HOOK_TIMEOUT_S)
         except Exception:
             log.exception("The on_look hook failed; the look itself succeeded.")
 

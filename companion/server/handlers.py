@@ -15,6 +15,8 @@ from companion.server.sniff import looks_like_image
 from companion.server.upload import read_upload
 
 CODE = re.compile(r"\d{6}")
+MAX_PAIR_BODY = 1024
+RESULTS_HEADER = "Shop-The-Look-Results"
 
 
 def _app_version() -> str:
@@ -37,6 +39,9 @@ async def session(request: web.Request) -> web.Response:
 
 async def pair(request: web.Request) -> web.Response:
     """Ask the user to approve this extension; answer with a fresh token only if they do."""
+    if request.content_length is None or request.content_length > MAX_PAIR_BODY:
+        raise LookError("bad_pairing_code", "Send {\"code\": \"<6 digits>\"} as a small JSON "
+                        "body.", 400)
     try:
         body = await request.json()
     except ValueError:
@@ -64,4 +69,7 @@ async def looks(request: web.Request) -> web.Response:
     engine = request.app[ENGINE]
     payload = await engine.look(upload.data, upload.source, upload.request)
     await engine.publish(payload)
-    return json_response(payload)
+    response = json_response(payload)
+    # Where the user sees the results; a header, so the body stays exactly the CLI's JSON.
+    response.headers[RESULTS_HEADER] = "panel" if request.app[CONFIG].on_look else "none"
+    return response

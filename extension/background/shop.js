@@ -8,7 +8,7 @@ STL.shopThisLook = async (info, tab) => {
     if (!settings.token) throw new STL.Failure("not_paired");
     await STL.notify(tab, "progress", STL.t("lookWorking"));
     const image = await STL.image.obtain(info, tab);
-    const look = await STL.companion.look(settings, image.blob, {
+    const { look, inPanel } = await STL.companion.look(settings, image.blob, {
       pageUrl: info.pageUrl ?? tab?.url ?? "",
       imageUrl: image.url,
     });
@@ -16,9 +16,10 @@ STL.shopThisLook = async (info, tab) => {
     const matches = look.items.reduce((sum, item) => sum + item.matches.length, 0);
     if (garments === 0 || matches === 0) throw new STL.Failure("no_garments");
     await STL.settings.recordResult({
-      ok: true, garments, matches, people: look.people.length, image: look.image,
+      ok: true, garments, matches, people: look.people.length, image: look.image, inPanel,
     });
-    await STL.notify(tab, "success", STL.t("lookDone", [String(garments), String(matches)]));
+    const counts = [String(garments), String(matches)];
+    await STL.notify(tab, "success", STL.t(inPanel ? "lookDone" : "lookDoneNoPanel", counts));
   } catch (error) {
     const code = error instanceof STL.Failure ? error.code : "unexpected";
     if (!(error instanceof STL.Failure)) console.error("Shop the Look:", error);

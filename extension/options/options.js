@@ -30,7 +30,8 @@ const showStatus = async () => {
   $("unpair").hidden = !settings.token;
   const last = await STL.settings.lastResult();
   $("last-look").textContent = !last ? STL.t("lastLookNone")
-    : last.ok ? STL.t("lookDone", [String(last.garments), String(last.matches)])
+    : last.ok ? STL.t(last.inPanel ? "lookDone" : "lookDoneNoPanel",
+      [String(last.garments), String(last.matches)])
     : STL.describeFailure(new STL.Failure(last.code));
 };
 

@@ -11,7 +11,13 @@ STL.companion = {
     return `http://127.0.0.1:${port}${path}`;
   },
 
-  async call(settings, path, { method = "GET", body, auth = true, timeoutMs }) {
+  /** The answer's JSON; a failure (network or the companion's error envelope) throws. */
+  async call(settings, path, options) {
+    return (await this.exchange(settings, path, options)).json;
+  },
+
+  /** {json, headers} of one request to the companion. */
+  async exchange(settings, path, { method = "GET", body, auth = true, timeoutMs }) {
     const headers = {};
     if (auth) {
       if (!settings.token) throw new STL.Failure("not_paired");
@@ -43,7 +49,7 @@ STL.companion = {
     if (!response.ok) {
       throw new STL.Failure(json?.error?.code ?? "unexpected", json?.error?.message ?? "");
     }
-    return json;
+    return { json, headers: response.headers };
   },
 
   /** {app, api, version} when a companion listens on the port. */
@@ -67,14 +73,16 @@ STL.companion = {
     return answer.token;
   },
 
-  /** The look JSON (the same as `shop-the-look look --json`). */
-  look(settings, blob, { pageUrl = "", imageUrl = "" } = {}) {
+  /** {look, inPanel}: the look JSON (as `shop-the-look look --json` prints it) and whether the
+   * companion shows it in its window (not when it runs with --no-panel). */
+  async look(settings, blob, { pageUrl = "", imageUrl = "" } = {}) {
     const form = new FormData();
     form.append("image", blob, "image");
     if (pageUrl) form.append("page_url", pageUrl);
     if (imageUrl) form.append("image_url", imageUrl);
-    return this.call(settings, "/v1/looks", {
+    const { json, headers } = await this.exchange(settings, "/v1/looks", {
       method: "POST", body: form, timeoutMs: this.LOOK_TIMEOUT_MS,
     });
+    return { look: json, inPanel: headers.get("Shop-The-Look-Results") === "panel" };
   },
 };
