@@ -2,6 +2,7 @@
 
     python tests/panel_driver.py look  --index DIR --out DIR
     python tests/panel_driver.py error --out DIR
+    python tests/panel_driver.py serve --index DIR --out DIR
 
 Runs a scenario through the page (``evaluate_js``) and writes what it saw to ``OUT/result.json``
 plus screenshots, for tests/test_panel_window.py to judge.
@@ -10,6 +11,7 @@ plus screenshots, for tests/test_panel_window.py to judge.
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import sys
 import time
@@ -133,6 +135,54 @@ def look_scenario(panel: Panel, pipeline, out: Path, opened: list[str]) -> dict:
     return result
 
 
+def serve_scenario(index: Path, out: Path) -> None:
+    """``serve`` with the window: a paired client posts a photo; the panel must show it."""
+    from companion_http import EXTENSION_ORIGIN, authorised
+
+    from companion.panel.serve import run_with_server
+    from companion.server.config import ServerConfig
+    from companion.server.confirm import approve_for_tests
+
+    def call(port: int, path: str, body: bytes, headers: dict) -> tuple[int, dict, dict]:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        try:
+            connection.request("POST", path, body=body, headers=headers)
+            response = connection.getresponse()
+            return response.status, json.loads(response.read()), dict(response.headers)
+        finally:
+            connection.close()
+
+    def ready(panel: Panel, port: int) -> None:
+        result: dict = {}
+        try:
+            panel.wait_ready()
+            result["visible_before_look"] = panel.visible()
+            status, paired, _ = call(port, "/v1/pair", b'{"code": "123456"}',
+                                     {"Origin": EXTENSION_ORIGIN,
+                                      "Content-Type": "application/json"})
+            assert status == 200, paired
+            data = STREET_PHOTO.read_bytes()
+            status, look, headers = call(port, "/v1/looks?top_k=4", data, authorised(
+                paired["token"], **{"Content-Type": "image/jpeg"}))
+            result.update(status=status, look=look, headers=headers)
+            wait_for(panel, "document.getElementById('photo').naturalWidth > 0")
+            wait_for(panel, "[...document.querySelectorAll('.card img')].every(i => i.complete)")
+            result["shown"] = counts(panel)
+            result["photo_size"] = json.loads(panel.evaluate(
+                "JSON.stringify([document.getElementById('photo').naturalWidth, "
+                "document.getElementById('photo').naturalHeight])"))
+            result["visible_after_look"] = panel.visible()
+            screenshot(panel, out / "serve.png")
+        except Exception:
+            result["failure"] = traceback.format_exc()
+        (out / "result.json").write_text(json.dumps(result, indent=1), encoding="utf-8")
+        panel.close()
+
+    config = ServerConfig(port=0, index_dir=index, pairings_path=out / "pairings.json",
+                          confirm=approve_for_tests)
+    run_with_server(config, ready=ready)
+
+
 def error_scenario(panel: Panel, out: Path) -> dict:
     panel.wait_ready()
     panel.show_error("catalog_missing", "No catalog index at /nowhere. Build one with "
@@ -153,13 +203,16 @@ def error_scenario(panel: Panel, out: Path) -> dict:
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("scenario", choices=["look", "error"])
+    parser.add_argument("scenario", choices=["look", "error", "serve"])
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--index", type=Path)
     parser.add_argument("--size", default="1180x780")
     args = parser.parse_args()
     size = tuple(int(v) for v in args.size.split("x"))
     opened: list[str] = []
+    if args.scenario == "serve":
+        serve_scenario(args.index, args.out)
+        return 0
     if args.scenario == "look":
         from companion.catalog.index import CatalogIndex
         from companion.inference.store import ModelStore

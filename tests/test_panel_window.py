@@ -129,3 +129,16 @@ def test_an_error_state_in_greek(display, tmp_path):
     assert "/nowhere" in result["detail"]
     assert result["visible"] is True  # errors are shown, not left in a hidden window
     assert_png(tmp_path / "error.png")
+
+
+@requires_data
+def test_serve_shows_each_look_with_its_photo(display, small_index_dir, tmp_path):
+    """``serve`` with the window: a paired extension posts a photo, the window comes up with it."""
+    result = drive(display, "serve", tmp_path, "--index", str(small_index_dir))
+    look, shown = result["look"], result["shown"]
+    assert result["status"] == 200
+    assert result["visible_before_look"] is False and result["visible_after_look"] is True
+    assert shown["garmentBoxes"] == len(look["items"]) > 0
+    assert shown["cards"] == sum(len(i["matches"]) for i in look["items"]) > 0
+    assert result["photo_size"] == [look["width"], look["height"]]  # the posted photo, in memory
+    assert_png(tmp_path / "serve.png")

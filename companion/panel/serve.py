@@ -11,10 +11,15 @@ from __future__ import annotations
 import sys
 import threading
 from collections import deque
+from collections.abc import Callable
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from companion import paths
 from companion.errors import LookError
+
+if TYPE_CHECKING:
+    from companion.panel.window import Panel
 
 PENDING = 4  # photos waiting for their look to be published; older ones are dropped
 
@@ -45,10 +50,11 @@ class PhotoHandoff:
         return None
 
 
-def run_with_server(config) -> int:
+def run_with_server(config, ready: Callable[[Panel, int], object] | None = None) -> int:
     """Serve ``config`` (a ``ServerConfig``) in a worker thread while the window runs here.
 
-    Closing the window only hides it; Ctrl-C in the terminal stops the companion.
+    Closing the window only hides it; Ctrl-C in the terminal stops the companion. ``ready`` is
+    called in the worker with the panel and the bound port once the server listens.
     """
     from companion.catalog.index import CatalogIndex
     from companion.inference.store import ModelStore
@@ -82,6 +88,8 @@ def run_with_server(config) -> int:
         if problem is not None:
             print(f"error [{problem.code}]: {problem.message}", file=sys.stderr, flush=True)
             panel.show_error(problem.code, problem.message)
+        if ready is not None:
+            ready(panel, port)
         stopped.wait()
 
     def stop() -> None:
