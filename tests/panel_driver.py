@@ -45,6 +45,21 @@ COUNTS = """JSON.stringify({
 })"""
 
 
+DRAG = """(() => {
+  const [left, top, right, bottom] = [%s, %s, %s, %s];
+  const stage = document.getElementById('stage');
+  const rect = document.getElementById('overlay').getBoundingClientRect();
+  const at = (type, x, y) => stage.dispatchEvent(new PointerEvent(type, {
+    bubbles: true, button: 0, pointerId: 7, isPrimary: true,
+    clientX: rect.left + x * rect.width, clientY: rect.top + y * rect.height}));
+  at('pointerdown', left, top);
+  at('pointermove', (left + right) / 2, (top + bottom) / 2);
+  at('pointermove', right, bottom);
+  at('pointerup', right, bottom);
+  return 0;
+})()"""
+
+
 def wait_for(panel: Panel, condition: str, timeout: float = 30.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -102,9 +117,9 @@ def look_scenario(panel: Panel, pipeline, out: Path, opened: list[str]) -> dict:
     time.sleep(0.3)
     result["opened"] = list(opened)
 
-    # a drawn region: the same call the mouse makes when the drag ends
+    # a drawn region: drag across the photo with (synthetic) pointer events
     box = (0.15, 0.55, 0.85, 0.95)
-    panel.evaluate("window.panel.searchRegion({}, {}, {}, {}); 0".format(*box))
+    panel.evaluate(DRAG % box)
     wait_for(panel, "document.querySelectorAll('#overlay .garment-box').length > "
              f"{result['shown']['garmentBoxes']} && !window.panel.state().busy", 60)
     result["region_fractions"] = box

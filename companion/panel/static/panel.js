@@ -311,7 +311,11 @@
       if (Math.hypot(point.px - drawing.start.px, point.py - drawing.start.py) < 6) return;
       drawing.node = h("div", { class: "drawing" });
       $("overlay").append(drawing.node);
-      $("stage").setPointerCapture(event.pointerId);
+      try {
+        $("stage").setPointerCapture(event.pointerId); // keep the drag when it leaves the photo
+      } catch (error) {
+        // synthetic pointers (automation) cannot be captured; the drag still works
+      }
     }
     drawing.end = point;
     const box = region(drawing.start, point);
