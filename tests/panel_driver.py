@@ -188,6 +188,18 @@ def serve_scenario(index: Path, out: Path) -> None:
                 "document.getElementById('photo').naturalHeight])"))
             result["visible_after_look"] = panel.visible()
             screenshot(panel, out / "serve.png")
+
+            # the user closes the window: it only hides; the next look brings it back
+            native = panel.window.native
+            panel._gui_calls.run(native.close, wait=True)
+            time.sleep(0.3)
+            result["visible_after_close"] = panel.visible()
+            second = STREET_PHOTO.with_name("ccp_0004.jpg").read_bytes()
+            status, _, _ = call(port, "/v1/looks?top_k=2", second, authorised(
+                paired["token"], **{"Content-Type": "image/jpeg"}))
+            wait_for(panel, "document.getElementById('look-counter').textContent.includes('2')")
+            result["second"] = {"status": status, "visible": panel.visible(),
+                                "shown": counts(panel)}
         except Exception:
             result["failure"] = traceback.format_exc()
         (out / "result.json").write_text(json.dumps(result, indent=1), encoding="utf-8")

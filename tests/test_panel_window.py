@@ -144,6 +144,11 @@ def test_serve_shows_each_look_with_its_photo(display, small_index_dir, tmp_path
     assert shown["cards"] == sum(len(i["matches"]) for i in look["items"]) > 0
     assert result["photo_size"] == [look["width"], look["height"]]  # the posted photo, in memory
     assert_png(tmp_path / "serve.png")
+    # closing the window hides it (the companion keeps serving); the next look shows it again
+    assert result["visible_after_close"] is False
+    second = result["second"]
+    assert second["status"] == 200 and second["visible"] is True
+    assert second["shown"]["counter"] == "Look 2 of 2" and second["shown"]["cards"] > 0
 
 
 @requires_data
