@@ -1,0 +1,66 @@
+"""Training the body gender classifier runs end to end on a CPU and exports a loadable model.
+
+A smoke run (one epoch on 24 pedestrians) proves the script starts from the shipped NanoDet
+backbone, reports progress, exports ONNX with a manifest and that the runtime module reads it.
+Needs torch and onnx2torch (see scripts/train_gender.py --help); skipped without them.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from companion.inference.manifest import file_sha256
+from companion.inference.store import ModelStore
+from companion.pipeline.body_gender import BodyGender
+from tests.conftest import DATA, REPO, requires_data
+
+pytest.importorskip("torch", reason="training needs torch (pip install torch==2.14.1)")
+pytest.importorskip("onnx2torch", reason="the NanoDet backbone is converted with onnx2torch")
+
+SCRIPT = REPO / "scripts" / "train_gender.py"
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("gender")
+    command = [
+        sys.executable, str(SCRIPT), "--data", str(DATA), "--no-catalog", "--limit", "24",
+        "--epochs", "1", "--batch", "8",
+        "--work", str(root / "work"), "--out", str(root / "models" / "body-gender"),
+    ]
+    run = subprocess.run(command, capture_output=True, text=True, timeout=900)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    return root, run.stdout
+
+
+@pytest.mark.slow
+@requires_data
+def test_one_epoch_trains_and_reports_progress(smoke_run):
+    _, log = smoke_run
+    assert "training on 22 people (0 from catalog photos), validating on 2" in log
+    assert "epoch 1/1 step 3/3 loss" in log and "img/s ETA" in log
+    assert "validation accuracy" in log
+
+
+@pytest.mark.slow
+@requires_data
+def test_the_export_loads_through_the_manifest_and_gives_probabilities(smoke_run):
+    root, _ = smoke_run
+    folder = root / "models" / "body-gender"
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["task"] == "body-gender"
+    assert manifest["inputs"][0]["shape"] == ["batch", 3, 256, 128]
+    assert file_sha256(folder / manifest["file"]) == manifest["sha256"]
+    assert 0.5 <= manifest["extra"]["min_confidence"] <= 0.95
+    classifier = BodyGender(ModelStore(root / "models"))
+    people = sorted((DATA / "people" / "images").glob("*.jpg"))[:3]
+    crops = [np.asarray(Image.open(p).convert("RGB")) for p in people]
+    probabilities = classifier.male_probability(crops)
+    assert probabilities.shape == (3,)
+    assert ((probabilities >= 0) & (probabilities <= 1)).all()
