@@ -9,6 +9,15 @@ from companion.inference.manifest import TensorSpec
 from companion.pipeline.types import Box
 
 
+def _fit(pixels: np.ndarray, size: int) -> tuple[np.ndarray, float]:
+    """Resize so the longer side is ``size``; returns the pixels and the scale applied."""
+    height, width = pixels.shape[:2]
+    scale = size / max(height, width)
+    new_w, new_h = max(1, round(width * scale)), max(1, round(height * scale))
+    resized = Image.fromarray(pixels).resize((new_w, new_h), Image.Resampling.BILINEAR)
+    return np.asarray(resized), scale
+
+
 def letterbox(
     pixels: np.ndarray, size: int, fill: tuple[int, int, int] = (0, 0, 0)
 ) -> tuple[np.ndarray, float]:
@@ -16,13 +25,10 @@ def letterbox(
 
     A point (x, y) of the square maps back to (x / scale, y / scale) in ``pixels``.
     """
-    height, width = pixels.shape[:2]
-    scale = size / max(height, width)
-    new_w, new_h = max(1, round(width * scale)), max(1, round(height * scale))
-    resized = Image.fromarray(pixels).resize((new_w, new_h), Image.Resampling.BILINEAR)
+    resized, scale = _fit(pixels, size)
     canvas = np.empty((size, size, 3), dtype=np.uint8)
     canvas[:] = fill
-    canvas[:new_h, :new_w] = np.asarray(resized)
+    canvas[: resized.shape[0], : resized.shape[1]] = resized
     return canvas, scale
 
 
@@ -30,14 +36,11 @@ def letterbox_centered(
     pixels: np.ndarray, size: int, fill: tuple[int, int, int] = (255, 255, 255)
 ) -> np.ndarray:
     """Resize to fit a size×size square, centred: how catalog photos and crops are embedded."""
-    height, width = pixels.shape[:2]
-    scale = size / max(height, width)
-    new_w, new_h = max(1, round(width * scale)), max(1, round(height * scale))
-    resized = Image.fromarray(pixels).resize((new_w, new_h), Image.Resampling.BILINEAR)
+    resized, _ = _fit(pixels, size)
     canvas = np.empty((size, size, 3), dtype=np.uint8)
     canvas[:] = fill
-    top, left = (size - new_h) // 2, (size - new_w) // 2
-    canvas[top : top + new_h, left : left + new_w] = np.asarray(resized)
+    top, left = (size - resized.shape[0]) // 2, (size - resized.shape[1]) // 2
+    canvas[top : top + resized.shape[0], left : left + resized.shape[1]] = resized
     return canvas
 
 
