@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from companion.catalog.index import IndexManifest
+from companion.panel.layout import exact_threshold
 from tests.conftest import STREET, requires_data
 
 pytestmark = [pytest.mark.panel, pytest.mark.slow]
@@ -88,7 +90,10 @@ def test_a_street_look_in_the_window(display, small_index_dir, tmp_path):
     assert shown["personBoxes"] == len(look["people"])
     assert shown["cards"] == sum(len(i["matches"]) for i in look["items"]) > 0
     assert sorted(shown["cardsPerGarment"]) == sorted(len(i["matches"]) for i in look["items"])
-    assert shown["exact"] == 0  # the shipped embedder cannot tell an exact match (layout.py)
+    threshold = exact_threshold(IndexManifest.read(small_index_dir).embedder)
+    assert shown["exact"] == sum(  # "exact match" only where the measured threshold says so
+        threshold is not None and m["score"] >= threshold
+        for i in look["items"] for m in i["matches"])
     assert shown["photoLoaded"] and shown["cardImages"] == shown["cards"]
     assert_png(tmp_path / "look.png")
 
