@@ -138,3 +138,24 @@ def test_a_region_outside_the_photo_is_refused(pipeline, region):
     with pytest.raises(LookError) as caught:
         pipeline.run(street_photo("ccp_0003.jpg"), request=LookRequest(region=region))
     assert caught.value.code == "bad_region"
+
+
+def test_a_crowd_of_twelve_is_mostly_found(pipeline):
+    """MoveNet alone sees at most six; CenterNet's extra people get their own pose pass."""
+    from PIL import Image
+
+    from companion.pipeline.people import _poses
+    from companion.pipeline.types import DecodedImage
+
+    names = (STREET / "test.txt").read_text().split()[:12]
+    tiles = [np.asarray(Image.open(STREET / "images" / n).convert("RGB").resize((200, 300)))
+             for n in names]
+    grid = np.concatenate([np.concatenate(tiles[row * 6 : row * 6 + 6], axis=1)
+                           for row in range(2)], axis=0)
+    image = DecodedImage(grid, grid.shape[1], grid.shape[0])
+    alone = _poses(pipeline.store, grid, 256)
+    people, garments = pipeline.detect(image)
+    assert len(alone) <= 6
+    assert len(people) >= 10
+    owners = {g.person for g in garments if g.category == "topwear"}
+    assert len(owners) >= 10

@@ -17,13 +17,14 @@ from companion.pipeline.embed import DEFAULT_EMBEDDER, Embedder
 from companion.pipeline.faces import face_crop
 from companion.pipeline.gender import UNKNOWN, classify_faces
 from companion.pipeline.imaging import box_area, crop, iou
-from companion.pipeline.objects import find_objects
+from companion.pipeline.objects import BAG_CLASSES, LOOK_CLASSES, DetectedObject, find_objects
 from companion.pipeline.people import find_people
 from companion.pipeline.regions import garment_regions
 from companion.pipeline.search import vote_category
 from companion.pipeline.types import Box, DecodedImage, Garment, Gender, Item, Look, Person
 
 DRESS_VOTE = 0.5  # share of neighbours that must be dresses to call an outfit a dress
+CROWD_PERSON_SCORE = 0.4  # CenterNet people worth a second look when MoveNet missed them
 
 
 @dataclass(frozen=True)
@@ -55,12 +56,10 @@ class LookPipeline:
 
     def __init__(
         self, store: ModelStore, index: CatalogIndex, embedder_name: str = DEFAULT_EMBEDDER,
-        find_bags: bool = True,
     ) -> None:
         self.store = store
         self.index = index
         self.embedder = Embedder(store, embedder_name)
-        self.find_bags = find_bags
         manifest = self.embedder.manifest
         index.require_embedder(manifest.name, manifest.sha256)
 
@@ -81,16 +80,14 @@ class LookPipeline:
                ) -> tuple[list[tuple[Person, Gender]], list[Garment]]:
         """People with their gender, and garment regions (pixels of ``image.pixels``)."""
         timer = timer or Timer()
-        people, genders = self._people(image, timer)
+        people, genders, objects = self._people(image, timer)
         height, width = image.pixels.shape[:2]
         with timer.step("regions"):
             garments = [
                 g for i, person in enumerate(people)
                 for g in garment_regions(person, i, (width, height))
             ]
-        if self.find_bags and people:
-            with timer.step("bags"):
-                garments += self._bags(image, people)
+            garments += _bags(objects, people) if people else []
         with_gender = list(zip(people, genders, strict=True))
         with timer.step("dresses"):
             garments = self._dresses(image, with_gender, garments)
@@ -112,7 +109,7 @@ class LookPipeline:
     def _region_look(self, image: DecodedImage, source: str, request: LookRequest,
                      timer: Timer) -> Look:
         box = _checked_region(request.region, image)
-        people, genders = self._people(image, timer)
+        people, genders, _ = self._people(image, timer)
         owner = max(range(len(people)), key=lambda i: iou(people[i].box, box), default=None)
         if owner is not None and iou(people[owner].box, box) == 0:
             owner = None
@@ -143,26 +140,24 @@ class LookPipeline:
             people=[(_person_to_original(p, image.scale), g) for p, g in people], items=items,
         )
 
-    def _people(self, image: DecodedImage, timer: Timer) -> tuple[list[Person], list[Gender]]:
+    def _people(self, image: DecodedImage, timer: Timer
+                ) -> tuple[list[Person], list[Gender], list[DetectedObject]]:
+        """People (MoveNet, plus CenterNet's people it missed in a crowd), genders, objects."""
+        with timer.step("objects"):
+            objects = find_objects(self.store, image, labels=LOOK_CLASSES)
         with timer.step("people"):
-            people = find_people(self.store, image)
+            others = [o.box for o in objects
+                      if o.label == "person" and o.score >= CROWD_PERSON_SCORE]
+            people = find_people(self.store, image, others)
         with timer.step("gender"):
             genders = self._genders(image, people)
-        return people, genders
+        return people, genders, objects
 
     def _genders(self, image: DecodedImage, people: list[Person]) -> list[Gender]:
         faces = [face_crop(self.store, image.pixels, p) for p in people]
         found = [f for f in faces if f is not None]
         labels = iter(classify_faces(self.store, found))
         return [next(labels) if f is not None else UNKNOWN for f in faces]
-
-    def _bags(self, image: DecodedImage, people: list[Person]) -> list[Garment]:
-        bags = []
-        for found in find_objects(self.store, image):
-            overlaps = [box_area(_intersection(p.box, found.box)) for p in people]
-            owner = int(np.argmax(overlaps)) if max(overlaps) > 0 else None
-            bags.append(Garment("bag", found.box, owner, round(found.score, 4)))
-        return bags
 
     def _dresses(self, image: DecodedImage, people: list[tuple[Person, Gender]],
                  garments: list[Garment]) -> list[Garment]:
@@ -199,6 +194,18 @@ def _checked_region(region: Box, image: DecodedImage) -> Box:
             400,
         )
     return tuple(v / image.scale for v in (x1, y1, x2, y2))
+
+
+def _bags(objects: list[DetectedObject], people: list[Person]) -> list[Garment]:
+    """Bags as garments of the person they overlap most (or nobody's)."""
+    bags = []
+    for found in objects:
+        if found.label not in BAG_CLASSES:
+            continue
+        overlaps = [box_area(_intersection(p.box, found.box)) for p in people]
+        owner = int(np.argmax(overlaps)) if max(overlaps) > 0 else None
+        bags.append(Garment("bag", found.box, owner, round(found.score, 4)))
+    return bags
 
 
 def _intersection(a: Box, b: Box) -> Box:

@@ -13,6 +13,7 @@ from companion.pipeline.types import Box, DecodedImage
 MODEL = "centernet"
 INPUT_SIDE = 512
 BAG_CLASSES = ("backpack", "handbag", "suitcase")
+LOOK_CLASSES = ("person", *BAG_CLASSES)
 MIN_SCORE = 0.3
 
 

@@ -5,21 +5,51 @@ from __future__ import annotations
 import numpy as np
 
 from companion.inference.store import ModelStore
-from companion.pipeline.imaging import letterbox, to_model_input
-from companion.pipeline.types import DecodedImage, Person
+from companion.pipeline.imaging import crop, iou, letterbox, to_model_input
+from companion.pipeline.types import Box, DecodedImage, Person
 
 MODEL = "movenet-multipose"
 INPUT_SIDE = 256  # multiples of 32 work; 256 is the model's native size
 MIN_PERSON_SCORE = 0.25
 
 
-def find_people(store: ModelStore, image: DecodedImage, side: int = INPUT_SIDE) -> list[Person]:
-    """People in ``image``, best first, with keypoints in pixels of ``image.pixels``."""
+def find_people(
+    store: ModelStore, image: DecodedImage, other_person_boxes: list[Box] = (),
+    side: int = INPUT_SIDE,
+) -> list[Person]:
+    """People in ``image``, best first, with keypoints in pixels of ``image.pixels``.
+
+    MoveNet sees at most six people and misses small ones in a crowd. Person boxes from another
+    detector (``other_person_boxes``) that MoveNet missed are looked at again, each crop through
+    MoveNet on its own.
+    """
+    people = _poses(store, image.pixels, side)
+    for box in other_person_boxes:
+        if any(iou(box, p.box) > 0.3 for p in people):
+            continue
+        x1, y1, x2, y2 = box
+        margin = 0.1 * max(x2 - x1, y2 - y1)
+        left, top = max(0.0, x1 - margin), max(0.0, y1 - margin)
+        poses = _poses(store, crop(image.pixels, (left, top, x2 + margin, y2 + margin)), side)
+        if poses:
+            people.append(_shifted(poses[0], left, top))
+    return sorted(people, key=lambda p: -p.score)
+
+
+def _shifted(person: Person, dx: float, dy: float) -> Person:
+    keypoints = person.keypoints.copy()
+    keypoints[:, 0] += dx
+    keypoints[:, 1] += dy
+    x1, y1, x2, y2 = person.box
+    return Person((x1 + dx, y1 + dy, x2 + dx, y2 + dy), person.score, keypoints)
+
+
+def _poses(store: ModelStore, pixels: np.ndarray, side: int) -> list[Person]:
     model = store.get(MODEL)
-    square, scale = letterbox(image.pixels, side)
+    square, scale = letterbox(pixels, side)
     feeds = {model.manifest.input.name: to_model_input(square[None], model.manifest.input)}
     raw = next(iter(model.run(feeds).values()))[0]  # 6 × 56
-    height, width = image.pixels.shape[:2]
+    height, width = pixels.shape[:2]
     people = []
     for row in raw:
         score = float(row[55])
