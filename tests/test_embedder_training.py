@@ -1,0 +1,77 @@
+"""Training the garment embedder works on a CPU: a few real steps on a tiny catalog subset.
+
+Needs the training packages (`pip install torch==2.13.0 onnx scipy`); skipped without them.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from companion.inference.manifest import file_sha256
+from companion.inference.store import ModelStore
+from companion.pipeline.embed import Embedder
+from tests.conftest import CATALOG, DATA, REPO, requires_data
+
+pytest.importorskip("torch", reason="training needs torch (pip install torch==2.13.0)")
+pytest.importorskip("onnx", reason="training reads the NanoDet weights with onnx")
+pytest.importorskip("scipy", reason="training cuts garments from studio backgrounds with scipy")
+
+SCRIPT = REPO / "scripts" / "train_embedder.py"
+
+
+@pytest.fixture(scope="module")
+def smoke_model(tmp_path_factory):
+    """models/garment-embedder written by three training steps on 48 products."""
+    root = tmp_path_factory.mktemp("trained")
+    command = [
+        sys.executable, str(SCRIPT), "--data", str(DATA), "--limit", "48", "--steps", "3",
+        "--batch", "32", "--views", "1", "--log-every", "1", "--eval-every", "3",
+        "--out", str(root / "models" / "garment-embedder"), "--work", str(root / "work"),
+    ]
+    run = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    return root / "models", run.stdout
+
+
+@pytest.mark.slow
+@requires_data
+def test_a_few_steps_train_and_report_progress(smoke_model):
+    _, log = smoke_model
+    assert "rebuilt NanoDet backbone matches" in log  # started from the pretrained weights
+    assert "step 3/3 loss" in log
+    assert "ETA" in log
+
+
+@pytest.mark.slow
+@requires_data
+def test_the_export_is_a_model_the_runtime_loads(smoke_model):
+    models, _ = smoke_model
+    manifest = json.loads((models / "garment-embedder" / "manifest.json").read_text())
+    assert manifest["task"] == "image-embedding"
+    assert manifest["extra"] == {"input_size": 128, "resize": "letterbox",
+                                 "fill": [255, 255, 255]}
+    assert file_sha256(models / "garment-embedder" / manifest["file"]) == manifest["sha256"]
+
+    crops = [np.full((90, 60, 3), 200, np.uint8), np.zeros((40, 120, 3), np.uint8)]
+    vectors = Embedder(ModelStore(models), "garment-embedder").embed(crops)
+    assert vectors.shape == (2, 256)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-4)
+
+
+@requires_data
+def test_training_never_sees_an_evaluation_query():
+    sys.path.insert(0, str(REPO / "scripts"))
+    from train_embedder import read_training_rows
+
+    with (CATALOG / "split.tsv").open(encoding="utf-8") as handle:
+        queries = {r["id"] for r in csv.DictReader(handle, delimiter="\t") if r["split"] == "query"}
+    train, monitor = read_training_rows(DATA, val_fraction=0.04, limit=None)
+    seen = {r["id"] for r in train + monitor}
+    assert queries and not seen & queries
+    assert len(seen) == 8340  # every index row, and nothing else
