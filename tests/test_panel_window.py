@@ -63,6 +63,9 @@ def drive(display: str, scenario: str, out: Path, *extra: str, lang: str = "en")
     assert result_file.is_file(), f"driver wrote nothing (rc {done.returncode}):\n{done.stderr}"
     result = json.loads(result_file.read_text(encoding="utf-8"))
     assert "failure" not in result, result.get("failure")
+    page_errors = [line for line in done.stderr.splitlines()
+                   if line.startswith("js:") and ("Uncaught" in line or "Refused" in line)]
+    assert not page_errors, "the page logged errors or CSP refusals:\n" + "\n".join(page_errors)
     return result
 
 
