@@ -153,6 +153,9 @@ def _register_index(commands) -> None:
     build.add_argument("--limit", type=int, metavar="N", help="index only the first N products")
     build.add_argument("--split", type=Path, metavar="SPLIT_TSV",
                        help="a split.tsv (id, split): index only rows whose split is 'index'")
+    build.add_argument("--if-stale", action="store_true",
+                       help="do nothing when DIR already holds an index of this feed made with "
+                       "this embedder")
     build.add_argument("--embedder", default=None,
                        help="embedding model (default: the shipped one)")
     build.set_defaults(handler=_run_index_build)
@@ -162,7 +165,7 @@ def _register_index(commands) -> None:
 def _run_index_build(args) -> int:
     import csv
 
-    from companion.catalog.build import build_index
+    from companion.catalog.build import build_index, is_up_to_date, source_fingerprint
     from companion.inference.store import ModelStore
     from companion.pipeline.embed import DEFAULT_EMBEDDER, Embedder
 
@@ -173,7 +176,14 @@ def _run_index_build(args) -> int:
                        if r["split"] == "index"}
         include = lambda product: product.id in indexed  # noqa: E731
     embedder = Embedder(ModelStore(), args.embedder or DEFAULT_EMBEDDER)
-    report = build_index(args.feed, args.out, embedder, limit=args.limit, include=include)
+    fingerprint = source_fingerprint(args.feed, *([args.split] if args.split else []))
+    if args.limit:
+        fingerprint = f"{fingerprint}:limit={args.limit}"
+    if args.if_stale and is_up_to_date(args.out, embedder, fingerprint):
+        print(f"{args.out} is up to date (same feed, same embedder).")
+        return 0
+    report = build_index(args.feed, args.out, embedder, limit=args.limit, include=include,
+                         source_sha256=fingerprint)
     for problem in report.problems:
         print(f"{args.feed}:{problem.line}: skipped: {problem.message}", file=sys.stderr)
     counts = ", ".join(f"{c} {n}" for c, n in sorted(report.counts.items()))

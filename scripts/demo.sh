@@ -6,10 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 data=../shared/data
-if [ ! -f index/demo/manifest.json ] || [ "${REBUILD:-0}" = 1 ]; then
-  .venv/bin/shop-the-look index build "$data/catalog/feed.tsv" \
-    --split "$data/catalog/split.tsv" --out index/demo
-fi
+# Builds only when index/demo is missing or was made from another feed or embedder.
+.venv/bin/shop-the-look index build "$data/catalog/feed.tsv" \
+  --split "$data/catalog/split.tsv" --out index/demo --if-stale
 if [ $# -eq 0 ]; then
   set -- "$data/street/images/ccp_0003.jpg"
 fi

@@ -142,3 +142,21 @@ def test_a_missing_index_says_how_to_build_one(tmp_path):
         CatalogIndex(tmp_path / "nothing")
     assert caught.value.code == "catalog_missing"
     assert "index build" in caught.value.message
+
+
+@requires_data
+def test_if_stale_skips_a_build_that_would_change_nothing(tmp_path):
+    import subprocess
+    import sys
+
+    feed = write_feed(tmp_path, [GOOD, CAP])
+    out = tmp_path / "index"
+    command = [sys.executable, "-m", "companion.cli", "index", "build", str(feed), "--out",
+               str(out), "--if-stale"]
+    first = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert first.returncode == 0 and "Indexed 2 products" in first.stdout
+    again = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert "up to date" in again.stdout
+    feed.write_text(feed.read_text() + GOOD.replace("1530", "1531", 1) + "\n")
+    changed = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert "Indexed" in changed.stdout

@@ -6,6 +6,7 @@ everything is written, so a killed or failed build never leaves a half-written i
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import shutil
@@ -25,7 +26,7 @@ from PIL import Image
 from usearch.index import Index
 
 from companion.catalog.feed import FeedProblem, Product, read_feed
-from companion.catalog.index import DATABASE, FORMAT_VERSION, MANIFEST
+from companion.catalog.index import DATABASE, FORMAT_VERSION, MANIFEST, IndexManifest
 from companion.errors import LookError
 from companion.pipeline.decode import decode_image
 from companion.pipeline.embed import Embedder
@@ -63,6 +64,7 @@ def build_index(
     limit: int | None = None,
     include: Callable[[Product], bool] | None = None,
     show_progress: bool = True,
+    source_sha256: str = "",
 ) -> BuildReport:
     """Build the index for ``feed`` into ``out`` (replacing it atomically)."""
     started = time.monotonic()
@@ -105,6 +107,7 @@ def build_index(
             "counts": dict(sorted(report.counts.items())),
             "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "feed": feed.name,
+            "source_sha256": source_sha256,
         }, indent=2) + "\n")
         _swap_in(staging, out)
     except BaseException:
@@ -112,6 +115,24 @@ def build_index(
         raise
     report.seconds = time.monotonic() - started
     return report
+
+
+def source_fingerprint(*files: Path) -> str:
+    """One sha256 over the feed and any selection file: what an index was built from."""
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def is_up_to_date(out: Path, embedder: Embedder, source_sha256: str) -> bool:
+    """True when ``out`` holds an index of the same source made with the same embedder."""
+    try:
+        manifest = IndexManifest.read(out)
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    return (manifest.embedder_sha256 == embedder.manifest.sha256
+            and manifest.source_sha256 == source_sha256)
 
 
 def _add_batch(batch: list[Product], base: Path, embedder: Embedder, db: sqlite3.Connection,

@@ -30,11 +30,13 @@ class IndexManifest:
     counts: dict[str, int]
     built_at: str
     feed: str
+    source_sha256: str = ""  # feed (and selection) the index was built from
+
 
     @classmethod
     def read(cls, directory: Path) -> IndexManifest:
         data = json.loads((directory / MANIFEST).read_text(encoding="utf-8"))
-        return cls(**{k: data[k] for k in cls.__dataclass_fields__})
+        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
 
 
 class CatalogIndex:
