@@ -14,6 +14,7 @@ import argparse
 import http.client
 import json
 import sys
+import threading
 import time
 import traceback
 from pathlib import Path
@@ -156,7 +157,7 @@ def serve_scenario(index: Path, out: Path) -> None:
 
     from companion.panel.serve import run_with_server
     from companion.server.config import ServerConfig
-    from companion.server.confirm import approve_for_tests
+    from companion.server.confirm import ask_in_terminal
 
     def call(port: int, path: str, body: bytes, headers: dict) -> tuple[int, dict, dict]:
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
@@ -172,9 +173,26 @@ def serve_scenario(index: Path, out: Path) -> None:
         try:
             panel.wait_ready()
             result["visible_before_look"] = panel.visible()
-            status, paired, _ = call(port, "/v1/pair", b'{"code": "123456"}',
-                                     {"Origin": EXTENSION_ORIGIN,
-                                      "Content-Type": "application/json"})
+
+            # pairing is asked in the window: the request waits until the user answers there
+            answers: list = []
+            asking = threading.Thread(target=lambda: answers.append(call(
+                port, "/v1/pair", b'{"code": "123456"}',
+                {"Origin": EXTENSION_ORIGIN, "Content-Type": "application/json"})))
+            asking.start()
+            wait_for(panel, "!document.getElementById('pairing').hidden", 30)
+            result["pairing_dialog"] = json.loads(panel.evaluate("""JSON.stringify({
+                code: document.getElementById('pairing-code').textContent,
+                origin: document.getElementById('pairing-origin').textContent,
+                focused: document.activeElement.id})"""))
+            result["visible_while_pairing"] = panel.visible()
+            screenshot(panel, out / "pairing.png")
+            panel.evaluate("document.getElementById('pairing-approve').click(); 0")
+            asking.join(30)
+            status, paired, _ = answers[0]
+            result["pairing_status"] = status
+            result["dialog_hidden_after"] = panel.evaluate(
+                "document.getElementById('pairing').hidden")
             assert status == 200, paired
             data = STREET_PHOTO.read_bytes()
             status, look, headers = call(port, "/v1/looks?top_k=4", data, authorised(
@@ -206,7 +224,7 @@ def serve_scenario(index: Path, out: Path) -> None:
         panel.close()
 
     config = ServerConfig(port=0, index_dir=index, pairings_path=out / "pairings.json",
-                          confirm=approve_for_tests)
+                          confirm=ask_in_terminal)  # as `serve` does; the panel asks instead
     run_with_server(config, ready=ready)
 
 

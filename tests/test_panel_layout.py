@@ -6,6 +6,7 @@ import base64
 import io
 import json
 import re
+import threading
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,7 @@ from companion.panel.layout import (
     error_layout,
     exact_threshold,
 )
+from companion.panel.pairing import PairingPrompt
 from companion.panel.serve import PhotoHandoff
 from companion.pipeline.look import LookRequest
 from companion.pipeline.result_json import look_to_json
@@ -312,3 +314,18 @@ def test_photo_handoff_pairs_each_look_with_its_photo(pipeline):
     assert handoff.take({**payload, "image": "other.jpg"}) is None
     assert handoff.take(payload) == data
     assert handoff.take(payload) is None  # handed over once, then forgotten
+
+
+# --- pairing question -----------------------------------------------------------------
+def test_pairing_waits_for_the_answer_in_the_window():
+    prompt = PairingPrompt()
+    shown: list = []
+    assert prompt.answer(True) is False  # nothing asked yet
+    answer = threading.Timer(0.2, lambda: prompt.answer(True))
+    answer.start()
+    assert prompt.ask("chrome-extension://x", "123456", 5.0, shown.append) is True
+    assert shown == [{"origin": "chrome-extension://x", "code": "123456"}, None]
+    threading.Timer(0.2, lambda: prompt.answer(False)).start()
+    assert prompt.ask("chrome-extension://x", "654321", 5.0) is False
+    assert prompt.ask("chrome-extension://x", "111111", 0.2) is False  # no answer: refused
+    assert prompt.pending() is None

@@ -20,6 +20,7 @@ import pytest
 
 from companion.catalog.index import IndexManifest
 from companion.panel.layout import exact_threshold
+from tests.companion_http import EXTENSION_ORIGIN
 from tests.conftest import STREET, requires_data
 
 pytestmark = [pytest.mark.panel, pytest.mark.slow]
@@ -143,10 +144,17 @@ def test_an_error_state_in_greek(display, tmp_path):
 
 @requires_data
 def test_serve_shows_each_look_with_its_photo(display, small_index_dir, tmp_path):
-    """``serve`` with the window: a paired extension posts a photo, the window comes up with it."""
+    """``serve`` with the window: the extension pairs through the window's question, posts a
+    photo, and the window comes up with it."""
     result = drive(display, "serve", tmp_path, "--index", str(small_index_dir))
     look, shown = result["look"], result["shown"]
     assert result["status"] == 200
+    # pairing asked in the window: the code the browser sent, "Don't pair" focused, then paired
+    assert result["pairing_dialog"] == {"code": "123 456", "origin": EXTENSION_ORIGIN,
+                                        "focused": "pairing-deny"}
+    assert result["visible_while_pairing"] is True and result["dialog_hidden_after"] is True
+    assert result["pairing_status"] == 200
+    assert_png(tmp_path / "pairing.png")
     assert result["visible_before_look"] is False and result["visible_after_look"] is True
     assert shown["garmentBoxes"] == len(look["items"]) > 0
     assert shown["cards"] == sum(len(i["matches"]) for i in look["items"]) > 0

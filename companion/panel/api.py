@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from companion.errors import LookError
 from companion.panel.controller import PanelController
+from companion.panel.pairing import PairingPrompt
 
 log = logging.getLogger(__name__)
 
@@ -21,9 +22,11 @@ class PanelApi:
     """Public methods only for the page; state lives in ``_controller`` (hidden from JS)."""
 
     def __init__(self, controller: PanelController,
-                 open_url: Callable[[str], object] = webbrowser.open) -> None:
+                 open_url: Callable[[str], object] = webbrowser.open,
+                 pairing: PairingPrompt | None = None) -> None:
         self._controller = controller
         self._open_url = open_url
+        self._pairing = pairing or PairingPrompt()
 
     def current(self) -> dict:
         return self._controller.payload()
@@ -51,6 +54,13 @@ class PanelApi:
             return {"error": {"code": "no_link", "message": "This product has no web link."}}
         self._open_url(link)
         return {"opened": link}
+
+    def pending_pairing(self) -> dict | None:
+        return self._pairing.pending()
+
+    def answer_pairing(self, approved: bool) -> dict:
+        """The user's answer to "pair this browser?" (the code on screen matched, or not)."""
+        return {"answered": self._pairing.answer(approved is True)}
 
     def _call(self, action: Callable[[], dict]) -> dict:
         try:

@@ -53,8 +53,9 @@ class PhotoHandoff:
 def run_with_server(config, ready: Callable[[Panel, int], object] | None = None) -> int:
     """Serve ``config`` (a ``ServerConfig``) in a worker thread while the window runs here.
 
-    Closing the window only hides it; Ctrl-C in the terminal stops the companion. ``ready`` is
-    called in the worker with the panel and the bound port once the server listens.
+    Closing the window only hides it; Ctrl-C in the terminal stops the companion. Pairing is
+    asked in the window unless the config says otherwise (tests). ``ready`` is called in the
+    worker with the panel and the bound port once the server listens.
     """
     from companion.catalog.index import CatalogIndex
     from companion.inference.store import ModelStore
@@ -77,7 +78,10 @@ def run_with_server(config, ready: Callable[[Panel, int], object] | None = None)
     def on_look(payload: dict) -> None:
         panel.show_look(payload, handoff.take(payload) if handoff else None)
 
-    server = ServerThread(replace(config, pipeline=handoff, on_look=on_look), warm_up=True)
+    changes: dict = {"pipeline": handoff, "on_look": on_look}
+    if _asks_in_terminal(config):  # the window is where the user is: ask there
+        changes["confirm"] = panel.confirm_pairing
+    server = ServerThread(replace(config, **changes), warm_up=True)
     stopped = threading.Event()
 
     def work() -> None:
@@ -99,3 +103,13 @@ def run_with_server(config, ready: Callable[[Panel, int], object] | None = None)
     panel.run_with_worker(work, stop=stop)
     print("Stopped.", flush=True)
     return 0
+
+
+def _asks_in_terminal(config) -> bool:
+    """Whether pairing would be asked in the terminal (``serve``'s choice and the default)."""
+    from dataclasses import fields
+
+    from companion.server.confirm import ask_in_terminal
+
+    default = next(f.default for f in fields(config) if f.name == "confirm")
+    return config.confirm in (ask_in_terminal, default)

@@ -22,6 +22,7 @@ from companion.panel.controller import PanelController
 from companion.panel.i18n import choose_language, messages, static_dir
 from companion.panel.images import catalog_image_source
 from companion.panel.layout import exact_threshold
+from companion.panel.pairing import PairingPrompt
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +30,7 @@ TITLE = "Shop the Look"
 SIZE = (1180, 780)
 MIN_SIZE = (720, 520)
 LOAD_TIMEOUT_S = 60.0
+PAIRING_TIMEOUT_S = 120.0  # as long as the terminal prompt waits
 
 
 class Panel:
@@ -46,9 +48,10 @@ class Panel:
         self._closed = threading.Event()
         self._qt = sys.platform.startswith("linux")
         self._gui_calls = None
+        self.pairing = PairingPrompt()
         self.window = webview.create_window(
             TITLE, url=(static_dir() / "index.html").as_uri(),
-            js_api=PanelApi(controller, open_url), hidden=True,
+            js_api=PanelApi(controller, open_url, self.pairing), hidden=True,
             width=size[0], height=size[1], min_size=MIN_SIZE,
             background_color="#F7F5F2", text_select=True,  # panel.css decides what selects
         )
@@ -83,6 +86,17 @@ class Panel:
         """Show an error state instead of a look (e.g. the catalog is missing at start)."""
         self._push(self.controller.set_error(code, message))
         self.bring_to_front()
+
+    def confirm_pairing(self, request, timeout_s: float = PAIRING_TIMEOUT_S) -> bool:
+        """The server's ``confirm``: ask in the window whether the extension may pair."""
+
+        def show(question: dict | None) -> None:
+            if self.wait_ready():
+                self.window.evaluate_js(f"window.panel.askPairing({json.dumps(question)})")
+            if question is not None:
+                self.bring_to_front()
+
+        return self.pairing.ask(request.origin, request.code, timeout_s, show)
 
     def wait_ready(self, timeout: float = LOAD_TIMEOUT_S) -> bool:
         return self._ready.wait(timeout)
@@ -168,7 +182,7 @@ class Panel:
     def _on_loaded(self) -> None:
         """Every page load: hand over the messages and the current state."""
         init = {"lang": self.language, "messages": messages(self.language),
-                "payload": self.controller.payload()}
+                "payload": self.controller.payload(), "pairing": self.pairing.pending()}
         self.window.evaluate_js(f"window.panel.init({json.dumps(init)})")
         self._ready.set()
 

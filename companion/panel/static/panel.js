@@ -353,14 +353,41 @@
   $("look-next").addEventListener("click", () => act("select_look", current.session.index + 1));
   document.querySelectorAll(".filter button").forEach((b) => b.addEventListener("click", () => act("set_gender", b.dataset.gender)));
 
+  // --- pairing -------------------------------------------------------------------------
+  function askPairing(question) {
+    const modal = $("pairing");
+    if (!question) {
+      modal.hidden = true;
+      return;
+    }
+    $("pairing-origin").textContent = question.origin;
+    $("pairing-code").textContent = `${question.code.slice(0, 3)} ${question.code.slice(3)}`;
+    modal.hidden = false;
+    $("pairing-deny").focus(); // the safe answer is the default one
+  }
+
+  async function answerPairing(approved) {
+    $("pairing").hidden = true;
+    await (await api()).answer_pairing(approved);
+  }
+
+  $("pairing-approve").addEventListener("click", () => answerPairing(true));
+  $("pairing-deny").addEventListener("click", () => answerPairing(false));
+  $("pairing").addEventListener("keydown", (event) => {
+    if (event.key === "Escape") answerPairing(false);
+    event.stopPropagation(); // the results' arrow keys stay out of the dialog
+  });
+
   window.panel = {
     init(config) {
       messages = config.messages || {};
       document.documentElement.lang = config.lang || "en";
       translateStatic();
       render(config.payload);
+      askPairing(config.pairing || null);
     },
     render,
+    askPairing,
     searchRegion, // tests and automation: the same path as a box drawn with the mouse
     state: () => ({ selected, busy, garments: garmentIds() }),
   };
