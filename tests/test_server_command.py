@@ -57,13 +57,13 @@ def start_serve(tmp_path, index_dir, *extra: str) -> tuple[subprocess.Popen, int
 
 
 def stop(process: subprocess.Popen) -> str:
-    process.send_signal(signal.SIGINT)
+    process.send_signal(signal.SIGTERM)  # as a service manager stops it (Ctrl-C also works)
     output, _ = process.communicate(timeout=30)
     assert process.returncode == 0, output
     return output
 
 
-def test_serve_pairs_and_looks_then_stops_on_ctrl_c(tmp_path, small_index_dir):
+def test_serve_pairs_and_looks_then_stops_cleanly(tmp_path, small_index_dir):
     process, port = start_serve(tmp_path, small_index_dir, "--auto-approve-pairing")
     try:
         status, paired, _ = call(port, "POST", "/v1/pair", b'{"code": "246810"}',

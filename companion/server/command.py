@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import sys
 from pathlib import Path
@@ -100,8 +101,7 @@ def _serve_without_panel(config: ServerConfig, announce_panel: bool) -> int:
             print("The results window is not available here; results show in the browser only.",
                   flush=True)
 
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         serve_forever(config, ready)
-    except KeyboardInterrupt:
-        print("Stopped.", flush=True)
+    print("Stopped.", flush=True)
     return 0

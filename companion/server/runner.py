@@ -4,7 +4,9 @@ whose window needs the main thread, and tests)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
+import signal
 import threading
 from collections.abc import Callable
 
@@ -36,14 +38,17 @@ async def start(config: ServerConfig, warm_up: bool = False) -> tuple[web.AppRun
 
 
 def serve_forever(config: ServerConfig, ready: Callable[[int], None] | None = None) -> None:
-    """Serve until interrupted (Ctrl-C raises KeyboardInterrupt to the caller)."""
+    """Serve until SIGTERM (returns) or Ctrl-C (KeyboardInterrupt reaches the caller)."""
 
     async def main() -> None:
         runner, port = await start(config, warm_up=True)
+        stop = asyncio.Event()
+        with contextlib.suppress(NotImplementedError):  # no signal handlers on Windows loops
+            asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
         if ready is not None:
             ready(port)
         try:
-            await asyncio.Event().wait()
+            await stop.wait()
         finally:
             await runner.cleanup()
 
