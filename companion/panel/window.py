@@ -139,7 +139,7 @@ class Panel:
                         stop: Callable[[], object] | None = None) -> None:
         """Run the GUI loop here (main thread) and ``work`` in a worker thread.
 
-        The loop ends when the window is closed (or Ctrl+C); then ``stop`` is called so that a
+        The loop ends when the window is closed (or Ctrl+C, SIGTERM); then ``stop`` is called so a
         long-running ``work`` (the server) can end, and the worker is joined briefly. An exception
         from ``work`` closes the window and is raised here.
         """
@@ -160,13 +160,15 @@ class Panel:
             os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")
         if self._qt:
             self._gui_calls = _QtCalls()
-        previous = signal.signal(signal.SIGINT, lambda *_: self.close())
+        stopping = [s for s in (signal.SIGINT, getattr(signal, "SIGTERM", None)) if s]
+        previous = {s: signal.signal(s, lambda *_: self.close()) for s in stopping}
         thread = threading.Thread(target=worker, name="companion-worker", daemon=True)
         try:
             webview.start(self._start_worker, (thread,), gui="qt" if self._qt else None,
                           private_mode=True)
         finally:
-            signal.signal(signal.SIGINT, previous)
+            for number, handler in previous.items():
+                signal.signal(number, handler)
             if stop is not None:
                 stop()
             thread.join(timeout=5.0)
@@ -241,7 +243,7 @@ class _QtCalls:
             raise TimeoutError("the GUI thread did not answer")
 
     def start_heartbeat(self) -> None:
-        """Wake Python every 200 ms so Ctrl+C reaches its handler while Qt's loop runs."""
+        """Wake Python every 200 ms so Ctrl+C and SIGTERM reach their handler while Qt runs."""
         from qtpy.QtCore import QTimer
 
         self._heartbeat = QTimer()
