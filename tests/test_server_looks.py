@@ -198,3 +198,13 @@ def test_inference_does_not_block_the_event_loop(tmp_path):
         live.stop()
     assert ping.status == 200
     assert waited < 0.5, f"ping waited {waited:.2f} s behind a look"
+
+
+def test_an_oversize_text_field_is_refused_before_any_work(companion, token, counting):
+    runs = counting.runs
+    body, content_type = multipart({"image": ("x.jpg", street_photo(PHOTO), "image/jpeg"),
+                                    "page_url": "https://example.com/" + "a" * 100_000})
+    answer = companion.request("POST", "/v1/looks", body,
+                               authorised(token, **{"Content-Type": content_type}))
+    assert (answer.status, answer.error_code) == (400, "bad_argument")
+    assert counting.runs == runs

@@ -5,8 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 from companion import paths
+
+if TYPE_CHECKING:
+    from companion.pipeline.look import LookRequest
+    from companion.pipeline.types import Look
 
 APP_NAME = "shop-the-look"
 API_VERSION = 1
@@ -35,6 +40,12 @@ The results panel plugs in here; it runs in a worker thread and must not raise.
 """
 
 
+class LookRunner(Protocol):
+    """What the server needs of a pipeline: ``LookPipeline`` or a wrapper of it (the panel's)."""
+
+    def run(self, data: bytes, source: str = "", request: LookRequest | None = None) -> Look: ...
+
+
 def _terminal_confirm(request: PairingRequest) -> bool:
     from companion.server.confirm import ask_in_terminal
 
@@ -50,4 +61,4 @@ class ServerConfig:
     on_look: LookHook | None = None
     max_body_bytes: int = MAX_BODY_BYTES
     pairing_timeout_s: float = PAIRING_TIMEOUT_S
-    pipeline: object | None = None  # a ready LookPipeline (tests share one); None: built lazily
+    pipeline: LookRunner | None = None  # a ready pipeline (tests share one); None: built lazily

@@ -12,6 +12,7 @@ from companion.pipeline.look import LookRequest
 RAW_TYPES = ("application/octet-stream",)
 MAX_TOP_K = 50
 MAX_SOURCE_CHARS = 2048
+MAX_FIELD_BYTES = 16 * 1024  # page and image addresses, options: never more than this
 GENDERS = ("female", "male", "all")
 
 
@@ -58,21 +59,25 @@ async def _read_multipart(request: web.Request, max_bytes: int) -> tuple[bytes, 
         if not isinstance(part, BodyPartReader):  # nested multipart: not ours
             continue
         if part.name == "image":
-            chunks, size = [], 0
-            while chunk := await part.read_chunk():
-                size += len(chunk)
-                if size > max_bytes:
-                    raise too_large(max_bytes)
-                chunks.append(chunk)
-            data = b"".join(chunks)
+            data = await _read_part(part, max_bytes, too_large(max_bytes))
         elif part.name:
-            text = await part.text()
-            if len(text) > MAX_SOURCE_CHARS * 4:
-                raise LookError("bad_argument", f"The field {part.name!r} is too long.", 400)
-            fields[part.name] = text
+            limit = LookError("bad_argument", f"The field {part.name!r} is too long.", 400)
+            raw = await _read_part(part, MAX_FIELD_BYTES, limit)
+            fields[part.name] = raw.decode(part.get_charset(default="utf-8"), errors="replace")
     if data is None:
         raise LookError("image_missing", "The request has no 'image' part.", 400)
     return data, fields
+
+
+async def _read_part(part: BodyPartReader, limit: int, error: LookError) -> bytes:
+    """A part's bytes, refusing as soon as it passes ``limit`` (never buffering more)."""
+    chunks, size = [], 0
+    while chunk := await part.read_chunk():
+        size += len(chunk)
+        if size > limit:
+            raise error
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _top_k(value: str | None) -> int:
