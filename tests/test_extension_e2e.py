@@ -207,3 +207,14 @@ def test_an_ordinary_web_page_cannot_read_the_companion(page, companion, paired)
         [companion.port, paired["token"]],
     )
     assert outcomes == ["blocked"] * 4
+
+
+def test_forget_pairing_unpairs_in_the_companion_too(browser, worker, paired, companion):
+    """Last: it leaves the browser unpaired."""
+    options = browser.new_page()
+    options.goto(f"chrome-extension://{EXTENSION_ID}/options/options.html")
+    options.click("#unpair")
+    options.wait_for_function("!document.querySelector('#pairing-state').className.includes('ok')")
+    options.close()
+    assert "token" not in worker.evaluate("chrome.storage.local.get('token')")
+    assert json.loads(companion.pairings_path.read_text())["pairings"] == []

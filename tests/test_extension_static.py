@@ -86,6 +86,7 @@ def test_web_ext_lint_passes_for_firefox():
         ["npx", "--yes", WEB_EXT, "lint", "--source-dir", str(EXTENSION), "--output", "json"],
         capture_output=True, text=True, timeout=600, cwd=REPO,
     )
+    assert "{" in result.stdout, f"web-ext gave no report: {result.stderr[-2000:]}"
     report = json.loads(result.stdout[result.stdout.index("{"):])
     assert report["summary"]["errors"] == 0, report["errors"]
     assert {w["code"] for w in report["warnings"]} <= ACCEPTED_WARNINGS, report["warnings"]

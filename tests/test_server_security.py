@@ -172,3 +172,13 @@ def test_an_unexpected_failure_answers_plainly_and_logs_the_trace(tmp_path, capl
 def test_the_server_listens_on_loopback_only(companion):
     addresses = companion.server._runner.addresses
     assert addresses and all(address[0] == "127.0.0.1" for address in addresses)
+
+
+def test_unpairing_makes_the_token_useless(companion):
+    token = companion.pair("chrome-extension://ponmlkjihgfedcbaponmlkjihgfedcba")
+    headers = authorised(token, "chrome-extension://ponmlkjihgfedcbaponmlkjihgfedcba")
+    assert companion.request("POST", "/v1/session", headers=headers).status == 200
+    assert companion.request("POST", "/v1/unpair", headers=headers).json == {"paired": False}
+    answer = companion.request("POST", "/v1/session", headers=headers)
+    assert (answer.status, answer.error_code) == (401, "auth_invalid")
+    assert "ponmlkjihgfedcba" not in companion.pairings_path.read_text()

@@ -28,6 +28,7 @@ def create_app(config: ServerConfig) -> web.Application:
     # and the pinned Origin is checked on every authenticated call.
     app.router.add_post("/v1/session", handlers.session)
     app.router.add_post("/v1/pair", handlers.pair)
+    app.router.add_post("/v1/unpair", handlers.unpair)
     app.router.add_post("/v1/looks", handlers.looks)
     app.on_cleanup.append(_close)
     return app

@@ -18,7 +18,8 @@ browser, choose "Shop this look", and the companion finds its garments in the ca
 It listens on 127.0.0.1 only, so nothing on your network can reach it, and answers only the
 extension you paired. Pairing: open the extension's options, press "Pair"; this terminal shows
 a six-digit code; answer y if the browser shows the same code. The browser keeps a token; the
-companion keeps only its hash, in the pairings file shown below.
+companion keeps only its hash, in the pairings file shown below. "Forget pairing" in the
+options unpairs one browser; deleting the pairings file unpairs them all.
 """
 
 EPILOG = f"""\

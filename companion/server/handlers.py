@@ -58,6 +58,12 @@ async def pair(request: web.Request) -> web.Response:
     return json_response({"token": token, "origin": origin, "api": API_VERSION})
 
 
+async def unpair(request: web.Request) -> web.Response:
+    """Forget the caller's pairing (the options page's "Forget pairing")."""
+    request.app[PAIRINGS].remove(request.headers["Origin"])  # the pinned one: security checked
+    return json_response({"paired": False})
+
+
 async def looks(request: web.Request) -> web.Response:
     """Look at one image: the same JSON as ``shop-the-look look --json`` prints."""
     upload = await read_upload(request, request.app[CONFIG].max_body_bytes)

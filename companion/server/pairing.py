@@ -66,6 +66,10 @@ class PairingStore:
         self._save([*kept, Pairing(origin, token_hash(token), paired_at)])
         return token
 
+    def remove(self, origin: str) -> None:
+        """Forget ``origin``'s pairing: its token stops working at once."""
+        self._save([p for p in self._pairings if p.origin != origin])
+
     def origin_for(self, token: str) -> str | None:
         """The Origin pinned to ``token``, or None if no pairing has it (constant-time compare)."""
         digest = token_hash(token)

@@ -78,6 +78,11 @@ const pair = async () => {
 };
 
 const unpair = async () => {
+  try {
+    await STL.companion.unpair(await STL.settings.load());
+  } catch {
+    // not running or already unpaired there: forgetting it here is what matters
+  }
   await STL.settings.forgetPairing();
   say($("pairing-result"), STL.t("unpaired"));
   await showStatus();

@@ -73,6 +73,11 @@ STL.companion = {
     return answer.token;
   },
 
+  /** Asks the companion to forget our pairing; the token stops working there. */
+  unpair(settings) {
+    return this.call(settings, "/v1/unpair", { method: "POST", timeoutMs: this.PING_TIMEOUT_MS });
+  },
+
   /** {look, inPanel}: the look JSON (as `shop-the-look look --json` prints it) and whether the
    * companion shows it in its window (not when it runs with --no-panel). */
   async look(settings, blob, { pageUrl = "", imageUrl = "" } = {}) {
