@@ -27,7 +27,7 @@ def _app_version() -> str:
 
 
 async def ping(_request: web.Request) -> web.Response:
-    """Unauthenticated "is a companion here?": the name and API version, nothing else."""
+    """Unauthenticated "is a companion here?": app name, API version and app version only."""
     return json_response({"app": APP_NAME, "api": API_VERSION, "version": _app_version()})
 
 
