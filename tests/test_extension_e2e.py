@@ -214,7 +214,7 @@ def test_forget_pairing_unpairs_in_the_companion_too(browser, worker, paired, co
     options = browser.new_page()
     options.goto(f"chrome-extension://{EXTENSION_ID}/options/options.html")
     options.click("#unpair")
-    options.wait_for_function("!document.querySelector('#pairing-state').className.includes('ok')")
+    options.wait_for_selector("#unpair[hidden]", state="attached")  # hidden once unpaired
     options.close()
     assert "token" not in worker.evaluate("chrome.storage.local.get('token')")
     assert json.loads(companion.pairings_path.read_text())["pairings"] == []
