@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Set up a fresh machine for Shop the Look. Idempotent: rerunning only installs what is missing.
 #   scripts/setup.sh          the companion in .venv (Python ≥ 3.11)
-#   scripts/setup.sh --test   also what the tests need: Debian's chromium, Xvfb and Qt's
-#                             libraries (apt-get, as root or with sudo), the panel and dev extras
+#   scripts/setup.sh --test   also what the tests need: Debian's chromium and firefox-esr, Xvfb, Qt's
+#                             libraries, Node.js (apt-get, as root or with sudo), the panel and dev extras
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,11 +18,12 @@ fi
 if [ "$want_test" = 1 ]; then
   sudo=""
   [ "$(id -u)" = 0 ] || sudo="sudo"
-  packages=(chromium xvfb xauth libgl1 libegl1 libgl1-mesa-dri libgbm1 libnss3 libnspr4
+  packages=(chromium firefox-esr xvfb xauth libgl1 libegl1 libgl1-mesa-dri libgbm1 libnss3 libnspr4
     libasound2 libdbus-1-3 libfontconfig1 fonts-dejavu-core libxkbcommon0 libxkbcommon-x11-0
     libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0 libxcb-render-util0
     libxcb-shape0 libxcb-xkb1 libxcb-xfixes0 libxcb-glx0 libxcb-dri3-0 libx11-xcb1 libxcomposite1
     libxdamage1 libxrandr2 libxtst6 libxkbfile1 libxshmfence1 libglib2.0-0)
+  command -v npx >/dev/null 2>&1 || packages+=(nodejs npm)  # web-ext lint runs through npx
   missing=()
   for p in "${packages[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
