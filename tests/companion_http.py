@@ -61,7 +61,8 @@ class LiveCompanion:
 
     def __post_init__(self) -> None:
         config = ServerConfig(port=0, pairings_path=self.pairings_path, confirm=approve_for_tests,
-                              on_look=self.looks.append, pipeline=self.pipeline)
+                              on_look=lambda look, _photo: self.looks.append(look),
+                              pipeline=self.pipeline)
         self.server = ServerThread(replace(config, **self.config_changes))
         self.port = self.server.start()
 

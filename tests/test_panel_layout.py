@@ -24,7 +24,6 @@ from companion.panel.layout import (
     exact_threshold,
 )
 from companion.panel.pairing import PairingPrompt
-from companion.panel.serve import PhotoHandoff
 from companion.pipeline.look import LookRequest
 from companion.pipeline.result_json import look_to_json
 from tests.conftest import STREET, requires_data, street_photo
@@ -304,16 +303,6 @@ def test_layout_of_a_real_street_photo(pipeline, small_index):
     for garment in layout["garments"]:
         assert all(0.0 <= v <= 1.0 for v in garment["box"].values())
         assert all(c["image"].startswith("data:image/jpeg;base64,") for c in garment["cards"])
-
-
-@requires_data
-def test_photo_handoff_pairs_each_look_with_its_photo(pipeline):
-    handoff = PhotoHandoff(pipeline)
-    data = street_photo("ccp_0002.jpg")
-    payload = look_to_json(handoff.run(data, "a.jpg", LookRequest(top_k=2)))
-    assert handoff.take({**payload, "image": "other.jpg"}) is None
-    assert handoff.take(payload) == data
-    assert handoff.take(payload) is None  # handed over once, then forgotten
 
 
 # --- pairing question -----------------------------------------------------------------

@@ -78,7 +78,7 @@ class Panel:
     # --- called from any thread -----------------------------------------------------------
     def show_look(self, look_json: dict, image_bytes: bytes | None = None) -> None:
         """Show a look (``look_to_json`` shape) with its photo, kept in memory only; raise the
-        window. Suitable as the server's ``on_look`` callback (``functools.partial`` for bytes)."""
+        window. This is the server's ``on_look`` hook."""
         self._push(self.controller.add_look(look_json, image_bytes))
         self.bring_to_front()
 

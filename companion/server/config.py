@@ -33,15 +33,17 @@ class PairingRequest:
 Confirm = Callable[[PairingRequest], bool]
 """Blocking question to the user; True pairs the browser. Runs in a worker thread."""
 
-LookHook = Callable[[dict], None]
-"""Called with each look's JSON (as ``look_to_json`` makes it) after a successful look.
+LookHook = Callable[[dict, bytes], None]
+"""Called with each look's JSON (as ``look_to_json`` makes it) and the photo's bytes after a
+successful look.
 
-The results panel plugs in here; it runs in a worker thread and must not raise.
+The results panel plugs in here; it runs in a worker thread and must not raise. The bytes stay
+in memory: nothing may write them to disk.
 """
 
 
 class LookRunner(Protocol):
-    """What the server needs of a pipeline: ``LookPipeline`` or a wrapper of it (the panel's)."""
+    """What the server needs of a pipeline: ``LookPipeline`` or anything that runs like it."""
 
     def run(self, data: bytes, source: str = "", request: LookRequest | None = None) -> Look: ...
 

@@ -31,14 +31,15 @@ class LookEngine:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, self._run, data, source, request)
 
-    async def publish(self, payload: dict) -> None:
+    async def publish(self, payload: dict, data: bytes) -> None:
         """Hand a finished look to ``on_look`` (the panel); its failures never reach the client."""
         hook = self._config.on_look
         if hook is None:
             return
         loop = asyncio.get_running_loop()
         try:
-            await asyncio.wait_for(loop.run_in_executor(self._hooks, hook, payload), HOOK_TIMEOUT_S)
+            handed = loop.run_in_executor(self._hooks, hook, payload, data)
+            await asyncio.wait_for(handed, HOOK_TIMEOUT_S)
         except TimeoutError:
             log.warning("The on_look hook took over %s s; answering without waiting.",
                         HOOK_TIMEOUT_S)

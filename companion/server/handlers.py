@@ -74,7 +74,7 @@ async def looks(request: web.Request) -> web.Response:
                         "or GIF). Try another image.", 415)
     engine = request.app[ENGINE]
     payload = await engine.look(upload.data, upload.source, upload.request)
-    await engine.publish(payload)
+    await engine.publish(payload, upload.data)
     response = json_response(payload)
     # Where the user sees the results; a header, so the body stays exactly the CLI's JSON.
     response.headers[RESULTS_HEADER] = "panel" if request.app[CONFIG].on_look else "none"
