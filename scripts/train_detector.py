@@ -97,7 +97,9 @@ def train(args: argparse.Namespace, data_yaml: Path, work: Path) -> Path:
     """Train from scratch on the CPU (or the device asked for); return the best weights."""
     from ultralytics import YOLO
 
-    model = YOLO(args.model)  # a *.yaml architecture: random init, nothing is downloaded
+    # A *.yaml architecture starts from random weights; a .pt continues an earlier run of ours.
+    # Either way nothing is downloaded.
+    model = YOLO(str(repo_path(args.model)) if args.model.endswith(".pt") else args.model)
     extra = {"time": args.hours} if args.hours else {}
     model.train(
         data=str(data_yaml),
@@ -123,7 +125,7 @@ def train(args: argparse.Namespace, data_yaml: Path, work: Path) -> Path:
     return best if best.is_file() else work / "train" / "weights" / "last.pt"
 
 
-def export(weights: Path, out: Path, imgsz: int) -> None:
+def export(weights: Path, out: Path, imgsz: int, score_threshold: float) -> None:
     """Export ONNX at a fixed square size and write the manifest the companion verifies."""
     import onnx
     from ultralytics import YOLO
@@ -183,12 +185,11 @@ def export(weights: Path, out: Path, imgsz: int) -> None:
                 for k, v in (model.ckpt.get("train_args") or {}).items()
                 if k in ("epochs", "time", "imgsz", "batch", "seed", "model", "optimizer")
             },
-            "epochs_completed": int(model.ckpt.get("epoch", -1)) + 1,
             "exported": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "opset": OPSET,
         },
         "extra": {
-            "score_threshold": 0.25,
+            "score_threshold": score_threshold,
             "iou_threshold": 0.5,
             "pad_value": PAD_VALUE,
             "max_per_label": {"topwear": 3, "bottomwear": 3, "footwear": 3, "dress": 3, "bag": 4},
@@ -196,6 +197,45 @@ def export(weights: Path, out: Path, imgsz: int) -> None:
     }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     print(f"exported {target} ({target.stat().st_size / 1e6:.1f} MB) and manifest.json")
+
+
+def choose_threshold(out: Path, data: Path, work: Path) -> float:
+    """The score threshold with the best F1 (IoU >= 0.5) on the validation photos.
+
+    Runs the exported ONNX through the companion's own numpy post-processing, so the threshold
+    fits what ships, not ultralytics' NMS.
+    """
+    import numpy as np
+    from PIL import Image
+
+    sys.path.insert(0, str(ROOT))
+    from companion.inference.store import ModelStore
+    from companion.pipeline.detect_garments import GarmentDetector
+    from companion.pipeline.imaging import iou
+
+    val_names = {p.name for p in (work / "dataset" / "images" / "val").iterdir()}
+    images = [im for im in load_street(data / "street", "trainval") if im.name in val_names]
+    detector = GarmentDetector(ModelStore(out.parent), out.name)
+    lowest = 0.05
+    found = [(im, detector.detect(np.asarray(Image.open(im.path).convert("RGB")), lowest))
+             for im in images]
+    best = (-1.0, 0.25)
+    for threshold in np.arange(lowest, 0.61, 0.05):
+        tp = fp = fn = 0
+        for image, garments in found:
+            for category in CATEGORIES:
+                truth = [g.box for g in image.garments if g.category == category]
+                mine = [g.box for g in garments if g.category == category and g.score >= threshold]
+                hits = sum(any(iou(b, t) >= 0.5 for b in mine) for t in truth)
+                tp, fn = tp + hits, fn + len(truth) - hits
+                fp += max(len(mine) - hits, 0)
+        f1 = 2 * tp / max(2 * tp + fp + fn, 1)
+        print(f"score >= {threshold:.2f}: recall {tp / max(tp + fn, 1):.3f}, "
+              f"false positives/photo {fp / max(len(found), 1):.2f}, F1 {f1:.3f}")
+        if f1 > best[0]:
+            best = (f1, round(float(threshold), 2))
+    print(f"score threshold {best[1]} (best F1 {best[0]:.3f} on {len(found)} validation photos)")
+    return best[1]
 
 
 def _ultralytics_version() -> str:
@@ -217,7 +257,8 @@ def main() -> None:
     parser.add_argument("--out", default="models/garment-detector",
                         help="where the ONNX file and manifest go (default %(default)s)")
     parser.add_argument("--model", default="yolov8n.yaml",
-                        help="ultralytics architecture yaml, trained from scratch (%(default)s)")
+                        help="ultralytics architecture yaml, trained from scratch (%(default)s), "
+                        "or a .pt of an earlier run to continue from")
     parser.add_argument("--imgsz", type=int, default=320,
                         help="square training/export size; 320 keeps CPU inference fast")
     parser.add_argument("--epochs", type=int, default=100)
@@ -230,6 +271,9 @@ def main() -> None:
                         help="use only this many trainval photos (smoke runs)")
     parser.add_argument("--val-fraction", type=float, default=0.1)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--score-threshold", type=float, default=None,
+                        help="the companion's default minimum score, written to the manifest; "
+                        "default: the one with the best F1 on the validation photos")
     parser.add_argument("--export-only", metavar="WEIGHTS", default=None,
                         help="skip training; export these .pt weights")
     args = parser.parse_args()
@@ -249,7 +293,15 @@ def main() -> None:
         data_yaml = build_dataset(repo_path(args.data), work, args.limit, args.val_fraction,
                                   args.seed)
         weights = train(args, data_yaml, work)
-    export(weights, repo_path(args.out), args.imgsz)
+    out = repo_path(args.out)
+    threshold = args.score_threshold
+    export(weights, out, args.imgsz, 0.25 if threshold is None else threshold)
+    if threshold is None:
+        threshold = choose_threshold(out, repo_path(args.data), work)
+        manifest_path = out / "manifest.json"
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        manifest["extra"]["score_threshold"] = threshold
+        manifest_path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     print(f"done in {(time.time() - started) / 60:.1f} min")
 
 

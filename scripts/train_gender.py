@@ -208,41 +208,50 @@ def train(args: argparse.Namespace, train_set: list[Sample], val_set: list[Sampl
     )
     steps_per_epoch = math.ceil(len(train_set) / args.batch)
     total_steps = steps_per_epoch * args.epochs
-    schedule = torch.optim.lr_scheduler.OneCycleLR(
-        optimizer, max_lr=[args.lr * 0.3, args.lr], total_steps=total_steps, pct_start=0.15
-    )
+    base_lrs = [args.lr * 0.3, args.lr]
     positives = sum(s.male for s in train_set)
     pos_weight = torch.tensor((len(train_set) - positives) / max(positives, 1))
     loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=pos_weight)
-    started, step, deadline = time.time(), 0, time.time() + args.minutes * 60
+    budget = args.minutes * 60
+    started, step = time.time(), 0
     for epoch in range(args.epochs):
         net.train()
         running = 0.0
-        for images, labels in batches(train_set, args.batch, rng):
+        for seen, (images, labels) in enumerate(batches(train_set, args.batch, rng), 1):
+            # Progress is whichever is further along, steps or the time budget, so the learning
+            # rate anneals fully even when a busy machine makes the run slower than planned.
+            progress = max(step / total_steps, (time.time() - started) / budget)
+            if progress >= 1.0:
+                break
+            for group, base in zip(optimizer.param_groups, base_lrs, strict=True):
+                group["lr"] = base * learning_rate_factor(progress)
             optimizer.zero_grad()
             loss = loss_fn(net(torch.from_numpy(images)), torch.from_numpy(labels))
             loss.backward()
             optimizer.step()
-            if step < total_steps - 1:
-                schedule.step()
             step += 1
-            running += float(loss)
+            running += float(loss.detach())
             if step % 10 == 0 or step == total_steps:
                 elapsed = time.time() - started
                 rate = step * args.batch / elapsed
-                eta = (total_steps - step) * args.batch / rate
+                eta = min((total_steps - step) * args.batch / rate, budget - elapsed)
                 print(f"epoch {epoch + 1}/{args.epochs} step {step}/{total_steps} "
-                      f"loss {running / (step - epoch * steps_per_epoch):.3f} "
-                      f"{rate:.1f} img/s ETA {eta / 60:.1f} min", flush=True)
-            if time.time() > deadline:
-                break
+                      f"loss {running / seen:.3f} {rate:.1f} img/s ETA {eta / 60:.1f} min",
+                      flush=True)
         val_acc = _accuracy(predict(net, val_set, args.batch), val_set)
         print(f"epoch {epoch + 1}: validation accuracy {val_acc:.3f} ({len(val_set)} people)",
               flush=True)
-        if time.time() > deadline:
+        if (time.time() - started) >= budget:
             print(f"stopping: the {args.minutes}-minute budget is spent", flush=True)
             break
     return net, exported_cls
+
+
+def learning_rate_factor(progress: float, warmup: float = 0.1) -> float:
+    """Linear warm-up, then cosine decay to zero at ``progress`` 1."""
+    if progress < warmup:
+        return progress / warmup
+    return 0.5 * (1 + math.cos(math.pi * (progress - warmup) / (1 - warmup)))
 
 
 def _accuracy(probabilities: np.ndarray, samples: list[Sample]) -> float:

@@ -90,3 +90,14 @@ class BodyGender:
     def classify_people(self, pixels: np.ndarray, boxes: list[Box]) -> list[Gender]:
         """One Gender per person box of an image, cropped the way the model was trained."""
         return self.classify([body_crop(pixels, box, self.margin) for box in boxes])
+
+
+def with_body_fallback(
+    classifier: BodyGender, pixels: np.ndarray, boxes: list[Box], faces: list[Gender]
+) -> list[Gender]:
+    """Face answers where there are some; the body's answer for people whose face said unknown."""
+    unknown = [i for i, g in enumerate(faces) if g.label == "unknown"]
+    if not unknown:
+        return list(faces)
+    answers = iter(classifier.classify_people(pixels, [boxes[i] for i in unknown]))
+    return [next(answers) if g.label == "unknown" else g for g in faces]

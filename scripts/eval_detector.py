@@ -1,0 +1,269 @@
+"""Compare the trained models with what the companion does without them.
+
+Why: a trained model becomes the default only where it is measurably better. Two questions:
+
+1. Garments, on the ``street`` test split (never trained on): the look pipeline's boxes
+   (MoveNet keypoints → regions, CenterNet bags, the catalog's dress vote; what ships today)
+   against ``models/garment-detector``. Per category: recall at IoU ≥ 0.5 and false positives
+   per image; and milliseconds per image for finding garments (the pipeline's people, regions,
+   bags and dress steps; the detector's letterbox, ONNX run, decoding and NMS).
+2. Gender, on held-out people: ``people/`` test (240 pedestrian crops) and the catalog's ``query``
+   split photos that show a person (product gender as the label). Face (BlazeFace + FaceRes, the
+   pipeline's step), body (``models/body-gender``) and face-then-body. "unknown" counts as a miss.
+
+Ground truth groups the labelled classes as the product does (``scripts/street_labels.py``).
+
+    .venv/bin/python scripts/eval_detector.py                       # everything, ~10 min
+    .venv/bin/python scripts/eval_detector.py --skip-gender --json runs/eval/detector.json
+    .venv/bin/python scripts/eval_detector.py --limit 20             # a quick look
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from street_labels import CATEGORIES, StreetImage, load_street  # noqa: E402
+
+from companion.catalog.index import CatalogIndex  # noqa: E402
+from companion.inference.store import ModelStore  # noqa: E402
+from companion.paths import default_index_dir  # noqa: E402
+from companion.pipeline.body_gender import BodyGender, body_crop  # noqa: E402
+from companion.pipeline.decode import decode_image  # noqa: E402
+from companion.pipeline.detect_garments import GarmentDetector  # noqa: E402
+from companion.pipeline.faces import face_crop  # noqa: E402
+from companion.pipeline.gender import classify_faces  # noqa: E402
+from companion.pipeline.imaging import iou  # noqa: E402
+from companion.pipeline.look import LookPipeline, Timer  # noqa: E402
+from companion.pipeline.people import find_people  # noqa: E402
+from companion.pipeline.types import DecodedImage, Garment  # noqa: E402
+from companion.progress import Progress  # noqa: E402
+
+GARMENT_STEPS = ("people", "regions", "bags", "dresses")  # the pipeline's garment-finding steps
+
+
+def repo_path(path: str | Path) -> Path:
+    path = Path(path)
+    return path if path.is_absolute() else (ROOT / path)
+
+
+def match_count(predicted: list[Garment], truth: list, threshold: float = 0.5) -> int:
+    """Labelled boxes found: greedy one-to-one, predictions taken best score first."""
+    found, used = 0, set()
+    ranked = sorted(range(len(predicted)), key=lambda i: -predicted[i].score)
+    for gold in truth:
+        best, best_iou = None, threshold
+        for i in ranked:
+            if i in used:
+                continue
+            overlap = iou(predicted[i].box, gold)
+            if overlap >= best_iou:
+                best, best_iou = i, overlap
+        if best is not None:
+            used.add(best)
+            found += 1
+    return found
+
+
+class Scorer:
+    """Accumulates recall and false positives per category over images."""
+
+    def __init__(self) -> None:
+        self.labelled: dict[str, int] = defaultdict(int)
+        self.found: dict[str, int] = defaultdict(int)
+        self.predicted: dict[str, int] = defaultdict(int)
+        self.images = 0
+        self.ms: list[float] = []
+
+    def add(self, image: StreetImage, garments: list[Garment], ms: float) -> None:
+        self.images += 1
+        self.ms.append(ms)
+        for category in CATEGORIES:
+            truth = [g.box for g in image.garments if g.category == category]
+            mine = [g for g in garments if g.category == category]
+            self.labelled[category] += len(truth)
+            self.found[category] += match_count(mine, truth)
+            self.predicted[category] += len(mine)
+
+    def report(self) -> dict:
+        per_category = {}
+        for c in CATEGORIES:
+            per_category[c] = {
+                "labelled": self.labelled[c],
+                "recall@0.5": round(self.found[c] / self.labelled[c], 3) if self.labelled[c]
+                else None,
+                "false_positives_per_image": round(
+                    (self.predicted[c] - self.found[c]) / max(self.images, 1), 3),
+            }
+        found, labelled = sum(self.found.values()), sum(self.labelled.values())
+        predicted = sum(self.predicted.values())
+        return {
+            "images": self.images,
+            "per_category": per_category,
+            "recall@0.5_all": round(found / labelled, 3) if labelled else None,
+            "false_positives_per_image_all": round((predicted - found) / max(self.images, 1), 3),
+            "median_ms_per_image": round(statistics.median(self.ms), 1) if self.ms else None,
+        }
+
+
+def evaluate_garments(store: ModelStore, data: Path, index: Path, limit: int | None) -> dict:
+    images = load_street(data / "street", "test")[:limit]
+    pipeline = LookPipeline(store, CatalogIndex(index))
+    detector = GarmentDetector(store)
+    scorers = {"pipeline": Scorer(), "detector": Scorer()}
+    with Progress(len(images), "street test") as bar:
+        for item in images:
+            image = decode_image(item.path.read_bytes())
+            if image.scale != 1.0:
+                raise SystemExit(f"{item.name} was decoded at scale {image.scale}; boxes would "
+                                 "not be comparable")
+            timer = Timer()
+            _, garments = pipeline.detect(image, timer)
+            ms = sum(timer.ms.get(step, 0.0) for step in GARMENT_STEPS)
+            scorers["pipeline"].add(item, garments, ms)
+            started = time.perf_counter()
+            found = detector.detect(image.pixels)
+            scorers["detector"].add(item, found, (time.perf_counter() - started) * 1e3)
+            bar.advance()
+    return {name: scorer.report() for name, scorer in scorers.items()}
+
+
+def gender_people(data: Path, limit: int | None) -> list[tuple[np.ndarray, str]]:
+    """people/ test: (whole crop, label); each image is one pedestrian."""
+    import csv
+
+    root = data / "people"
+    with (root / "labels.csv").open(encoding="utf-8") as handle:
+        rows = [r for r in csv.DictReader(handle) if r["split"] == "test"][:limit]
+    return [(np.asarray(Image.open(root / r["file"]).convert("RGB")), r["gender"]) for r in rows]
+
+
+def gender_catalog(data: Path, work: Path, limit: int | None) -> list[tuple[np.ndarray, str]]:
+    """Catalog ``query`` photos with one clear person: (person crop, product gender)."""
+    from train_gender import CROP_MARGIN, catalog_people
+
+    samples = catalog_people(data, "query", work / "catalog_query_people.json")[:limit]
+    out = []
+    for s in samples:
+        pixels = np.asarray(Image.open(s.path).convert("RGB"))
+        out.append((body_crop(pixels, s.box, CROP_MARGIN), "male" if s.male else "female"))
+    return out
+
+
+def face_gender(store: ModelStore, pixels: np.ndarray) -> str:
+    """The pipeline's face step on a person crop: person → head → face → FaceRes."""
+    image = DecodedImage(pixels, pixels.shape[1], pixels.shape[0])
+    people = find_people(store, image)
+    if not people:
+        return "unknown"
+    face = face_crop(store, pixels, people[0])
+    return classify_faces(store, [face])[0].label if face is not None else "unknown"
+
+
+def evaluate_gender(store: ModelStore, people: list[tuple[np.ndarray, str]], name: str) -> dict:
+    body = BodyGender(store)
+    counts = defaultdict(int)
+    with Progress(len(people), f"gender: {name}", unit="people") as bar:
+        for pixels, truth in people:
+            face = face_gender(store, pixels)
+            probability = float(body.male_probability([pixels])[0])
+            confident = max(probability, 1 - probability) >= body.min_confidence
+            guess = "male" if probability >= 0.5 else "female"
+            answers = {
+                "face": face,
+                "body": guess if confident else "unknown",
+                "body_always": guess,
+                "face_then_body": face if face != "unknown" else (guess if confident else
+                                                                   "unknown"),
+            }
+            for method, label in answers.items():
+                counts[f"{method}_right"] += label == truth
+                counts[f"{method}_answered"] += label != "unknown"
+            bar.advance()
+    total = len(people)
+    report: dict = {"people": total, "body_min_confidence": body.min_confidence}
+    for method in ("face", "body", "body_always", "face_then_body"):
+        right, answered = counts[f"{method}_right"], counts[f"{method}_answered"]
+        report[method] = {
+            "accuracy (unknown = miss)": round(right / total, 3) if total else None,
+            "coverage": round(answered / total, 3) if total else None,
+            "accuracy when answered": round(right / answered, 3) if answered else None,
+        }
+    return report
+
+
+def print_tables(report: dict) -> None:
+    garments = report.get("garments")
+    if garments:
+        print("\nGarments on street test (recall@0.5 / false positives per image):")
+        print(f"{'category':<12}" + "".join(f"{name:>22}" for name in garments))
+        for c in CATEGORIES:
+            cells = []
+            for result in garments.values():
+                row = result["per_category"][c]
+                recall = "-" if row["recall@0.5"] is None else f"{row['recall@0.5']:.3f}"
+                cells.append(f"{recall} / {row['false_positives_per_image']:.2f}")
+            print(f"{c:<12}" + "".join(f"{cell:>22}" for cell in cells))
+        print(f"{'all':<12}" + "".join(
+            f"{r['recall@0.5_all']:.3f} / {r['false_positives_per_image_all']:.2f}".rjust(22)
+            for r in garments.values()))
+        print(f"{'ms (median)':<12}" + "".join(
+            f"{r['median_ms_per_image']:>22}" for r in garments.values()))
+    for key, result in report.items():
+        if not key.startswith("gender"):
+            continue
+        print(f"\n{key} ({result['people']} people; accuracy with unknown as a miss / coverage):")
+        for method in ("face", "body", "body_always", "face_then_body"):
+            row = result[method]
+            print(f"  {method:<16}{row['accuracy (unknown = miss)']:.3f} / {row['coverage']:.3f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        epilog=__doc__.split("\n\n", 1)[1], formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--data", default="../shared/data",
+                        help="relative to the repository root (default %(default)s)")
+    parser.add_argument("--index", default=None,
+                        help="catalog index for the pipeline's dress vote "
+                        "(default: the demo index)")
+    parser.add_argument("--work", default="runs/gender",
+                        help="cache of the catalog query people (default %(default)s)")
+    parser.add_argument("--limit", type=int, default=None, help="first N images/people only")
+    parser.add_argument("--skip-garments", action="store_true")
+    parser.add_argument("--skip-gender", action="store_true")
+    parser.add_argument("--json", default=None, help="also write the report here")
+    args = parser.parse_args()
+    data = repo_path(args.data)
+    store = ModelStore()
+    report: dict = {}
+    if not args.skip_garments:
+        index = repo_path(args.index) if args.index else default_index_dir()
+        report["garments"] = evaluate_garments(store, data, index, args.limit)
+    if not args.skip_gender:
+        report["gender_people_test"] = evaluate_gender(
+            store, gender_people(data, args.limit), "people test")
+        report["gender_catalog_query"] = evaluate_gender(
+            store, gender_catalog(data, repo_path(args.work), args.limit), "catalog query")
+    print(json.dumps(report, indent=2))
+    print_tables(report)
+    if args.json:
+        out = repo_path(args.json)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
