@@ -260,16 +260,24 @@ def _accuracy(probabilities: np.ndarray, samples: list[Sample]) -> float:
 
 
 def pick_threshold(probabilities: np.ndarray, samples: list[Sample], target: float) -> float:
-    """The lowest confidence at which validation answers are right ``target`` of the time.
+    """The lowest confidence at which answers are right ``target`` of the time in every source.
 
-    Below it the companion says "unknown" instead of guessing.
+    Below it the companion says "unknown" instead of guessing: a wrong gender hides the right
+    products, "unknown" only shows more. Each source (low-resolution pedestrians, catalog model
+    shots) must reach the target on its own, so the easy catalog photos cannot carry the hard ones.
     """
     labels = np.array([s.male for s in samples])
+    sources = np.array([s.source for s in samples])
     confidence = np.maximum(probabilities, 1 - probabilities)
     correct = (probabilities >= 0.5) == labels
     for threshold in np.arange(0.5, 0.96, 0.05):
-        answered = confidence >= threshold
-        if answered.sum() >= 10 and correct[answered].mean() >= target:
+        answered = confidence >= threshold - 1e-9
+        precise = all(
+            (answered & (sources == source)).sum() < 10
+            or correct[answered & (sources == source)].mean() >= target
+            for source in set(sources.tolist())
+        )
+        if precise:
             return round(float(threshold), 2)
     return 0.95
 
