@@ -252,6 +252,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="comma-separated model names under models/ (first = baseline column)")
     ap.add_argument("--json", type=Path, default=None, help="also write the results here")
     ap.add_argument("--threads", type=int, default=2, help="ONNX Runtime threads")
+    ap.add_argument("--models", type=Path, default=None,
+                    help="model folder to read the embedders from (default: the shipped models/)")
     args = ap.parse_args(argv)
 
     data = args.data.resolve()
@@ -259,7 +261,7 @@ def main(argv: list[str] | None = None) -> int:
     products = load_products(data / "catalog")
     boxes = street_boxes(data / "street")
     log(f"{len(products.ids)} products, {len(boxes)} street test boxes")
-    store = ModelStore(threads=args.threads)
+    store = ModelStore(args.models, threads=args.threads)
     results = [evaluate(n.strip(), store, products, boxes) for n in args.embedders.split(",")]
     print(table(results))
     if args.json:

@@ -7,7 +7,7 @@ import numpy as np
 from companion.inference.store import ModelStore
 from companion.pipeline.imaging import letterbox_centered, to_model_input
 
-DEFAULT_EMBEDDER = "nanodet-embedder"
+DEFAULT_EMBEDDER = "garment-embedder"
 DEFAULT_INPUT_SIZE = 224
 BATCH = 32
 

@@ -1,0 +1,84 @@
+"""The shipped garment embedder: an intact file, the preprocessing the runtime needs, and real
+behaviour on catalog photos (a crop of a product finds that product, not another kind of garment).
+"""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from companion.inference.manifest import file_sha256
+from companion.pipeline.embed import DEFAULT_EMBEDDER, Embedder
+from tests.conftest import CATALOG, requires_data
+
+NAME = "garment-embedder"
+
+
+@pytest.fixture(scope="module")
+def embedder(store) -> Embedder:
+    return Embedder(store, NAME)
+
+
+def test_the_onnx_file_matches_its_manifest(store):
+    manifest = store.manifest(NAME)
+    assert manifest.task == "image-embedding"
+    assert file_sha256(manifest.path) == manifest.sha256
+    assert manifest.path.stat().st_size == manifest.size_bytes
+    store.get(NAME)  # loads: declared input/output names and shapes agree with the graph
+
+
+def test_the_manifest_tells_the_runtime_how_to_preprocess(store):
+    manifest = store.manifest(NAME)
+    assert manifest.extra == {"input_size": 128, "resize": "letterbox", "fill": [255, 255, 255]}
+    spec = manifest.input
+    assert (spec.layout, spec.value_range, spec.shape[1:]) == ("NCHW", (0, 1), [3, 128, 128])
+
+
+def test_it_is_the_default_embedder_of_the_pipeline_and_index_builds():
+    assert DEFAULT_EMBEDDER == NAME
+
+
+def product_photos(article_types: tuple[str, ...], per_type: int) -> dict[str, list]:
+    """The first large (168x224) index photos of each article type, as RGB arrays."""
+    with (CATALOG / "split.tsv").open(encoding="utf-8") as handle:
+        index = {r["id"] for r in csv.DictReader(handle, delimiter="\t") if r["split"] == "index"}
+    photos: dict[str, list] = {t: [] for t in article_types}
+    with (CATALOG / "feed.tsv").open(encoding="utf-8") as handle:
+        for row in csv.DictReader(handle, delimiter="\t"):
+            kind = row["article_type"]
+            if row["id"] not in index or kind not in photos or len(photos[kind]) >= per_type:
+                continue
+            with Image.open(CATALOG / row["image_link"]) as img:
+                if img.height >= 200:
+                    photos[kind].append(np.asarray(img.convert("RGB")))
+    return photos
+
+
+def tighter_crop(photo: np.ndarray) -> np.ndarray:
+    """A crop as a detector might cut it: 15% off every side, and off-centre."""
+    h, w = photo.shape[:2]
+    return photo[int(0.12 * h) : int(0.88 * h), int(0.18 * w) : int(0.9 * w)]
+
+
+@requires_data
+def test_a_crop_of_a_product_is_nearer_to_it_than_to_any_other_kind_of_garment(embedder):
+    photos = product_photos(("Tshirts", "Jeans", "Casual Shoes", "Handbags", "Dresses"), 4)
+    kinds = [k for k, items in photos.items() for _ in items]
+    products = embedder.embed([p for items in photos.values() for p in items])
+    crops = embedder.embed([tighter_crop(p) for items in photos.values() for p in items])
+
+    similarity = crops @ products.T
+    for i, kind in enumerate(kinds):
+        other_kind = [j for j, k in enumerate(kinds) if k != kind]
+        assert similarity[i, i] > similarity[i, other_kind].max(), f"crop {i} ({kind})"
+
+
+@requires_data
+def test_embeddings_are_unit_vectors(embedder):
+    photos = product_photos(("Shirts",), 2)["Shirts"]
+    vectors = embedder.embed(photos)
+    assert vectors.dtype == np.float32 and vectors.shape == (2, embedder.ndim)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-5)
