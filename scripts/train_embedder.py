@@ -25,7 +25,9 @@ Why this recipe
     once for `--views` views per image (1 clean + 3 augmented per product, 4 jittered per street
     box) and cached in RAM (~3 GB); only stages 3-4, the attention and the projection train.
     At export a fixed soft colour histogram of the attended pixels is appended to the
-    embedding; its weight is picked on the monitoring slice (index rows held out of training).
+    embedding. Its bins, white handling and weight are picked by letting the monitoring slice
+    (index rows held out of training, never the evaluation's queries) search the training
+    products.
 
 Data rules (checked in code)
     * Only `index` rows of catalog/split.tsv are ever read for training: the `query` rows are the
@@ -180,7 +182,8 @@ def garment_masks(images: torch.Tensor, threshold: int = 238) -> torch.Tensor:
     return torch.from_numpy(out)
 
 
-def load_catalog(data: Path, rows: list[dict], size: int, label_space: Catalog | None = None):
+def load_catalog(data: Path, rows: list[dict], size: int, label_space: Catalog | None = None,
+                 masks: bool = True):
     """Decode and letterbox every product image once, into RAM (about 75 KB per image)."""
     images = np.empty((len(rows), size, size, 3), np.uint8)
     started = time.time()
@@ -211,7 +214,8 @@ def load_catalog(data: Path, rows: list[dict], size: int, label_space: Catalog |
         else:
             skip = {"unisex"} if key == "gender" else {"NA", ""}
             labels[key], classes[key] = class_index(vals, skip)
-    return Catalog([r["id"] for r in rows], tensor, garment_masks(tensor), labels, classes)
+    mask = garment_masks(tensor) if masks else torch.ones((len(rows), 1, 1, 1))
+    return Catalog([r["id"] for r in rows], tensor, mask, labels, classes)
 
 
 @dataclass
@@ -509,6 +513,7 @@ class ColourDescriptor(nn.Module):
         self.register_buffer("centres", centres.view(1, -1, 3, 1, 1), persistent=False)
         self.sigma2 = (0.6 / levels) ** 2
         self.grid = grid
+        self.levels = levels
         self.skip_white = skip_white
 
     def forward(self, x: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
@@ -743,20 +748,56 @@ def sha256_of(path: Path) -> str:
     return h.hexdigest()
 
 
-def tune_colour(model: GarmentEmbedder, val: Catalog, args: argparse.Namespace):
-    """Pick the colour-histogram weight on the monitoring slice (index rows, never queries)."""
+@torch.no_grad()
+def tune_colour(model: GarmentEmbedder, val: Catalog, gallery: Catalog,
+                args: argparse.Namespace) -> ShippedEmbedder:
+    """Pick the colour histogram's bins, white handling and weight without touching the queries.
+
+    The monitoring slice (index rows held out of training) searches the training products, like
+    the evaluation's queries search the index; the setting with the best R@1 (type plus
+    type+colour) wins.
+    """
     if args.colour_weight is not None:
         return ShippedEmbedder(model, ColourDescriptor(), args.colour_weight)
+    if len(val.ids) < 2:  # tiny smoke runs: nothing to tune on
+        return ShippedEmbedder(model, ColourDescriptor(), 0.0)
+    model.eval()
+
+    def parts(cat: Catalog):
+        embs, logits, pixels = [], [], []
+        for i in range(0, len(cat.ids), 128):
+            x = clean_batch(cat.images[i : i + 128], args.size)
+            emb, att = model.head_and_attention(model.backbone.early(x))
+            embs.append(emb)
+            logits.append(att)
+            pixels.append(F.adaptive_avg_pool2d(x, 32))
+        return torch.cat(embs), torch.cat(logits), torch.cat(pixels)
+
+    log(f"tuning the colour histogram: {len(val.ids)} monitoring products search "
+        f"{len(gallery.ids)} training products")
+    v_emb, v_att, v_px = parts(val)
+    g_emb, g_att, g_px = parts(gallery)
+    same_type = val.labels["type"][:, None] == gallery.labels["type"][None, :]
+    same_colour = val.labels["colour"][:, None] == gallery.labels["colour"][None, :]
     best, best_score = None, -1.0
-    choices = [(True, 0.0)] + [(s, w) for s in (True, False) for w in (0.3, 0.5, 0.7, 1.0)]
-    for skip_white, weight in choices:
-        candidate = ShippedEmbedder(model, ColourDescriptor(skip_white=skip_white), weight)
-        scores = monitor(candidate, val, args.size)
-        score = scores.get("val_type_r1", 0) + scores.get("val_type_colour_r1", 0)
-        log(f"colour histogram weight {weight} (skip white {skip_white}): {scores}")
-        if score > best_score:
-            best, best_score = candidate, score
-    log(f"chosen colour histogram weight {best.weight} (skip white {best.colour.skip_white})")
+    for levels in (4, 6):
+        for skip_white in (False, True):
+            colour = ColourDescriptor(levels=levels, skip_white=skip_white)
+            v_col, g_col = (torch.cat([colour(px[i : i + 256], att[i : i + 256])
+                                       for i in range(0, len(px), 256)])
+                            for px, att in ((v_px, v_att), (g_px, g_att)))
+            for weight in (0.0, 0.5, 0.7, 1.0, 1.4):
+                sim = (v_emb @ g_emb.T + weight**2 * v_col @ g_col.T) / (1 + weight**2)
+                top = sim.argmax(dim=1, keepdim=True)
+                type_hit = same_type.gather(1, top).float()
+                colour_hit = type_hit * same_colour.gather(1, top).float()
+                score = type_hit.mean().item() + colour_hit.mean().item()
+                log(f"  bins {levels}^3, skip white {skip_white}, weight {weight}: "
+                    f"type R@1 {type_hit.mean():.3f}, type+colour R@1 {colour_hit.mean():.3f}")
+                if score > best_score:
+                    best, best_score = ShippedEmbedder(model, colour, weight), score
+    log(f"chosen colour histogram: bins {best.colour.levels}^3, skip white "
+        f"{best.colour.skip_white}, weight {best.weight}")
     return best
 
 
@@ -813,7 +854,8 @@ def export(model: nn.Module, args: argparse.Namespace) -> dict:
             "steps": args.steps,
             "batch": args.batch,
             "views": args.views,
-            "colour_histogram_weight": getattr(model, "weight", 0.0),
+            "colour_histogram": {"weight": model.weight, "bins": model.colour.levels ** 3,
+                                 "skip_white": model.colour.skip_white},
             "torch": torch.__version__,
         },
         "extra": {"input_size": args.size, "resize": "letterbox", "fill": [FILL, FILL, FILL]},
@@ -896,9 +938,10 @@ def main(argv: list[str] | None = None) -> int:
     else:
         model = train(args)
     if not args.no_export:
-        _, val_rows = read_training_rows(args.data, args.val_fraction, args.limit)
-        val = load_catalog(args.data, val_rows, args.cache_size)
-        export(tune_colour(model, val, args), args)
+        train_rows, val_rows = read_training_rows(args.data, args.val_fraction, args.limit)
+        gallery = load_catalog(args.data, train_rows, args.cache_size, masks=False)
+        val = load_catalog(args.data, val_rows, args.cache_size, label_space=gallery, masks=False)
+        export(tune_colour(model, val, gallery, args), args)
     return 0
 
 

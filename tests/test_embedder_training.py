@@ -61,7 +61,7 @@ def test_the_export_is_a_model_the_runtime_loads(smoke_model):
     crops = [np.full((90, 60, 3), 200, np.uint8), np.zeros((40, 120, 3), np.uint8)]
     vectors = Embedder(ModelStore(models), "garment-embedder").embed(crops)
     dims = manifest["outputs"][0]["shape"][1]
-    assert dims in (256, 256 + 64)  # learnt embedding, plus the colour histogram when it helps
+    assert dims >= 256  # the learnt 256 dimensions, then a colour histogram when it helps
     assert vectors.shape == (2, dims)
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-4)
 
