@@ -111,7 +111,7 @@ def train(args: argparse.Namespace, data_yaml: Path, work: Path) -> Path:
         project=str(work),
         name="train",
         exist_ok=True,
-        pretrained=False,
+        pretrained=args.model.endswith(".pt"),  # our own earlier run; never hub weights
         amp=False,  # the AMP check downloads weights; CPUs gain nothing from it
         plots=False,  # plotting fetches a font
         seed=args.seed,
@@ -181,7 +181,7 @@ def export(weights: Path, out: Path, imgsz: int, score_threshold: float) -> None
             ", no pretrained weights)",
             "data": "../shared/data/street trainval.txt (Clothing Co-Parsing, CCP)",
             "train_args": {
-                k: v
+                k: _relative(v)
                 for k, v in (model.ckpt.get("train_args") or {}).items()
                 if k in ("epochs", "time", "imgsz", "batch", "seed", "model", "optimizer")
             },
@@ -236,6 +236,13 @@ def choose_threshold(out: Path, data: Path, work: Path) -> float:
             best = (f1, round(float(threshold), 2))
     print(f"score threshold {best[1]} (best F1 {best[0]:.3f} on {len(found)} validation photos)")
     return best[1]
+
+
+def _relative(value):
+    """Paths under the repository as repository-relative text: manifests name no machine."""
+    if isinstance(value, str) and value.startswith(str(ROOT) + os.sep):
+        return os.path.relpath(value, ROOT)
+    return value
 
 
 def _ultralytics_version() -> str:
