@@ -10,9 +10,11 @@ import numpy as np
 import pytest
 
 from companion.pipeline.detect_garments import (
+    GarmentDetector,
     Letterbox,
     assign_to_people,
     decode,
+    detect_for_people,
     letterbox,
     nms,
     nms_per_label,
@@ -106,3 +108,26 @@ def test_garments_go_to_the_person_who_holds_most_of_them():
     ]
     persons = [g.person for g in assign_to_people(garments, people)]
     assert persons == [0, None, None]
+
+
+class _CropEcho(GarmentDetector):
+    """The real class with its model replaced: one topwear box in the middle of every crop."""
+
+    def __init__(self) -> None:
+        self.crops: list[tuple[int, int]] = []
+
+    def detect(self, pixels, score_threshold=None):
+        height, width = pixels.shape[:2]
+        self.crops.append((width, height))
+        return [Garment("topwear", (width / 4, height / 4, width * 3 / 4, height / 2), None, 0.9)]
+
+
+def test_garments_found_in_a_persons_crop_land_on_that_person_in_image_pixels():
+    detector = _CropEcho()
+    pixels = np.zeros((400, 600, 3), dtype=np.uint8)
+    people = [(100.0, 100.0, 200.0, 300.0), (400.0, 50.0, 500.0, 350.0), (10.0, 10.0, 12.0, 12.0)]
+    found = detect_for_people(detector, pixels, people, margin=0.1)
+    assert detector.crops == [(120, 240), (120, 360)]  # the 2-pixel "person" is skipped
+    assert [g.person for g in found] == [0, 1]
+    assert found[0].box == pytest.approx((90 + 30, 80 + 60, 90 + 90, 80 + 120))
+    assert found[1].box == pytest.approx((390 + 30, 20 + 90, 390 + 90, 20 + 180))

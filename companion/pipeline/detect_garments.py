@@ -151,3 +151,27 @@ def assign_to_people(garments: list[Garment], people_boxes: list[Box]) -> list[G
 def _as_box(values: np.ndarray) -> Box:
     x1, y1, x2, y2 = (float(v) for v in values)
     return (x1, y1, x2, y2)
+
+
+def detect_for_people(
+    detector: GarmentDetector, pixels: np.ndarray, people_boxes: list[Box], margin: float = 0.15
+) -> list[Garment]:
+    """Garments of each person, found in that person's crop.
+
+    Why per person: the detector learned from photos of one centred, full-body person. In a group
+    photo each person is small in the whole picture, but their own crop looks like training data,
+    and every garment found there belongs to that person.
+    """
+    height, width = pixels.shape[:2]
+    garments: list[Garment] = []
+    for index, (x1, y1, x2, y2) in enumerate(people_boxes):
+        dx, dy = (x2 - x1) * margin, (y2 - y1) * margin
+        left, top = int(max(0.0, x1 - dx)), int(max(0.0, y1 - dy))
+        right, bottom = int(min(float(width), x2 + dx)), int(min(float(height), y2 + dy))
+        if right - left < 8 or bottom - top < 8:
+            continue
+        for g in detector.detect(pixels[top:bottom, left:right]):
+            bx1, by1, bx2, by2 = g.box
+            box = (bx1 + left, by1 + top, bx2 + left, by2 + top)
+            garments.append(Garment(g.category, box, index, g.score))
+    return garments
