@@ -66,6 +66,9 @@ def _register_look(commands) -> None:
                       help="products per garment (default: 5)")
     look.add_argument("--gender", choices=["female", "male", "all"],
                       help="override the gender found in the photo")
+    look.add_argument("--garments", choices=["detector", "keypoints"], default="detector",
+                      help="find garments with the trained detector (default) or from body "
+                      "keypoints")
     look.add_argument("--json", action="store_true",
                       help="print one JSON object per image, one per line")
     look.add_argument("--show", action="store_true",
@@ -86,7 +89,8 @@ def _run_look(args) -> int:
 
         request = LookRequest(top_k=args.top_k, gender=args.gender)
         return show_looks(args.images, args.index, request, as_json=args.json)
-    pipeline = LookPipeline(ModelStore(), CatalogIndex(args.index or paths.default_index_dir()))
+    pipeline = LookPipeline(ModelStore(), CatalogIndex(args.index or paths.default_index_dir()),
+                            garment_finder=args.garments)
     request = LookRequest(top_k=args.top_k, gender=args.gender)
     failures = 0
     for path in args.images:

@@ -1,14 +1,16 @@
-"""Evaluate garment regions and gender, the numbers the README quotes.
+"""Evaluate garment boxes and gender, the numbers the README quotes.
 
-Garment regions (the look pipeline's people → keypoints → regions, bags and dress check) are
-scored on the street photos against the labelled boxes: per category, recall at IoU ≥ 0.5 and
-false positives per image. Labelled classes are grouped as the product groups them: shirt and
-jacket → one topwear box (their union), pants/shorts/skirt → one bottomwear box, shoe → footwear
-(the pair), dress, bag. Gender: the face step (BlazeFace + FaceRes) on ../shared/data/faces;
-"unknown" counts as wrong for accuracy and is reported as coverage.
+The look pipeline's garment boxes (the trained detector by default, or with ``--garments
+keypoints`` regions from body keypoints, CenterNet bags and the dress vote) are scored on the
+street photos against the labelled boxes: per category, recall at IoU ≥ 0.5 and false positives
+per image. Labelled classes are grouped as the product groups them: shirt and jacket → one
+topwear box (their union), pants/shorts/skirt → one bottomwear box, shoe → footwear (the pair),
+dress, bag. Gender: the face step (BlazeFace + FaceRes) on ../shared/data/faces; "unknown" counts
+as wrong for accuracy and is reported as coverage.
 
-    python scripts/eval_detection.py                  # street test split + faces
-    python scripts/eval_detection.py --split trainval # for tuning region margins (never test)
+    python scripts/eval_detection.py                        # street test split + faces
+    python scripts/eval_detection.py --garments keypoints   # the keypoint regions instead
+    python -m scripts.tune_regions                          # fits keypoint margins on trainval
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from companion.pipeline.decode import decode_image
 from companion.pipeline.faces import detect_face
 from companion.pipeline.gender import classify_faces
 from companion.pipeline.imaging import crop, iou
-from companion.pipeline.look import LookPipeline
+from companion.pipeline.look import GARMENT_FINDERS, LookPipeline
 from companion.progress import Progress
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -148,11 +150,15 @@ def main() -> None:
     parser.add_argument("--index", type=Path, default=None, help="catalog index (for the dress "
                         "check); default: the demo index")
     parser.add_argument("--split", default="test", choices=["test", "trainval"])
+    parser.add_argument("--garments", choices=GARMENT_FINDERS, default="detector",
+                        help="how the pipeline finds garments (default: the trained detector)")
     parser.add_argument("--skip-faces", action="store_true")
     args = parser.parse_args()
     store = ModelStore()
-    pipeline = LookPipeline(store, CatalogIndex(args.index or default_index_dir()))
-    report = {"street": evaluate_street(pipeline, args.data / "street", args.split)}
+    pipeline = LookPipeline(store, CatalogIndex(args.index or default_index_dir()),
+                            garment_finder=args.garments)
+    report = {"garment_finder": args.garments,
+              "street": evaluate_street(pipeline, args.data / "street", args.split)}
     if not args.skip_faces:
         report["gender_on_faces"] = evaluate_faces(store, args.data / "faces")
     print(json.dumps(report, indent=2))

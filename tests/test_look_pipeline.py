@@ -159,3 +159,21 @@ def test_a_crowd_of_twelve_is_mostly_found(pipeline):
     assert len(people) >= 10
     owners = {g.person for g in garments if g.category == "topwear"}
     assert len(owners) >= 10
+
+
+def test_keypoint_regions_remain_a_working_garment_finder(store, small_index):
+    """Without the trained detector (e.g. a build that leaves it out) looks still work."""
+    from companion.pipeline.look import LookPipeline
+
+    keypoints = LookPipeline(store, small_index, garment_finder="keypoints")
+    look = keypoints.run(street_photo("ccp_0003.jpg"), request=LookRequest(top_k=2))
+    assert keypoints.detector is None
+    assert {"topwear", "footwear"} <= {item.garment.category for item in look.items}
+    assert "regions" in look.timings_ms and "garments" not in look.timings_ms
+
+
+def test_the_trained_detector_is_the_default_garment_finder(pipeline):
+    look = pipeline.run(street_photo("ccp_0003.jpg"), request=LookRequest(top_k=2))
+    assert pipeline.detector is not None
+    assert "garments" in look.timings_ms
+    assert {"topwear", "footwear"} <= {item.garment.category for item in look.items}

@@ -12,7 +12,9 @@ import numpy as np
 from companion.catalog.index import CatalogIndex
 from companion.errors import LookError
 from companion.inference.store import ModelStore
+from companion.pipeline.body_gender import BodyGender, with_body_fallback
 from companion.pipeline.decode import decode_image
+from companion.pipeline.detect_garments import GarmentDetector, assign_to_people, detect_for_people
 from companion.pipeline.embed import DEFAULT_EMBEDDER, Embedder
 from companion.pipeline.faces import face_crop
 from companion.pipeline.gender import UNKNOWN, classify_faces
@@ -25,6 +27,10 @@ from companion.pipeline.types import Box, DecodedImage, Garment, Gender, Item, L
 
 DRESS_VOTE = 0.5  # share of neighbours that must be dresses to call an outfit a dress
 CROWD_PERSON_SCORE = 0.4  # CenterNet people worth a second look when MoveNet missed them
+# How garments are found: the trained detector (default: better on every category of the street
+# test split, see models/garment-detector/MODEL_CARD.md) or regions from body keypoints (no
+# trained detector needed, e.g. for a build that leaves the AGPL-trained detector out).
+GARMENT_FINDERS = ("detector", "keypoints")
 
 
 @dataclass(frozen=True)
@@ -56,12 +62,17 @@ class LookPipeline:
 
     def __init__(
         self, store: ModelStore, index: CatalogIndex, embedder_name: str = DEFAULT_EMBEDDER,
+        garment_finder: str = "detector",
     ) -> None:
+        if garment_finder not in GARMENT_FINDERS:
+            raise ValueError(f"garment_finder must be one of {GARMENT_FINDERS}")
         self.store = store
         self.index = index
         self.embedder = Embedder(store, embedder_name)
         manifest = self.embedder.manifest
         index.require_embedder(manifest.name, manifest.sha256)
+        self.detector = GarmentDetector(store) if garment_finder == "detector" else None
+        self.body_gender = BodyGender(store)
 
     def run(self, data: bytes, source: str = "", request: LookRequest | None = None) -> Look:
         request = request or LookRequest()
@@ -78,20 +89,37 @@ class LookPipeline:
 
     def detect(self, image: DecodedImage, timer: Timer | None = None
                ) -> tuple[list[tuple[Person, Gender]], list[Garment]]:
-        """People with their gender, and garment regions (pixels of ``image.pixels``)."""
+        """People with their gender, and their garments (pixels of ``image.pixels``)."""
         timer = timer or Timer()
         people, genders, objects = self._people(image, timer)
+        with_gender = list(zip(people, genders, strict=True))
+        if not people:
+            return with_gender, []
+        if self.detector is not None:
+            with timer.step("garments"):
+                return with_gender, self._detected_garments(image, people)
         height, width = image.pixels.shape[:2]
         with timer.step("regions"):
             garments = [
                 g for i, person in enumerate(people)
                 for g in garment_regions(person, i, (width, height))
             ]
-            garments += _bags(objects, people) if people else []
-        with_gender = list(zip(people, genders, strict=True))
+            garments += _bags(objects, people)
         with timer.step("dresses"):
             garments = self._dresses(image, with_gender, garments)
         return with_gender, garments
+
+    def _detected_garments(self, image: DecodedImage, people: list[Person]) -> list[Garment]:
+        """The detector on the whole photo; then, for people it left bare (small ones in a group
+        photo), again on their own crop, unless they overlap someone already dressed (usually a
+        second pose of the same person)."""
+        boxes = [p.box for p in people]
+        garments = assign_to_people(self.detector.detect(image.pixels), boxes)
+        covered = {g.person for g in garments if g.person is not None}
+        alone = [i for i in range(len(people)) if i not in covered
+                 and all(iou(boxes[i], boxes[j]) < 0.3 for j in covered)]
+        again = detect_for_people(self.detector, image.pixels, [boxes[i] for i in alone])
+        return garments + [Garment(g.category, g.box, alone[g.person], g.score) for g in again]
 
     def _full_look(self, image: DecodedImage, source: str, request: LookRequest,
                    timer: Timer) -> Look:
@@ -157,7 +185,9 @@ class LookPipeline:
         faces = [face_crop(self.store, image.pixels, p) for p in people]
         found = [f for f in faces if f is not None]
         labels = iter(classify_faces(self.store, found))
-        return [next(labels) if f is not None else UNKNOWN for f in faces]
+        by_face = [next(labels) if f is not None else UNKNOWN for f in faces]
+        # Seen from behind or too small for a face: the body model answers, or says unknown.
+        return with_body_fallback(self.body_gender, image.pixels, [p.box for p in people], by_face)
 
     def _dresses(self, image: DecodedImage, people: list[tuple[Person, Gender]],
                  garments: list[Garment]) -> list[Garment]:
