@@ -2,7 +2,8 @@
 # Set up a fresh machine for Shop the Look. Idempotent: rerunning only installs what is missing.
 #   scripts/setup.sh          the companion in .venv (Python ≥ 3.11)
 #   scripts/setup.sh --test   also what the tests need: Debian's chromium and firefox-esr, Xvfb, Qt's
-#                             libraries, Node.js (apt-get, as root or with sudo), the panel and dev extras
+#                             libraries, Node.js (apt-get, as root or with sudo), the panel,
+#                             dev and train extras
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -33,8 +34,11 @@ if [ "$want_test" = 1 ]; then
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
   fi
-  echo "==> pip install -e .[dev,panel]"
-  .venv/bin/pip install -q -e ".[dev,panel]"
+  # The training smoke tests need torch; torch and torchvision first, from the local disk
+  # (see the train extra in pyproject.toml for why these versions).
+  echo "==> pip install torch==2.14.1 torchvision==0.29.1, then -e .[dev,panel,train]"
+  .venv/bin/pip install -q torch==2.14.1 torchvision==0.29.1
+  .venv/bin/pip install -q -e ".[dev,panel,train]"
 else
   echo "==> pip install -e ."
   .venv/bin/pip install -q -e .

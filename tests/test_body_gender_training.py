@@ -7,6 +7,7 @@ Needs torch and onnx2torch (see scripts/train_gender.py --help); skipped without
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -20,8 +21,14 @@ from companion.inference.store import ModelStore
 from companion.pipeline.body_gender import BodyGender
 from tests.conftest import DATA, REPO, requires_data
 
-pytest.importorskip("torch", reason="training needs torch (pip install torch==2.14.1)")
-pytest.importorskip("onnx2torch", reason="the NanoDet backbone is converted with onnx2torch")
+# Checked without importing: the training packages run in the script's own process, and
+# importing them here (ultralytics pulls in OpenCV and its Qt) would leak into later tests.
+for _package, _reason in [
+    ("torch", "training needs torch (pip install torch==2.14.1)"),
+    ("onnx2torch", "the NanoDet backbone is converted with onnx2torch"),
+]:
+    if importlib.util.find_spec(_package) is None:
+        pytest.skip(_reason, allow_module_level=True)
 
 SCRIPT = REPO / "scripts" / "train_gender.py"
 
