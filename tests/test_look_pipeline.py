@@ -144,7 +144,6 @@ def test_a_crowd_of_twelve_is_mostly_found(pipeline):
     """MoveNet alone sees at most six; CenterNet's extra people get their own pose pass."""
     from PIL import Image
 
-    from companion.pipeline.people import _poses
     from companion.pipeline.types import DecodedImage
 
     names = (STREET / "test.txt").read_text().split()[:12]
@@ -153,7 +152,7 @@ def test_a_crowd_of_twelve_is_mostly_found(pipeline):
     grid = np.concatenate([np.concatenate(tiles[row * 6 : row * 6 + 6], axis=1)
                            for row in range(2)], axis=0)
     image = DecodedImage(grid, grid.shape[1], grid.shape[0])
-    alone = _poses(pipeline.store, grid, 256)
+    alone = find_people(pipeline.store, image)
     people, garments = pipeline.detect(image)
     assert len(alone) <= 6
     assert len(people) >= 10

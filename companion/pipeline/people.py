@@ -13,17 +13,21 @@ INPUT_SIDE = 256  # multiples of 32 work; 256 is the model's native size
 MIN_PERSON_SCORE = 0.25
 
 
-def find_people(
-    store: ModelStore, image: DecodedImage, other_person_boxes: list[Box] = (),
+def find_people(store: ModelStore, image: DecodedImage, side: int = INPUT_SIDE) -> list[Person]:
+    """People in ``image``, best first, with keypoints in pixels of ``image.pixels``."""
+    return _poses(store, image.pixels, side)
+
+
+def add_missed_people(
+    store: ModelStore, image: DecodedImage, people: list[Person], other_person_boxes: list[Box],
     side: int = INPUT_SIDE,
 ) -> list[Person]:
-    """People in ``image``, best first, with keypoints in pixels of ``image.pixels``.
+    """``people`` plus a pose for each box from another detector that MoveNet missed.
 
-    MoveNet sees at most six people and misses small ones in a crowd. Person boxes from another
-    detector (``other_person_boxes``) that MoveNet missed are looked at again, each crop through
-    MoveNet on its own.
+    MoveNet sees at most six people and misses small ones in a crowd; each missed box gets a
+    MoveNet pass of its own crop.
     """
-    people = _poses(store, image.pixels, side)
+    people = list(people)
     for box in other_person_boxes:
         if any(iou(box, p.box) > 0.3 for p in people):
             continue
