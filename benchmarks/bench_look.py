@@ -27,14 +27,15 @@ from companion.pipeline.look import LookPipeline
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def bench_looks(pipeline: LookPipeline, photos: list[Path]) -> dict[str, float]:
+def bench_looks(pipeline: LookPipeline, photos: list[Path]) -> dict[str, tuple[float, int]]:
+    """Median ms of each step, and on how many photos the step ran (some run only when needed)."""
     pipeline.run(photos[0].read_bytes())  # load sessions, warm caches
     steps: dict[str, list[float]] = defaultdict(list)
     for photo in photos:
         data = photo.read_bytes()
         for step, ms in pipeline.run(data).timings_ms.items():
             steps[step].append(ms)
-    return {step: statistics.median(values) for step, values in steps.items()}
+    return {step: (statistics.median(v), len(v)) for step, v in steps.items()}
 
 
 def bench_build(store: ModelStore, feed: Path, count: int) -> float:
@@ -58,8 +59,9 @@ def main() -> None:
     print(f"providers: {', '.join(pick_providers())}; embedder: {pipeline.embedder.name}")
     medians = bench_looks(pipeline, photos[: args.photos])
     print(f"look, median ms per step over {min(args.photos, len(photos))} street photos:")
-    for step, ms in medians.items():
-        print(f"  {step:<10} {ms:8.1f}")
+    for step, (ms, runs) in medians.items():
+        note = "" if runs == len(photos[: args.photos]) else f"  (ran on {runs} photos)"
+        print(f"  {step:<10} {ms:8.1f}{note}")
     rate = bench_build(store, args.data / "catalog" / "feed.tsv", args.build)
     print(f"index build: {rate:.1f} images/s ({args.build} catalog products)")
 
