@@ -125,6 +125,17 @@ def train(args: argparse.Namespace, data_yaml: Path, work: Path) -> Path:
     return best if best.is_file() else work / "train" / "weights" / "last.pt"
 
 
+def strip_local_paths(path: Path) -> None:
+    """Drop this machine's paths from the metadata ultralytics writes (the dataset's location)."""
+    import onnx
+
+    model = onnx.load(str(path))
+    for prop in model.metadata_props:
+        if prop.key == "description":
+            prop.value = "YOLOv8n garment detector trained by scripts/train_detector.py"
+    onnx.save(model, str(path))
+
+
 def export(weights: Path, out: Path, imgsz: int, score_threshold: float) -> None:
     """Export ONNX at a fixed square size and write the manifest the companion verifies."""
     import onnx
@@ -137,6 +148,7 @@ def export(weights: Path, out: Path, imgsz: int, score_threshold: float) -> None
     out.mkdir(parents=True, exist_ok=True)
     target = out / f"{MODEL_NAME}.onnx"
     shutil.copyfile(onnx_path, target)
+    strip_local_paths(target)
     graph = onnx.load(str(target)).graph
     in_name = graph.input[0].name
     out_vi = graph.output[0]
