@@ -12,6 +12,7 @@ from companion.catalog.index import CatalogIndex
 from companion.inference.store import ModelStore
 from companion.pipeline.embed import Embedder
 from companion.pipeline.look import LookPipeline
+from tests.companion_http import CountingPipeline, LiveCompanion
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = (REPO / ".." / "shared" / "data").resolve()
@@ -64,3 +65,22 @@ def pipeline(store: ModelStore, small_index: CatalogIndex) -> LookPipeline:
 
 def street_photo(name: str) -> bytes:
     return (STREET / "images" / name).read_bytes()
+
+
+# A live companion on loopback, one per test module that asks for it (module scope), so each
+# module counts its own pipeline runs.
+@pytest.fixture(scope="module")
+def counting(pipeline) -> CountingPipeline:
+    return CountingPipeline(pipeline)
+
+
+@pytest.fixture(scope="module")
+def companion(counting, tmp_path_factory):
+    live = LiveCompanion(counting, tmp_path_factory.mktemp("config") / "pairings.json")
+    yield live
+    live.stop()
+
+
+@pytest.fixture(scope="module")
+def token(companion) -> str:
+    return companion.pair()

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.companion_http import EXTENSION_ID, CountingPipeline, LiveCompanion
+from tests.companion_http import EXTENSION_ID
 from tests.conftest import REPO, requires_data
 from tests.photo_site import BACKGROUND_PHOTO, IMG_PHOTO, photo_site
 
@@ -38,18 +38,6 @@ playwright_api = pytest.importorskip("playwright.sync_api", reason="pip install 
 def site():
     with photo_site() as address:
         yield address
-
-
-@pytest.fixture(scope="module")
-def counting(pipeline) -> CountingPipeline:
-    return CountingPipeline(pipeline)
-
-
-@pytest.fixture(scope="module")
-def companion(counting, tmp_path_factory):
-    live = LiveCompanion(counting, tmp_path_factory.mktemp("config") / "pairings.json")
-    yield live
-    live.stop()
 
 
 @pytest.fixture(scope="module")

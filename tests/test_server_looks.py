@@ -12,29 +12,12 @@ import pytest
 from companion.inference.store import LoadedModel
 from companion.pipeline.look import LookRequest
 from companion.pipeline.result_json import look_to_json
-from tests.companion_http import CountingPipeline, LiveCompanion, authorised, png_claiming
+from tests.companion_http import LiveCompanion, authorised, png_claiming
 from tests.conftest import requires_data, street_photo
 
 pytestmark = requires_data
 PHOTO = "ccp_0003.jpg"
 MB = 1024 * 1024
-
-
-@pytest.fixture(scope="module")
-def counting(pipeline) -> CountingPipeline:
-    return CountingPipeline(pipeline)
-
-
-@pytest.fixture(scope="module")
-def companion(counting, tmp_path_factory):
-    live = LiveCompanion(counting, tmp_path_factory.mktemp("config") / "pairings.json")
-    yield live
-    live.stop()
-
-
-@pytest.fixture(scope="module")
-def token(companion) -> str:
-    return companion.pair()
 
 
 def multipart(fields: dict[str, tuple[str, bytes, str] | str]) -> tuple[bytes, str]:

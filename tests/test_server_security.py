@@ -13,7 +13,6 @@ import pytest
 from companion.server.pairing import token_hash
 from tests.companion_http import (
     EXTENSION_ORIGIN,
-    CountingPipeline,
     LiveCompanion,
     authorised,
 )
@@ -21,23 +20,6 @@ from tests.conftest import requires_data, street_photo
 
 pytestmark = requires_data
 PHOTO = "ccp_0003.jpg"
-
-
-@pytest.fixture(scope="module")
-def counting(pipeline) -> CountingPipeline:
-    return CountingPipeline(pipeline)
-
-
-@pytest.fixture(scope="module")
-def companion(counting, tmp_path_factory):
-    live = LiveCompanion(counting, tmp_path_factory.mktemp("config") / "pairings.json")
-    yield live
-    live.stop()
-
-
-@pytest.fixture(scope="module")
-def token(companion) -> str:
-    return companion.pair()
 
 
 def no_cors_headers(answer) -> bool:
