@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import time
 from collections import defaultdict
@@ -34,7 +33,7 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from street_labels import CATEGORIES, StreetImage, load_street  # noqa: E402
+from street_labels import CATEGORIES, Scorer, load_street  # noqa: E402
 
 from companion.catalog.index import CatalogIndex  # noqa: E402
 from companion.inference.store import ModelStore  # noqa: E402
@@ -44,13 +43,12 @@ from companion.pipeline.decode import decode_image  # noqa: E402
 from companion.pipeline.detect_garments import GarmentDetector  # noqa: E402
 from companion.pipeline.faces import face_crop  # noqa: E402
 from companion.pipeline.gender import classify_faces  # noqa: E402
-from companion.pipeline.imaging import iou  # noqa: E402
 from companion.pipeline.look import LookPipeline, Timer  # noqa: E402
 from companion.pipeline.people import find_people  # noqa: E402
-from companion.pipeline.types import DecodedImage, Garment  # noqa: E402
+from companion.pipeline.types import DecodedImage  # noqa: E402
 from companion.progress import Progress  # noqa: E402
 
-GARMENT_STEPS = ("people", "regions", "bags", "dresses")  # the pipeline's garment-finding steps
+GARMENT_STEPS = ("people", "objects", "regions", "dresses")  # the keypoint finder's steps
 
 
 def repo_path(path: str | Path) -> Path:
@@ -58,68 +56,9 @@ def repo_path(path: str | Path) -> Path:
     return path if path.is_absolute() else (ROOT / path)
 
 
-def match_count(predicted: list[Garment], truth: list, threshold: float = 0.5) -> int:
-    """Labelled boxes found: greedy one-to-one, predictions taken best score first."""
-    found, used = 0, set()
-    ranked = sorted(range(len(predicted)), key=lambda i: -predicted[i].score)
-    for gold in truth:
-        best, best_iou = None, threshold
-        for i in ranked:
-            if i in used:
-                continue
-            overlap = iou(predicted[i].box, gold)
-            if overlap >= best_iou:
-                best, best_iou = i, overlap
-        if best is not None:
-            used.add(best)
-            found += 1
-    return found
-
-
-class Scorer:
-    """Accumulates recall and false positives per category over images."""
-
-    def __init__(self) -> None:
-        self.labelled: dict[str, int] = defaultdict(int)
-        self.found: dict[str, int] = defaultdict(int)
-        self.predicted: dict[str, int] = defaultdict(int)
-        self.images = 0
-        self.ms: list[float] = []
-
-    def add(self, image: StreetImage, garments: list[Garment], ms: float) -> None:
-        self.images += 1
-        self.ms.append(ms)
-        for category in CATEGORIES:
-            truth = [g.box for g in image.garments if g.category == category]
-            mine = [g for g in garments if g.category == category]
-            self.labelled[category] += len(truth)
-            self.found[category] += match_count(mine, truth)
-            self.predicted[category] += len(mine)
-
-    def report(self) -> dict:
-        per_category = {}
-        for c in CATEGORIES:
-            per_category[c] = {
-                "labelled": self.labelled[c],
-                "recall@0.5": round(self.found[c] / self.labelled[c], 3) if self.labelled[c]
-                else None,
-                "false_positives_per_image": round(
-                    (self.predicted[c] - self.found[c]) / max(self.images, 1), 3),
-            }
-        found, labelled = sum(self.found.values()), sum(self.labelled.values())
-        predicted = sum(self.predicted.values())
-        return {
-            "images": self.images,
-            "per_category": per_category,
-            "recall@0.5_all": round(found / labelled, 3) if labelled else None,
-            "false_positives_per_image_all": round((predicted - found) / max(self.images, 1), 3),
-            "median_ms_per_image": round(statistics.median(self.ms), 1) if self.ms else None,
-        }
-
-
 def evaluate_garments(store: ModelStore, data: Path, index: Path, limit: int | None) -> dict:
     images = load_street(data / "street", "test")[:limit]
-    pipeline = LookPipeline(store, CatalogIndex(index))
+    pipeline = LookPipeline(store, CatalogIndex(index), garment_finder="keypoints")
     detector = GarmentDetector(store)
     scorers = {"pipeline": Scorer(), "detector": Scorer()}
     with Progress(len(images), "street test") as bar:

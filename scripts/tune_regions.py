@@ -5,16 +5,21 @@ People and keypoints are found once and cached under runs/; then each margin is 
 bottomwear and footwear. The test split is never looked at: its numbers come from
 ``scripts/eval_detection.py``.
 
-    python -m scripts.tune_regions
+    python scripts/tune_regions.py
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import sys
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from street_labels import load_street, match_count
 
 from companion.inference.store import ModelStore
 from companion.pipeline.decode import decode_image
@@ -22,7 +27,6 @@ from companion.pipeline.people import find_people
 from companion.pipeline.regions import DEFAULT_GEOMETRY, RegionGeometry, garment_regions
 from companion.pipeline.types import Person
 from companion.progress import Progress
-from scripts.eval_detection import labelled_boxes, match
 
 ROOT = Path(__file__).resolve().parent.parent
 CATEGORIES = ("topwear", "bottomwear", "footwear")
@@ -47,15 +51,16 @@ def cached_people(street: Path, names: list[str], cache: Path) -> dict[str, tupl
     return people
 
 
-def score(geometry: RegionGeometry, people: dict, truth: dict) -> float:
+def score(geometry: RegionGeometry, people: dict, truth: dict[str, list]) -> float:
+    """Mean recall@0.5 of the three keypoint categories; ``truth``: name → labelled boxes."""
     found = dict.fromkeys(CATEGORIES, 0)
     total = dict.fromkeys(CATEGORIES, 0)
     for name, (person, size) in people.items():
         regions = garment_regions(person, 0, size, geometry) if isinstance(person, Person) else []
         for category in CATEGORIES:
-            gold = truth[name].get(category, [])
+            gold = [g.box for g in truth[name] if g.category == category]
             total[category] += len(gold)
-            found[category] += match([g.box for g in regions if g.category == category], gold)
+            found[category] += match_count([g for g in regions if g.category == category], gold)
     return float(np.mean([found[c] / max(total[c], 1) for c in CATEGORIES]))
 
 
@@ -66,7 +71,7 @@ def main() -> None:
     args = parser.parse_args()
     street = args.data / "street"
     names = (street / "trainval.txt").read_text().split()
-    truth, _ = labelled_boxes(street)
+    truth = {item.name: item.garments for item in load_street(street, "trainval")}
     people = cached_people(street, names, ROOT / "runs" / "tune_regions" / "people.npz")
     best = DEFAULT_GEOMETRY
     best_score = score(best, people, truth)

@@ -14,7 +14,7 @@ from companion.pipeline.people import find_people
 from companion.pipeline.regions import garment_regions
 from companion.pipeline.result_json import look_to_json
 from companion.pipeline.types import Person
-from scripts.eval_detection import labelled_boxes
+from scripts.street_labels import load_street
 from tests.conftest import CATALOG, STREET, requires_data, street_photo
 
 pytestmark = requires_data
@@ -22,30 +22,21 @@ TEST_PHOTOS = (STREET / "test.txt").read_text().split()[:12] if STREET.is_dir() 
 
 
 @pytest.fixture(scope="module")
-def labels():
-    truth, _ = labelled_boxes(STREET)
-    return truth
+def labelled():
+    """name → the street photo with its labelled person and garment boxes."""
+    return {item.name: item for item in load_street(STREET, "test")}
 
 
-def person_boxes() -> dict[str, tuple]:
-    data = json.loads((STREET / "annotations.json").read_text())
-    files = {i["id"]: i["file_name"].split("/")[-1] for i in data["images"]}
-    return {files[a["image_id"]]: (a["bbox"][0], a["bbox"][1], a["bbox"][0] + a["bbox"][2],
-                                   a["bbox"][1] + a["bbox"][3])
-            for a in data["annotations"] if a["category_id"] == 11}
-
-
-def test_the_person_in_each_street_photo_is_found(store):
-    truth = person_boxes()
+def test_the_person_in_each_street_photo_is_found(store, labelled):
     found = 0
     for name in TEST_PHOTOS:
         image = decode_image(street_photo(name))
         people = find_people(store, image)
-        found += bool(people) and iou(people[0].box, truth[name]) >= 0.6
+        found += bool(people) and iou(people[0].box, labelled[name].person) >= 0.6
     assert found >= len(TEST_PHOTOS) - 1
 
 
-def test_keypoint_regions_overlap_the_labelled_garments(store, labels):
+def test_keypoint_regions_overlap_the_labelled_garments(store, labelled):
     hits = {"topwear": 0, "bottomwear": 0, "footwear": 0}
     totals = dict.fromkeys(hits, 0)
     for name in TEST_PHOTOS:
@@ -54,7 +45,7 @@ def test_keypoint_regions_overlap_the_labelled_garments(store, labels):
         regions = {g.category: g.box for g in garment_regions(person, 0, (image.width,
                                                                           image.height))}
         for category in hits:
-            for truth in labels[name].get(category, []):
+            for truth in [g.box for g in labelled[name].garments if g.category == category]:
                 totals[category] += 1
                 hits[category] += category in regions and iou(regions[category], truth) >= 0.3
     for category in hits:

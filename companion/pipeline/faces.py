@@ -12,6 +12,7 @@ from companion.pipeline.types import Box, Person
 MODEL = "blazeface"
 INPUT_SIDE = 256
 MIN_FACE_SCORE = 0.6
+FACE_MARGIN = 0.25  # of the face box's longer side, on every side
 # (logits output, regressor output, grid size, anchors per cell) of the 256-px BlazeFace.
 ANCHOR_HEADS = (("Identity:0", "Identity_2:0", 16, 2), ("Identity_1:0", "Identity_3:0", 8, 6))
 
@@ -57,17 +58,23 @@ def detect_face(store: ModelStore, pixels: np.ndarray) -> tuple[Box, float] | No
     return best[1], best[0]
 
 
+def face_box_with_margin(store: ModelStore, pixels: np.ndarray) -> Box | None:
+    """The most confident face in ``pixels``, widened as FaceRes wants it; None if none."""
+    found = detect_face(store, pixels)
+    if found is None:
+        return None
+    (x1, y1, x2, y2), _ = found
+    margin = FACE_MARGIN * max(x2 - x1, y2 - y1)
+    return (x1 - margin, y1 - margin, x2 + margin, y2 + margin)
+
+
 def face_crop(store: ModelStore, pixels: np.ndarray, person: Person) -> np.ndarray | None:
     """The person's face with a margin, ready for the gender model; None when no face shows."""
     head = head_box(person)
     if head is None:
         return None
-    region = crop(pixels, head)
-    found = detect_face(store, region)
-    if found is None:
+    face = face_box_with_margin(store, crop(pixels, head))
+    if face is None:
         return None
-    (x1, y1, x2, y2), _ = found
-    margin = 0.25 * max(x2 - x1, y2 - y1)
     left, top = head[0], head[1]
-    face = (left + x1 - margin, top + y1 - margin, left + x2 + margin, top + y2 + margin)
-    return crop(pixels, face)
+    return crop(pixels, (face[0] + left, face[1] + top, face[2] + left, face[3] + top))
