@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import csv
+import importlib.util
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -61,6 +64,25 @@ def small_index(small_index_dir: Path) -> CatalogIndex:
 @pytest.fixture(scope="session")
 def pipeline(store: ModelStore, small_index: CatalogIndex) -> LookPipeline:
     return LookPipeline(store, small_index)
+
+
+def skip_unless_installed(reasons: dict[str, str]) -> None:
+    """Skip the calling test module unless every package is installed.
+
+    Checked without importing: training runs in the script's own process, and importing its
+    packages here (ultralytics pulls in OpenCV and its Qt) would leak into later tests.
+    """
+    for package, reason in reasons.items():
+        if importlib.util.find_spec(package) is None:
+            pytest.skip(reason, allow_module_level=True)
+
+
+def run_script(script: str, *args: str, timeout: int) -> str:
+    """Run ``scripts/<script>`` with this interpreter; its output, or a failure with its tail."""
+    run = subprocess.run([sys.executable, str(REPO / "scripts" / script), *args],
+                         capture_output=True, text=True, timeout=timeout)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    return run.stdout + run.stderr
 
 
 def street_photo(name: str) -> bytes:

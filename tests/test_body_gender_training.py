@@ -7,10 +7,7 @@ Needs torch and onnx2torch (see scripts/train_gender.py --help); skipped without
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -19,31 +16,24 @@ from PIL import Image
 from companion.inference.manifest import file_sha256
 from companion.inference.store import ModelStore
 from companion.pipeline.body_gender import BodyGender
-from tests.conftest import DATA, REPO, requires_data
+from tests.conftest import DATA, requires_data, run_script, skip_unless_installed
 
-# Checked without importing: the training packages run in the script's own process, and
-# importing them here (ultralytics pulls in OpenCV and its Qt) would leak into later tests.
-for _package, _reason in [
-    ("torch", "training needs torch (pip install torch==2.14.1)"),
-    ("onnx2torch", "the NanoDet backbone is converted with onnx2torch"),
-]:
-    if importlib.util.find_spec(_package) is None:
-        pytest.skip(_reason, allow_module_level=True)
-
-SCRIPT = REPO / "scripts" / "train_gender.py"
+skip_unless_installed({
+    "torch": "training needs torch (pip install torch==2.14.1)",
+    "onnx2torch": "the NanoDet backbone is converted with onnx2torch",
+})
 
 
 @pytest.fixture(scope="module")
 def smoke_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("gender")
-    command = [
-        sys.executable, str(SCRIPT), "--data", str(DATA), "--no-catalog", "--limit", "24",
+    log = run_script(
+        "train_gender.py", "--data", str(DATA), "--no-catalog", "--limit", "24",
         "--epochs", "1", "--batch", "8",
         "--work", str(root / "work"), "--out", str(root / "models" / "body-gender"),
-    ]
-    run = subprocess.run(command, capture_output=True, text=True, timeout=900)
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    return root, run.stdout
+        timeout=900,
+    )
+    return root, log
 
 
 @pytest.mark.slow

@@ -8,10 +8,7 @@ loads through the same ModelStore path as the shipped models. Needs the detector
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -20,32 +17,25 @@ from PIL import Image
 from companion.inference.manifest import file_sha256
 from companion.inference.store import ModelStore
 from companion.pipeline.detect_garments import GarmentDetector
-from tests.conftest import DATA, REPO, STREET, requires_data
+from tests.conftest import DATA, STREET, requires_data, run_script, skip_unless_installed
 
-# Checked without importing: the training packages run in the script's own process, and
-# importing them here (ultralytics pulls in OpenCV and its Qt) would leak into later tests.
-for _package, _reason in [
-    ("torch", "training needs torch (pip install torch==2.14.1)"),
-    ("ultralytics", "training needs ultralytics (the detector extra)"),
-    ("onnx", "the export writes ONNX"),
-]:
-    if importlib.util.find_spec(_package) is None:
-        pytest.skip(_reason, allow_module_level=True)
-
-SCRIPT = REPO / "scripts" / "train_detector.py"
+skip_unless_installed({
+    "torch": "training needs torch (pip install torch==2.14.1)",
+    "ultralytics": "training needs ultralytics (the detector extra)",
+    "onnx": "the export writes ONNX",
+})
 
 
 @pytest.fixture(scope="module")
 def smoke_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("detector")
-    command = [
-        sys.executable, str(SCRIPT), "--data", str(DATA), "--limit", "12", "--epochs", "1",
+    log = run_script(
+        "train_detector.py", "--data", str(DATA), "--limit", "12", "--epochs", "1",
         "--imgsz", "160", "--batch", "4", "--workers", "0",
         "--work", str(root / "work"), "--out", str(root / "models" / "garment-detector"),
-    ]
-    run = subprocess.run(command, capture_output=True, text=True, timeout=900)
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    return root, run.stdout + run.stderr
+        timeout=900,
+    )
+    return root, log
 
 
 @pytest.mark.slow

@@ -6,9 +6,7 @@ Needs the training packages (`pip install torch==2.13.0 onnx scipy`); skipped wi
 from __future__ import annotations
 
 import csv
-import importlib.util
 import json
-import subprocess
 import sys
 
 import numpy as np
@@ -17,33 +15,26 @@ import pytest
 from companion.inference.manifest import file_sha256
 from companion.inference.store import ModelStore
 from companion.pipeline.embed import Embedder
-from tests.conftest import CATALOG, DATA, REPO, requires_data
+from tests.conftest import CATALOG, DATA, REPO, requires_data, run_script, skip_unless_installed
 
-# Checked without importing: the training packages run in the script's own process, and
-# importing them here (ultralytics pulls in OpenCV and its Qt) would leak into later tests.
-for _package, _reason in [
-    ("torch", "training needs torch (pip install torch==2.13.0)"),
-    ("onnx", "training reads the NanoDet weights with onnx"),
-    ("scipy", "training cuts garments from studio backgrounds with scipy"),
-]:
-    if importlib.util.find_spec(_package) is None:
-        pytest.skip(_reason, allow_module_level=True)
-
-SCRIPT = REPO / "scripts" / "train_embedder.py"
+skip_unless_installed({
+    "torch": "training needs torch (pip install torch==2.13.0)",
+    "onnx": "training reads the NanoDet weights with onnx",
+    "scipy": "training cuts garments from studio backgrounds with scipy",
+})
 
 
 @pytest.fixture(scope="module")
 def smoke_model(tmp_path_factory):
     """models/garment-embedder written by three training steps on 48 products."""
     root = tmp_path_factory.mktemp("trained")
-    command = [
-        sys.executable, str(SCRIPT), "--data", str(DATA), "--limit", "48", "--steps", "3",
+    log = run_script(
+        "train_embedder.py", "--data", str(DATA), "--limit", "48", "--steps", "3",
         "--batch", "32", "--views", "1", "--log-every", "1", "--eval-every", "3",
         "--out", str(root / "models" / "garment-embedder"), "--work", str(root / "work"),
-    ]
-    run = subprocess.run(command, capture_output=True, text=True, timeout=600)
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    return root / "models", run.stdout
+        timeout=600,
+    )
+    return root / "models", log
 
 
 @pytest.mark.slow
