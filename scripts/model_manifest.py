@@ -1,0 +1,57 @@
+"""The one way our scripts write a model's manifest.json (read by companion.inference.manifest).
+
+Conversion and training scripts run in their own virtual environments, so this module needs
+only the standard library. Each script says what is particular to its model (task, tensors,
+labels, licence, provenance, extra); the file's identity (name, sha256, size) is filled in here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+
+def rgb_input(name: str, shape: list, size_note: str) -> dict:
+    """An NCHW float32 RGB image input scaled to 0..1, as every model of ours takes it."""
+    return {
+        "name": name,
+        "shape": shape,
+        "dtype": "float32",
+        "layout": "NCHW",
+        "range": [0, 1],
+        "colour": "RGB",
+        "normalisation": "pixel / 255",
+        "size_note": size_note,
+    }
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_manifest(onnx_path: Path, *, name: str, task: str, inputs: list[dict],
+                   outputs: list[dict], labels: list[str], licence: str, provenance: dict,
+                   extra: dict | None = None) -> dict:
+    """Write manifest.json next to `onnx_path` and return it."""
+    manifest = {
+        "name": name,
+        "task": task,
+        "file": onnx_path.name,
+        "sha256": sha256_of(onnx_path),
+        "bytes": onnx_path.stat().st_size,
+        "inputs": inputs,
+        "outputs": outputs,
+        "labels": labels,
+        "licence": licence,
+        "provenance": provenance,
+    }
+    if extra is not None:
+        manifest["extra"] = extra
+    (onnx_path.parent / "manifest.json").write_text(
+        json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    return manifest
