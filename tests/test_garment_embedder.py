@@ -32,16 +32,17 @@ def test_the_onnx_file_matches_its_manifest(store):
 
 def test_the_manifest_tells_the_runtime_how_to_preprocess(store):
     manifest = store.manifest(NAME)
-    assert manifest.extra == {"input_size": 128, "resize": "letterbox", "fill": [255, 255, 255]}
+    assert manifest.extra == {"input_size": 160, "resize": "letterbox", "fill": [255, 255, 255]}
     spec = manifest.input
-    assert (spec.layout, spec.value_range, spec.shape[1:]) == ("NCHW", (0, 1), [3, 128, 128])
+    assert (spec.layout, spec.value_range, spec.shape[1:]) == ("NCHW", (0, 1), [3, 160, 160])
 
 
 def test_it_is_the_default_embedder_of_the_pipeline_and_index_builds():
     assert DEFAULT_EMBEDDER == NAME
 
 
-def product_photos(article_types: tuple[str, ...], per_type: int) -> dict[str, list]:
+def product_photos(article_types: tuple[str, ...], per_type: int,
+                   colour: str | None = None) -> dict[str, list]:
     """The first large (168x224) index photos of each article type, as RGB arrays."""
     with (CATALOG / "split.tsv").open(encoding="utf-8") as handle:
         index = {r["id"] for r in csv.DictReader(handle, delimiter="\t") if r["split"] == "index"}
@@ -50,6 +51,8 @@ def product_photos(article_types: tuple[str, ...], per_type: int) -> dict[str, l
         for row in csv.DictReader(handle, delimiter="\t"):
             kind = row["article_type"]
             if row["id"] not in index or kind not in photos or len(photos[kind]) >= per_type:
+                continue
+            if colour is not None and row["base_colour"] != colour:
                 continue
             with Image.open(CATALOG / row["image_link"]) as img:
                 if img.height >= 200:
@@ -82,3 +85,17 @@ def test_embeddings_are_unit_vectors(embedder):
     vectors = embedder.embed(photos)
     assert vectors.dtype == np.float32 and vectors.shape == (2, embedder.ndim)
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-5)
+
+
+@requires_data
+def test_among_garments_of_one_kind_colour_decides_which_are_nearest(embedder):
+    colours = ("Black", "White", "Red", "Blue")
+    photos = {c: product_photos(("Tshirts",), 3, colour=c)["Tshirts"] for c in colours}
+    labels = [c for c in colours for _ in photos[c]]
+    vectors = embedder.embed([p for c in colours for p in photos[c]])
+
+    similarity = vectors @ vectors.T
+    for i, colour in enumerate(labels):
+        same = [j for j, c in enumerate(labels) if c == colour and j != i]
+        other = [j for j, c in enumerate(labels) if c != colour]
+        assert similarity[i, same].mean() > similarity[i, other].mean(), f"t-shirt {i} ({colour})"
