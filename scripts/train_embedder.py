@@ -947,7 +947,8 @@ def tune_weights(shipped: ShippedEmbedder, data: TrainingData,
     return best
 
 
-def export(model: ShippedEmbedder, args: argparse.Namespace) -> dict:
+def export(model: ShippedEmbedder, classes: dict[str, list[str]],
+           args: argparse.Namespace) -> dict:
     """Write the ONNX (dynamic batch and size) and its manifest; check ORT agrees with torch."""
     args.out.mkdir(parents=True, exist_ok=True)
     onnx_path = args.out / f"{MODEL_NAME}.onnx"
@@ -994,7 +995,7 @@ def export(model: ShippedEmbedder, args: argparse.Namespace) -> dict:
             "views": args.views,
             "parts": {"weights": model.weights.as_dict(),
                       "histogram_bins": model.colour_head.garment.levels ** 3,
-                      "classes": {k: args.classes[k] for k in (*LABEL_PARTS, "colour")}},
+                      "classes": {k: classes[k] for k in (*LABEL_PARTS, "colour")}},
             "torch": torch.__version__,
         },
         extra={"input_size": args.size, "resize": "letterbox", "fill": [FILL, FILL, FILL]},
@@ -1088,7 +1089,6 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     gen = torch.Generator().manual_seed(args.seed)
     data = load_training_data(args)
-    args.classes = data.cat.classes
     if args.from_checkpoint:
         model, proxies = load_checkpoint(args.from_checkpoint, args.dim)
     else:
@@ -1098,7 +1098,7 @@ def main(argv: list[str] | None = None) -> int:
         colour_head = fit_colour_head(model, data, args, gen)
         shipped = ShippedEmbedder(model, proxies, colour_head, PartWeights(), ProxyLoss.TEMPERATURE)
         shipped.weights = tune_weights(shipped.eval(), data, args)
-        export(shipped, args)
+        export(shipped, data.cat.classes, args)
     return 0
 
 
