@@ -560,14 +560,15 @@ class ColourHead(nn.Module):
         super().__init__()
         self.garment = ColourDescriptor(levels, skip_white=True)
         self.whole = ColourDescriptor(levels, skip_white=False)
+        self.bins = levels**3  # histograms() is the garment's bins, then the whole crop's
         self.mlp = nn.Sequential(nn.Linear(2 * levels**3, hidden), nn.GELU(), nn.Dropout(0.2),
                                  nn.Linear(hidden, classes))
 
     def histograms(self, x: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
         return torch.cat([self.garment(x, logits), self.whole(x, logits)], dim=1)
 
-    def forward(self, x: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
-        return self.mlp(self.histograms(x, logits))
+    def probabilities(self, histograms: torch.Tensor) -> torch.Tensor:
+        return torch.softmax(self.mlp(histograms), dim=1)
 
 
 @dataclass
@@ -611,13 +612,14 @@ class ShippedEmbedder(nn.Module):
         emb, logits = self.model.head_and_attention(self.model.backbone.frozen(x))
         w = self.weights
         parts = [emb]
+        hists = self.colour_head.histograms(x, logits) if w.histogram or w.colour else None
         if w.histogram > 0:
-            parts.append(w.histogram * self.colour_head.garment(x, logits))
+            parts.append(w.histogram * hists[:, : self.colour_head.bins])
         for key in LABEL_PARTS:
             if getattr(w, key) > 0:
                 parts.append(getattr(w, key) * self.label_probabilities(emb, key).sqrt())
         if w.colour > 0:
-            parts.append(w.colour * torch.softmax(self.colour_head(x, logits), dim=1).sqrt())
+            parts.append(w.colour * self.colour_head.probabilities(hists).sqrt())
         return F.normalize(torch.cat(parts, dim=1), dim=1)
 
 
@@ -910,8 +912,9 @@ def tune_weights(shipped: ShippedEmbedder, data: TrainingData,
         for i in range(0, len(cat.ids), 128):
             x = clean_batch(cat.images[i : i + 128], args.size)
             emb, logits = shipped.model.head_and_attention(shipped.model.backbone.frozen(x))
-            got = {"embedding": emb, "histogram": shipped.colour_head.garment(x, logits),
-                   "colour": torch.softmax(shipped.colour_head(x, logits), dim=1).sqrt()}
+            hists = shipped.colour_head.histograms(x, logits)
+            got = {"embedding": emb, "histogram": hists[:, : shipped.colour_head.bins],
+                   "colour": shipped.colour_head.probabilities(hists).sqrt()}
             for key in LABEL_PARTS:
                 got[key] = shipped.label_probabilities(emb, key).sqrt()
             for k, v in got.items():
