@@ -423,7 +423,6 @@ class NanoDetBackbone(nn.Module):
         self.stage3 = CSPStage(128, 2)
         self.down3 = conv(256, 256, 2)
         self.stage4 = CSPStage(256, 3)
-        self.train_stage1 = False  # where the frozen part ends (see frozen())
 
     def convs(self) -> list[nn.Conv2d]:
         """All convolutions in the order of the ONNX graph (for loading its weights)."""
@@ -431,27 +430,20 @@ class NanoDetBackbone(nn.Module):
                 self.down2, *self.stage3.convs(), self.down3, *self.stage4.convs()]
 
     def frozen(self, x: torch.Tensor) -> torch.Tensor:
-        """The layers kept frozen in training (their output is cached): the stem, and with
-        `train_stage1` False also stage 1 and the stride-8 downsampling."""
+        """Stem, stage 1 and the stride-8 downsampling: kept frozen, so their output is cached."""
         x = F.leaky_relu(self.stem(x), 0.1)
         x = F.max_pool2d(x, 3, 2, 1)
         x = F.leaky_relu(self.stem2(x), 0.1)
-        return x if self.train_stage1 else self._stage1(x)
-
-    def _stage1(self, x: torch.Tensor) -> torch.Tensor:
         return F.leaky_relu(self.down1(self.stage1(x)), 0.1)
 
     def trained(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """The fine-tuned layers on the frozen part's output: the stride-8, -16, -32 maps."""
-        if self.train_stage1:
-            x = self._stage1(x)
+        """Stages 2-4 (fine-tuned) on the frozen part's output: the stride-8, -16, -32 maps."""
         s8 = self.stage2(x)
         s16 = self.stage3(F.leaky_relu(self.down2(s8), 0.1))
         return s8, s16, self.stage4(F.leaky_relu(self.down3(s16), 0.1))
 
     def frozen_modules(self) -> list[nn.Module]:
-        stem = [self.stem, self.stem2]
-        return stem if self.train_stage1 else [*stem, self.stage1, self.down1]
+        return [self.stem, self.stem2, self.stage1, self.down1]
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         return self.trained(self.frozen(x))
@@ -777,11 +769,9 @@ def train(args: argparse.Namespace, data: TrainingData,
     cat, val, street = data.cat, data.val, data.street
     model = GarmentEmbedder(args.dim)
     load_nanodet_weights(model.backbone, args.init)
-    model.backbone.train_stage1 = args.train_stage1
     for module in model.backbone.frozen_modules():
         module.requires_grad_(False)
-    stride = 4 if args.train_stage1 else 8
-    log(f"caching frozen stride-{stride} features of {args.views} views per image")
+    log(f"caching frozen stride-8 features of {args.views} views per image")
     cache = cache_views(model, cat, street, args, gen)
 
     losses = {k: ProxyLoss(len(cat.classes[k]), args.dim) for k in LOSS_WEIGHTS}
@@ -1053,8 +1043,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--cache-size", type=int, default=192,
                    help="size at which images are decoded into RAM (crops are resampled)")
     p.add_argument("--dim", type=int, default=256, help="embedding dimensions")
-    p.add_argument("--train-stage1", action="store_true",
-                   help="also fine-tune stage 1 (caches stride-4 features: twice the RAM)")
     p.add_argument("--lr", type=float, default=2e-4, help="backbone learning rate (head x10)")
     p.add_argument("--paste-p", type=float, default=0.5,
                    help="share of catalog images pasted onto street backgrounds")
