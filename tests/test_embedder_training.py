@@ -75,3 +75,18 @@ def test_training_never_sees_an_evaluation_query():
     seen = {r["id"] for r in train + monitor}
     assert queries and not seen & queries
     assert len(seen) == 8340  # every index row, and nothing else
+
+
+@requires_data
+def test_held_out_street_photos_are_neither_backgrounds_nor_training_crops():
+    sys.path.insert(0, str(REPO / "scripts"))
+    from train_embedder import held_out, load_street
+
+    names = (DATA / "street" / "trainval.txt").read_text().split()[:50]  # what limit=400 reads
+    kept_out = [n for n in names if held_out(n, "embedder-street-val", 0.3)]
+    train, monitor = load_street(DATA, 32, limit=400, val_fraction=0.3)
+    assert 0 < len(kept_out) < len(names)
+    assert len(monitor.backgrounds) == len(kept_out)  # whole photos go one way or the other
+    assert len(train.backgrounds) == len(names) - len(kept_out)
+    assert len(monitor.crops) == len(monitor.crop_labels) > 0
+    assert len(train.crops) == len(train.crop_labels) > 0
