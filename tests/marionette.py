@@ -76,6 +76,26 @@ class Marionette:
     def navigate(self, url: str) -> None:
         self.call("WebDriver:Navigate", {"url": url})
 
+    def open_trusted(self, url: str, timeout_s: float = 30.0) -> None:
+        """Load ``url`` in the current tab as the browser's own UI would.
+
+        Firefox 153 refuses WebDriver:Navigate to moz-extension:// pages ("not allowed in this
+        context"), so the chrome context loads it with the system principal, as a bookmark does.
+        """
+        self.call("Marionette:SetContext", {"value": "chrome"})
+        try:
+            self.call("WebDriver:ExecuteScript", {"script": (
+                "const win = Services.wm.getMostRecentWindow('navigator:browser');"
+                "win.openTrustedLinkIn(arguments[0], 'current');"), "args": [url]})
+        finally:
+            self.call("Marionette:SetContext", {"value": "content"})
+        deadline = time.monotonic() + timeout_s
+        while self.script("return document.readyState === 'complete' ? location.href : null;") \
+                != url:
+            if time.monotonic() > deadline:
+                raise MarionetteError(f"{url} did not load within {timeout_s} s")
+            time.sleep(0.2)
+
     def script(self, source: str, *args, timeout_ms: int = 90_000):
         """Run ``source`` (a function body; may return a promise) in the current page."""
         self.call("WebDriver:SetTimeouts", {"script": timeout_ms})
@@ -119,6 +139,8 @@ def launch_firefox(binary: str, profile: Path, port: int, prefs: dict) -> subpro
               "toolkit.telemetry.reportingpolicy.firstRun": False,
               "app.update.disabledForTesting": True, **prefs}.items()]
     (profile / "user.js").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    # -remote-allow-system-access: Firefox 153 lets Marionette's chrome context (open_trusted)
+    # run only with it; older releases ignore the flag.
     return subprocess.Popen([binary, "--headless", "--marionette", "--no-remote",
-                             "--profile", str(profile)],
+                             "-remote-allow-system-access", "--profile", str(profile)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -110,10 +110,10 @@ def firefox(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def paired(firefox, companion):
-    firefox.navigate(OPTIONS)
+    firefox.open_trusted(OPTIONS)
     in_extension(firefox, "await browser.storage.local.set({port: args.port});",
                  port=companion.port)
-    firefox.navigate(OPTIONS)
+    firefox.open_trusted(OPTIONS)
     firefox.click("#pair")
     wait_for(firefox, "#pairing-result.ok")
     firefox.click("#test")
