@@ -90,3 +90,54 @@ def test_held_out_street_photos_are_neither_backgrounds_nor_training_crops():
     assert len(train.backgrounds) == len(names) - len(kept_out)
     assert len(monitor.crops) == len(monitor.crop_labels) > 0
     assert len(train.crops) == len(train.crop_labels) > 0
+
+
+def test_the_colour_histogram_is_the_joint_soft_assignment_to_the_rgb_grid():
+    """The per-channel form that ships must equal a softmax over all levels^3 bin centres."""
+    import torch
+    import torch.nn.functional as F
+
+    sys.path.insert(0, str(REPO / "scripts"))
+    from train_embedder import ColourDescriptor
+
+    def joint(d: ColourDescriptor, x: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
+        axis = (torch.arange(d.levels, dtype=torch.float32) + 0.5) / d.levels
+        centres = torch.cartesian_prod(axis, axis, axis).view(1, -1, 3, 1, 1)  # r, g, b order
+        px = F.adaptive_avg_pool2d(x, d.grid)
+        att = F.interpolate(logits, size=(d.grid, d.grid), mode="bilinear", align_corners=False)
+        weight = torch.softmax(att.flatten(1), dim=1).view_as(att)
+        if d.skip_white:
+            weight = weight * torch.sigmoid((0.93 - px.min(dim=1, keepdim=True).values) * 60)
+        assign = torch.softmax(-((px.unsqueeze(1) - centres) ** 2).sum(2) / (2 * d.sigma2), 1)
+        return F.normalize(((assign * weight).sum(dim=(2, 3)) + 1e-6).sqrt(), dim=1)
+
+    x = torch.rand(3, 3, 96, 96)
+    x[0, :, :40] = 1.0  # studio white, which the garment histogram leaves out
+    x[1] = torch.tensor([0.9, 0.1, 0.1]).view(3, 1, 1)  # one red
+    logits = torch.randn(3, 1, 3, 3)
+    for skip_white in (True, False):
+        d = ColourDescriptor(skip_white=skip_white)
+        assert torch.allclose(d(x, logits), joint(d, x, logits), atol=1e-6)
+    red = ColourDescriptor()(x, logits)[1]
+    assert red.argmax() == 5 * 36 + 0 * 6 + 0  # the bin of (high red, low green, low blue)
+
+
+@pytest.mark.slow
+@requires_data
+def test_a_reexport_computes_what_the_export_did(smoke_model, tmp_path):
+    models, _ = smoke_model
+    source = models / "garment-embedder"
+    out = tmp_path / "models" / "garment-embedder"
+    log = run_script("train_embedder.py", "--reexport", str(source / "garment-embedder.onnx"),
+                     "--out", str(out), timeout=300)
+    assert "re-export computes what garment-embedder.onnx did" in log
+
+    old = json.loads((source / "manifest.json").read_text())
+    new = json.loads((out / "manifest.json").read_text())
+    assert new["provenance"]["re_exported_from"]["sha256"] == old["sha256"]
+    assert new["provenance"]["parts"] == old["provenance"]["parts"]
+    crops = [np.full((90, 60, 3), 200, np.uint8), np.random.default_rng(0).integers(
+        0, 256, (120, 80, 3), dtype=np.uint8)]
+    before = Embedder(ModelStore(models), "garment-embedder").embed(crops)
+    after = Embedder(ModelStore(out.parent), "garment-embedder").embed(crops)
+    assert np.abs(before - after).max() < 1e-4
