@@ -46,6 +46,29 @@ def test_loading_checks_declared_inputs_and_outputs(name):
     assert declared == {o.name for o in loaded.session.get_outputs()}
 
 
+
+def test_model_input_follows_the_manifest_range_layout_normalisation_and_dtype():
+    from companion.inference.manifest import TensorSpec
+
+    pixels = np.zeros((2, 4, 5, 3), np.uint8)
+    pixels[..., 0], pixels[..., 1], pixels[..., 2] = 255, 51, 0  # red, a fifth green, no blue
+    spec = TensorSpec("x", [2, 3, 4, 5], "float32", layout="NCHW", value_range=(0, 1))
+    tensor = to_model_input(pixels, spec)
+    assert tensor.shape == (2, 3, 4, 5) and tensor.dtype == np.float32
+    assert tensor.flags.c_contiguous  # what ONNX Runtime takes without a copy
+    assert np.allclose(tensor[:, :, 0, 0], [1.0, 0.2, 0.0])
+
+    signed = dataclasses.replace(spec, layout="NHWC", value_range=(-1, 1))
+    assert np.allclose(to_model_input(pixels, signed)[0, 0, 0], [1.0, -0.6, -1.0])
+
+    normalised = dataclasses.replace(spec, value_range=None, mean=(0.5, 0.2, 0.0),
+                                     std=(0.5, 0.1, 1.0))
+    assert np.allclose(to_model_input(pixels, normalised)[0, :, 0, 0], [1.0, 0.0, 0.0])
+
+    raw = dataclasses.replace(spec, layout="NHWC", dtype="int32", value_range=(0, 255))
+    as_int = to_model_input(pixels, raw)
+    assert as_int.dtype == np.int32 and as_int[0, 0, 0].tolist() == [255, 51, 0]
+
 def _copy_model(tmp_path, name):
     target = tmp_path / name
     shutil.copytree(models_dir() / name, target)

@@ -90,14 +90,20 @@ def to_model_input(batch: np.ndarray, spec: TensorSpec) -> np.ndarray:
     Every model gets its input through here, so a manifest that states the wrong range is
     caught by the tests instead of silently producing constant outputs.
     """
-    values = batch.astype(np.float32) / 255.0
+    # One pass over the pixels per step, and the transpose on bytes: a look runs this for every
+    # model, and the earlier float copies cost about a sixth of the embedder's time.
+    channels_first = spec.layout == "NCHW"
+    pixels = batch.transpose(0, 3, 1, 2) if channels_first else batch
+    values = np.empty(pixels.shape, np.float32)
+    np.divide(pixels, np.float32(255), out=values)
+    per_channel = (-1, 1, 1) if channels_first else (-1,)
     if spec.mean is not None and spec.std is not None:
-        values = (values - np.array(spec.mean, np.float32)) / np.array(spec.std, np.float32)
-    elif spec.value_range is not None:
+        values -= np.reshape(np.array(spec.mean, np.float32), per_channel)
+        values /= np.reshape(np.array(spec.std, np.float32), per_channel)
+    elif spec.value_range is not None and tuple(spec.value_range) != (0.0, 1.0):
         low, high = spec.value_range
-        values = values * (high - low) + low
-    if spec.layout == "NCHW":
-        values = values.transpose(0, 3, 1, 2)
+        values *= np.float32(high - low)
+        values += np.float32(low)
     if spec.dtype.startswith("int"):
-        values = np.rint(values)
-    return np.ascontiguousarray(values.astype(spec.dtype))
+        np.rint(values, out=values)
+    return values if spec.dtype == "float32" else values.astype(spec.dtype)
