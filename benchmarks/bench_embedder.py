@@ -1,0 +1,92 @@
+"""Speed of an embedder per garment crop, per step (letterbox, tensor, model). Medians of one run.
+
+    python benchmarks/bench_embedder.py                       # the default embedder, batches of 32
+    python benchmarks/bench_embedder.py --embedder nanodet-embedder --batch 1
+    python benchmarks/bench_embedder.py --models runs/old-models    # another export
+
+The crops are the labelled garment regions of street test photos (what a look embeds), cut out
+before any clock starts. The session is created and warmed up first. "embed" is one call of
+`Embedder.embed`, which does the three steps; each figure is milliseconds per crop.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from companion.inference.session import pick_providers  # noqa: E402
+from companion.inference.store import ModelStore  # noqa: E402
+from companion.pipeline.embed import DEFAULT_EMBEDDER, Embedder  # noqa: E402
+from companion.pipeline.imaging import to_model_input  # noqa: E402
+from scripts.street_labels import load_street  # noqa: E402
+
+
+def garment_crops(street: Path, photos: int) -> list[np.ndarray]:
+    """The garment regions of the first `photos` street test photos, as RGB arrays."""
+    crops = []
+    for image in load_street(street, "test")[:photos]:
+        with Image.open(image.path) as img:
+            pixels = np.asarray(img.convert("RGB"))
+        for garment in image.garments:
+            x1, y1, x2, y2 = (round(v) for v in garment.box)
+            crops.append(pixels[y1 : max(y2, y1 + 1), x1 : max(x2, x1 + 1)])
+    return crops
+
+
+def bench(embedder: Embedder, crops: list[np.ndarray], batch: int,
+          repeats: int) -> dict[str, float]:
+    """Median ms per crop of each step over every full batch, `repeats` times."""
+    model = embedder.store.get(embedder.name)
+    spec = model.manifest.input
+    embedder.embed(crops[:batch])  # session creation, allocations
+    per_crop: dict[str, list[float]] = defaultdict(list)
+    for _ in range(repeats):
+        for start in range(0, len(crops) - batch + 1, batch):
+            chunk = crops[start : start + batch]
+            ticks = [time.perf_counter()]
+            squares = np.stack([embedder.square(c) for c in chunk])
+            ticks.append(time.perf_counter())
+            tensor = to_model_input(squares, spec)
+            ticks.append(time.perf_counter())
+            model.run({spec.name: tensor})
+            ticks.append(time.perf_counter())
+            embedder.embed(chunk)
+            ticks.append(time.perf_counter())
+            for step, begin, end in zip(("letterbox", "tensor", "model", "embed"), ticks[:-1],
+                                        ticks[1:], strict=True):
+                per_crop[step].append((end - begin) * 1000 / batch)
+    return {step: statistics.median(v) for step, v in per_crop.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, default=ROOT / ".." / "shared" / "data")
+    parser.add_argument("--embedder", default=DEFAULT_EMBEDDER, help="a model under --models")
+    parser.add_argument("--models", type=Path, default=None,
+                        help="models folder (default: the shipped models)")
+    parser.add_argument("--photos", type=int, default=60, help="street test photos to cut from")
+    parser.add_argument("--batch", type=int, default=32, help="crops per call (a look sends all "
+                        "of its crops at once)")
+    parser.add_argument("--repeats", type=int, default=5, help="passes over the crops")
+    args = parser.parse_args()
+    crops = garment_crops(args.data / "street", args.photos)
+    embedder = Embedder(ModelStore(args.models), args.embedder)
+    print(f"providers: {', '.join(pick_providers())}; embedder: {args.embedder}; "
+          f"{len(crops)} garment crops, batches of {args.batch}")
+    print("median ms per crop:")
+    for step, ms in bench(embedder, crops, args.batch, args.repeats).items():
+        print(f"  {step:<10} {ms:7.2f}")
+
+
+if __name__ == "__main__":
+    main()
