@@ -232,7 +232,8 @@ def load_catalog(data: Path, rows: list[dict], size: int, label_space: Catalog |
 class Street:
     """Street-photo material from trainval only: background photos and labelled garment crops."""
 
-    backgrounds: torch.Tensor  # [M,3,H,W] uint8
+    photos: list[str]  # the trainval file names it was cut from
+    backgrounds: torch.Tensor  # [M,3,H,W] uint8 (none for held-out photos)
     crops: torch.Tensor  # [K,S,S,3] uint8, letterboxed garment boxes with a margin
     crop_labels: torch.Tensor  # [K] street class index
 
@@ -247,7 +248,8 @@ def load_street(data: Path, size: int, limit: int | None,
     """Street trainval photos as backgrounds, and their garment boxes as extra training crops.
 
     A `val_fraction` of the photos is kept out of training (neither background nor crop):
-    their garment boxes are the monitoring crops that tune how much the street class counts.
+    their garment boxes are the monitoring crops that tune how much the street class counts,
+    and their backgrounds are never decoded.
     """
     street = data / "street"
     names = (street / "trainval.txt").read_text().split()
@@ -261,13 +263,16 @@ def load_street(data: Path, size: int, limit: int | None,
     boxes: dict[int, list] = {}
     for ann in coco["annotations"]:
         boxes.setdefault(ann["image_id"], []).append(ann)
-    parts = {False: ([], [], []), True: ([], [], [])}  # held out? -> backgrounds, crops, labels
+    parts = {False: ([], [], [], []), True: ([], [], [], [])}  # held out? -> photos, ...
     started = time.time()
     for i, name in enumerate(names):
-        backgrounds, crops, labels = parts[held_out(name, "embedder-street-val", val_fraction)]
+        kept_out = held_out(name, "embedder-street-val", val_fraction)
+        photos, backgrounds, crops, labels = parts[kept_out]
+        photos.append(name)
         with Image.open(street / "images" / name) as img:
             img = img.convert("RGB")
-            backgrounds.append(np.asarray(img.resize((208, 320), Image.BILINEAR)))
+            if not kept_out:
+                backgrounds.append(np.asarray(img.resize((208, 320), Image.BILINEAR)))
             for ann in boxes.get(by_name[name]["id"], []):
                 cls = cats[ann["category_id"]]
                 if cls not in STREET_CLASSES:
@@ -285,8 +290,8 @@ def load_street(data: Path, size: int, limit: int | None,
     def stack(images: list, shape: tuple[int, int]) -> torch.Tensor:
         return torch.from_numpy(np.stack(images) if images else np.empty((0, *shape, 3), np.uint8))
 
-    def as_street(backgrounds: list, crops: list, labels: list) -> Street:
-        return Street(stack(backgrounds, (320, 208)).permute(0, 3, 1, 2).contiguous(),
+    def as_street(photos: list, backgrounds: list, crops: list, labels: list) -> Street:
+        return Street(photos, stack(backgrounds, (320, 208)).permute(0, 3, 1, 2).contiguous(),
                       stack(crops, (size, size)), torch.tensor(labels, dtype=torch.long))
 
     return as_street(*parts[False]), as_street(*parts[True])
@@ -788,7 +793,7 @@ def load_training_data(args: argparse.Namespace) -> TrainingData:
                                      args.street_val_fraction)
     log(f"street trainval: {len(street.backgrounds)} backgrounds, "
         f"{len(street.crops)} garment crops; {len(street_val.crops)} garment crops of "
-        f"{len(street_val.backgrounds)} held-out photos for monitoring")
+        f"{len(street_val.photos)} held-out photos for monitoring")
     return TrainingData(cat, val, street, street_val)
 
 

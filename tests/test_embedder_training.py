@@ -86,8 +86,9 @@ def test_held_out_street_photos_are_neither_backgrounds_nor_training_crops():
     kept_out = [n for n in names if held_out(n, "embedder-street-val", 0.3)]
     train, monitor = load_street(DATA, 32, limit=400, val_fraction=0.3)
     assert 0 < len(kept_out) < len(names)
-    assert len(monitor.backgrounds) == len(kept_out)  # whole photos go one way or the other
-    assert len(train.backgrounds) == len(names) - len(kept_out)
+    assert monitor.photos == kept_out  # whole photos go one way or the other
+    assert train.photos == [n for n in names if n not in kept_out]
+    assert len(train.backgrounds) == len(train.photos) and len(monitor.backgrounds) == 0
     assert len(monitor.crops) == len(monitor.crop_labels) > 0
     assert len(train.crops) == len(train.crop_labels) > 0
 
