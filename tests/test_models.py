@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from companion.errors import LookError
-from companion.inference.manifest import file_sha256, read_manifest
+from companion.inference.manifest import TensorSpec, file_sha256, read_manifest
 from companion.inference.store import ModelStore
 from companion.paths import models_dir
 from companion.pipeline.decode import decode_image
@@ -46,10 +46,7 @@ def test_loading_checks_declared_inputs_and_outputs(name):
     assert declared == {o.name for o in loaded.session.get_outputs()}
 
 
-
 def test_model_input_follows_the_manifest_range_layout_normalisation_and_dtype():
-    from companion.inference.manifest import TensorSpec
-
     pixels = np.zeros((2, 4, 5, 3), np.uint8)
     pixels[..., 0], pixels[..., 1], pixels[..., 2] = 255, 51, 0  # red, a fifth green, no blue
     spec = TensorSpec("x", [2, 3, 4, 5], "float32", layout="NCHW", value_range=(0, 1))
@@ -68,6 +65,7 @@ def test_model_input_follows_the_manifest_range_layout_normalisation_and_dtype()
     raw = dataclasses.replace(spec, layout="NHWC", dtype="int32", value_range=(0, 255))
     as_int = to_model_input(pixels, raw)
     assert as_int.dtype == np.int32 and as_int[0, 0, 0].tolist() == [255, 51, 0]
+
 
 def _copy_model(tmp_path, name):
     target = tmp_path / name
