@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 from companion.inference.session import pick_providers  # noqa: E402
 from companion.inference.store import ModelStore  # noqa: E402
 from companion.pipeline.embed import DEFAULT_EMBEDDER, Embedder  # noqa: E402
-from companion.pipeline.imaging import to_model_input  # noqa: E402
+from companion.pipeline.imaging import crop, to_model_input  # noqa: E402
 from scripts.street_labels import load_street  # noqa: E402
 
 
@@ -37,9 +37,7 @@ def garment_crops(street: Path, photos: int) -> list[np.ndarray]:
     for image in load_street(street, "test")[:photos]:
         with Image.open(image.path) as img:
             pixels = np.asarray(img.convert("RGB"))
-        for garment in image.garments:
-            x1, y1, x2, y2 = (round(v) for v in garment.box)
-            crops.append(pixels[y1 : max(y2, y1 + 1), x1 : max(x2, x1 + 1)])
+        crops.extend(crop(pixels, garment.box) for garment in image.garments)
     return crops
 
 
