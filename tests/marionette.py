@@ -81,7 +81,10 @@ class Marionette:
 
         Firefox 153 refuses WebDriver:Navigate to moz-extension:// pages ("not allowed in this
         context"), so the chrome context loads it with the system principal, as a bookmark does.
+        Returns once a new document (not the one shown before, which may be the same URL) has
+        loaded.
         """
+        before = self.script("return performance.timeOrigin;")
         self.call("Marionette:SetContext", {"value": "chrome"})
         try:
             self.call("WebDriver:ExecuteScript", {"script": (
@@ -90,8 +93,14 @@ class Marionette:
         finally:
             self.call("Marionette:SetContext", {"value": "content"})
         deadline = time.monotonic() + timeout_s
-        while self.script("return document.readyState === 'complete' ? location.href : null;") \
-                != url:
+        while True:
+            try:
+                if self.script("return document.readyState === 'complete' && location.href === "
+                               "arguments[0] && performance.timeOrigin !== arguments[1];",
+                               url, before):
+                    return
+            except MarionetteError:  # the old document went away while the script ran
+                pass
             if time.monotonic() > deadline:
                 raise MarionetteError(f"{url} did not load within {timeout_s} s")
             time.sleep(0.2)
