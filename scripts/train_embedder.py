@@ -913,18 +913,55 @@ def fit_colour_head(model: GarmentEmbedder, data: TrainingData, args: argparse.N
     return head
 
 
+@dataclass
+class TuningQueries:
+    """The hit rules that part weights are tuned by (never the evaluation's queries).
+
+    Monitoring products search the training products as the evaluation's queries search the
+    index (same articleType, gender with unisex matching both; for the colour rule also the
+    same baseColour), and held-out street boxes count the top-10 products of their street class.
+    """
+
+    same_type: torch.Tensor  # [Q,G] bool
+    same_colour: torch.Tensor  # [Q,G] bool
+    street_fits: torch.Tensor  # [B,G] bool
+    street_labels: torch.Tensor  # [B]
+    street_classes: list[int]  # classes with at least one fitting training product
+
+    @classmethod
+    def of(cls, data: TrainingData) -> TuningQueries:
+        vl, gl, street = data.val.labels, data.cat.labels, data.street_val
+        same_gender = ((vl["gender"][:, None] == gl["gender"][None])
+                       | (vl["gender"][:, None] < 0) | (gl["gender"][None] < 0))
+        return cls(
+            same_type=(vl["type"][:, None] == gl["type"][None]) & same_gender,
+            same_colour=vl["colour"][:, None] == gl["colour"][None],
+            street_fits=street.crop_labels[:, None] == gl["street"][None],
+            street_labels=street.crop_labels,
+            street_classes=[c for c in street.crop_labels.unique().tolist()
+                            if (gl["street"] == c).any()],
+        )
+
+    def scores(self, sim: torch.Tensor, street_sim: torch.Tensor | None) -> list[float]:
+        """type R@1, type+colour R@1, type+colour R@10 and, with street boxes, the mean over
+        classes of the top-10 share of the box's class; their sum is what tuning maximises."""
+        top = sim.topk(10, dim=1).indices
+        type_hit = self.same_type.gather(1, top)
+        colour_hit = type_hit & self.same_colour.gather(1, top)
+        scores = [type_hit[:, 0].float().mean().item(), colour_hit[:, 0].float().mean().item(),
+                  colour_hit.any(1).float().mean().item()]
+        if street_sim is not None:
+            share = self.street_fits.gather(1, street_sim.topk(10, dim=1).indices).float().mean(1)
+            scores.append(float(np.mean([share[self.street_labels == c].mean().item()
+                                         for c in self.street_classes])))
+        return scores
+
+
 @torch.no_grad()
 def tune_weights(shipped: ShippedEmbedder, data: TrainingData,
                  args: argparse.Namespace) -> PartWeights:
-    """Pick the part weights without touching the evaluation's queries.
-
-    Two kinds of monitoring queries search the training products, as the evaluation's queries
-    search the index: the monitoring slice (index rows held out of training; hits follow the
-    evaluation's rules: same articleType, gender with unisex matching both, and for the colour
-    rule the same baseColour) and the garment boxes of held-out street trainval photos (a hit
-    is a product of the box's street class). The weights with the best type R@1 + type+colour
-    R@1 + type+colour R@10 + street top-10 share (mean over classes) win.
-    """
+    """Pick the part weights without touching the evaluation's queries: the grid point with the
+    best sum of `TuningQueries.scores` (monitoring products and held-out street boxes) wins."""
     val, gallery, street = data.val, data.cat, data.street_val
     if args.part_weights is not None:
         return args.part_weights
@@ -955,14 +992,7 @@ def tune_weights(shipped: ShippedEmbedder, data: TrainingData,
     if len(street.crops):
         s_parts = parts(street.crops)
         street_sims = {k: s_parts[k] @ g[k].T for k in s_parts}
-    street_fits = street.crop_labels[:, None] == gallery.labels["street"][None]
-    street_classes = [c for c in street.crop_labels.unique().tolist()
-                      if (gallery.labels["street"] == c).any()]
-    vl, gl = val.labels, gallery.labels
-    same_gender = ((vl["gender"][:, None] == gl["gender"][None]) | (vl["gender"][:, None] < 0)
-                   | (gl["gender"][None] < 0))
-    same_type = (vl["type"][:, None] == gl["type"][None]) & same_gender
-    same_colour = vl["colour"][:, None] == gl["colour"][None]
+    queries = TuningQueries.of(data)
 
     def weighted(all_sims: dict[str, torch.Tensor], w: PartWeights) -> torch.Tensor:
         return all_sims["embedding"] + sum(getattr(w, k) ** 2 * all_sims[k]
@@ -973,17 +1003,8 @@ def tune_weights(shipped: ShippedEmbedder, data: TrainingData,
                              (0.0, 0.5, 1.0, 1.5), (0.5, 1.0, 1.5, 2.0))
     for histogram, type_, gender, kind, street_w, colour in grid:
         w = PartWeights(histogram, type_, gender, kind, street_w, colour)
-        top = weighted(sims, w).topk(10, dim=1).indices
-        type_hit = same_type.gather(1, top)
-        colour_hit = type_hit & same_colour.gather(1, top)
-        scores = [type_hit[:, 0].float().mean().item(),
-                  colour_hit[:, 0].float().mean().item(),
-                  colour_hit.any(1).float().mean().item()]
-        if street_sims:
-            share = street_fits.gather(1, weighted(street_sims, w).topk(10, dim=1).indices)
-            share = share.float().mean(1)
-            scores.append(float(np.mean([share[street.crop_labels == c].mean().item()
-                                         for c in street_classes])))
+        scores = queries.scores(weighted(sims, w),
+                                weighted(street_sims, w) if street_sims else None)
         if sum(scores) > best_score:
             best, best_score = w, sum(scores)
             log(f"  better: {w.as_dict()}: type R@1 {scores[0]:.3f}, type+colour R@1 "
@@ -1075,6 +1096,11 @@ def load_export(onnx_path: Path) -> tuple[ShippedEmbedder, dict]:
     from onnx import numpy_helper
 
     manifest = json.loads((onnx_path.parent / "manifest.json").read_text(encoding="utf-8"))
+    if "label_heads" in manifest["provenance"]:
+        raise SystemExit(
+            f"{onnx_path} has label heads grafted on (scripts/train_label_heads.py); only the "
+            "embedder itself can be rebuilt. Re-export the embedder that train_embedder.py "
+            "wrote, then graft the heads again with scripts/train_label_heads.py --base")
     parts = manifest["provenance"]["parts"]
     classes, weights = parts["classes"], PartWeights(**parts["weights"])
     graph = onnx.load(str(onnx_path)).graph

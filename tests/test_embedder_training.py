@@ -142,3 +142,67 @@ def test_a_reexport_computes_what_the_export_did(smoke_model, tmp_path):
     before = Embedder(ModelStore(models), "garment-embedder").embed(crops)
     after = Embedder(ModelStore(out.parent), "garment-embedder").embed(crops)
     assert np.abs(before - after).max() < 1e-4
+
+
+@pytest.fixture(scope="module")
+def grafted_model(smoke_model, tmp_path_factory):
+    """The smoke-trained embedder with CenterNet-backbone label heads grafted on."""
+    models, _ = smoke_model
+    out = tmp_path_factory.mktemp("grafted") / "models" / "garment-embedder"
+    log = run_script(
+        "train_label_heads.py", "--data", str(DATA), "--limit", "48", "--views", "1",
+        "--epochs", "2", "--base", str(models / "garment-embedder" / "garment-embedder.onnx"),
+        "--out", str(out), "--work", str(out.parents[1] / "work"), timeout=600,
+    )
+    return out, log
+
+
+@pytest.mark.slow
+@requires_data
+def test_grafted_label_heads_extend_the_embedding_and_keep_the_embedders_own(smoke_model,
+                                                                             grafted_model):
+    models, _ = smoke_model
+    grafted, log = grafted_model
+    assert "epoch 2/2" in log and "ETA" in log
+    assert "grafted ONNX matches its parts" in log
+    base = json.loads((models / "garment-embedder" / "manifest.json").read_text())
+    manifest = json.loads((grafted / "manifest.json").read_text())
+    heads = manifest["provenance"]["label_heads"]
+    assert heads["base_sha256"] == base["sha256"]
+    assert manifest["provenance"]["parts"] == base["provenance"]["parts"]
+    assert file_sha256(grafted / manifest["file"]) == manifest["sha256"]
+
+    crops = [np.full((90, 60, 3), 200, np.uint8), np.random.default_rng(1).integers(
+        0, 256, (120, 80, 3), dtype=np.uint8)]
+    own = Embedder(ModelStore(models), "garment-embedder").embed(crops)
+    both = Embedder(ModelStore(grafted.parent), "garment-embedder").embed(crops)
+    added = sum(len(heads["classes"][k]) for k, w in heads["weights"].items() if w > 0)
+    assert added > 0 and both.shape == (2, own.shape[1] + added)
+    assert np.allclose(np.linalg.norm(both, axis=1), 1, atol=1e-4)
+    # the embedder's own vector comes first, unchanged up to the joint normalisation
+    first = both[:, : own.shape[1]]
+    assert np.allclose(first / np.linalg.norm(first, axis=1, keepdims=True), own, atol=1e-4)
+
+
+@pytest.mark.slow
+@requires_data
+def test_grafting_onto_a_grafted_model_replaces_its_heads(grafted_model, tmp_path):
+    grafted, _ = grafted_model
+    again = tmp_path / "models" / "garment-embedder"
+    run_script("train_label_heads.py", "--data", str(DATA), "--limit", "48", "--views", "1",
+               "--epochs", "2", "--base", str(grafted / "garment-embedder.onnx"),
+               "--out", str(again), "--work", str(tmp_path / "work"), timeout=600)
+    first = json.loads((grafted / "manifest.json").read_text())
+    second = json.loads((again / "manifest.json").read_text())
+    assert (second["provenance"]["label_heads"]["base_sha256"]
+            == first["provenance"]["label_heads"]["base_sha256"])
+    assert second["outputs"][0]["shape"] == first["outputs"][0]["shape"]  # not stacked
+
+
+@pytest.mark.slow
+@requires_data
+def test_a_grafted_model_is_not_re_exported_as_if_it_were_the_embedder(grafted_model, tmp_path):
+    grafted, _ = grafted_model
+    with pytest.raises(AssertionError, match="label heads grafted on"):
+        run_script("train_embedder.py", "--reexport", str(grafted / "garment-embedder.onnx"),
+                   "--out", str(tmp_path / "out"), timeout=300)
