@@ -62,6 +62,7 @@ import random
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -722,52 +723,63 @@ class ViewCache:
     weights: torch.Tensor  # [V] sampling weight
 
 
+@dataclass
+class ViewBatch:
+    """A batch of training views and where they came from."""
+
+    images: torch.Tensor  # [B,3,S,S] float 0..1
+    idx: torch.Tensor  # [B] rows of the catalog, or of the street crops
+    street: bool  # True: jittered street garment boxes
+
+    def labels(self, cat: Catalog, street: Street, keys) -> dict[str, torch.Tensor]:
+        """The views' labels: their product's, or for street boxes only the street class."""
+        if not self.street:
+            return {k: cat.labels[k][self.idx] for k in keys}
+        none = torch.full((len(self.idx),), -1, dtype=torch.long)
+        return {k: street.crop_labels[self.idx] if k == "street" else none for k in keys}
+
+
+def training_views(cat: Catalog, street: Street, args: argparse.Namespace,
+                   gen: torch.Generator, batch: int = 128) -> Iterator[ViewBatch]:
+    """Each catalog product gets one clean view (like the studio photos of the index) and
+    `views - 1` street-like views; each street garment box gets `views` jittered views."""
+    for view in range(args.views):
+        for start in range(0, len(cat.ids), batch):
+            idx = torch.arange(start, min(start + batch, len(cat.ids)))
+            if view == 0:
+                x = clean_batch(cat.images[idx], args.size)
+            else:
+                x = augment_catalog(cat, idx, street, args.size, gen, args.paste_p)
+            yield ViewBatch(x, idx, street=False)
+        for start in range(0, len(street.crops), batch):
+            idx = torch.arange(start, min(start + batch, len(street.crops)))
+            yield ViewBatch(augment_street(street, idx, args.size, gen), idx, street=True)
+
+
 @torch.no_grad()
 def cache_views(model: GarmentEmbedder, cat: Catalog, street: Street, args: argparse.Namespace,
                 gen: torch.Generator) -> ViewCache:
-    """Run the frozen layers once per view, so training only pays for stages 2-4 + head.
-
-    Each catalog product gets one clean view (like the studio photos of the index) and
-    `views - 1` street-like views; each street garment box gets `views` jittered views.
-    """
+    """Run the frozen layers once per view (`training_views`), so training only pays for
+    stages 2-4 + head."""
     model.eval()
-    n_cat, n_street = len(cat.ids), len(street.crops)
-    total = (n_cat + n_street) * args.views
+    total = (len(cat.ids) + len(street.crops)) * args.views
     feats = None
     labels = {k: [] for k in LOSS_WEIGHTS}
     weights: list[torch.Tensor] = []
     cat_w = sampling_weights(cat.labels["type"])
-    street_w = torch.full((n_street,), float(cat_w.mean()) * args.street_weight)
+    street_w = torch.full((len(street.crops),), float(cat_w.mean()) * args.street_weight)
     done, started, bs = 0, time.time(), 128
-
-    def put(x: torch.Tensor) -> None:
-        nonlocal feats, done
-        f = model.backbone.frozen(x).half()
+    for views in training_views(cat, street, args, gen, bs):
+        f = model.backbone.frozen(views.images).half()
         if feats is None:
             feats = torch.empty((total, *f.shape[1:]), dtype=torch.float16)
         feats[done : done + len(f)] = f
         done += len(f)
         if done // bs % 40 == 0 or done == total:
             log(f"  cached {done}/{total} views ({eta(done, total, started)})")
-
-    for view in range(args.views):
-        for start in range(0, n_cat, bs):
-            idx = torch.arange(start, min(start + bs, n_cat))
-            if view == 0:
-                x = clean_batch(cat.images[idx], args.size)
-            else:
-                x = augment_catalog(cat, idx, street, args.size, gen, args.paste_p)
-            put(x)
-            for k in LOSS_WEIGHTS:
-                labels[k].append(cat.labels[k][idx])
-            weights.append(cat_w[idx])
-        for start in range(0, n_street, bs):
-            idx = torch.arange(start, min(start + bs, n_street))
-            put(augment_street(street, idx, args.size, gen))
-            for k in LOSS_WEIGHTS:
-                labels[k].append(street.crop_labels[idx] if k == "street"
-                                 else torch.full((len(idx),), -1, dtype=torch.long))
-            weights.append(street_w[idx])
+        for k, v in views.labels(cat, street, LOSS_WEIGHTS).items():
+            labels[k].append(v)
+        weights.append((street_w if views.street else cat_w)[views.idx])
     model.train()
     return ViewCache(feats, {k: torch.cat(v) for k, v in labels.items()}, torch.cat(weights))
 

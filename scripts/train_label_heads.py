@@ -135,28 +135,18 @@ class Views:
 
 def view_features(backbone: ort.InferenceSession, data: te.TrainingData, args: argparse.Namespace,
                   gen: torch.Generator) -> Views:
-    """1 clean + `views - 1` street-like views per product, `views` jittered views per box."""
+    """Pooled features of the embedder's training views (`train_embedder.training_views`)."""
     cat, street = data.cat, data.street
     total = (len(cat.ids) + len(street.crops)) * args.views
     feats, labels = [], {k: [] for k in HEADS}
     started, done = time.time(), 0
-    for view in range(args.views):
-        for start in range(0, len(cat.ids), args.batch):
-            idx = torch.arange(start, min(start + args.batch, len(cat.ids)))
-            x = (te.clean_batch(cat.images[idx], args.size) if view == 0
-                 else te.augment_catalog(cat, idx, street, args.size, gen, args.paste_p))
-            feats.append(pooled(backbone, x))
-            for k in HEADS:
-                labels[k].append(cat.labels[k][idx].numpy())
-            done += len(idx)
-        for start in range(0, len(street.crops), args.batch):
-            idx = torch.arange(start, min(start + args.batch, len(street.crops)))
-            feats.append(pooled(backbone, te.augment_street(street, idx, args.size, gen)))
-            for k in HEADS:
-                labels[k].append(street.crop_labels[idx].numpy() if k == "street"
-                                 else np.full(len(idx), -1))
-            done += len(idx)
-        log(f"  pooled {done}/{total} views ({te.eta(done, total, started)})")
+    for views in te.training_views(cat, street, args, gen, args.batch):
+        feats.append(pooled(backbone, views.images))
+        for k, v in views.labels(cat, street, HEADS).items():
+            labels[k].append(v.numpy())
+        done += len(views.idx)
+        if done // args.batch % 40 == 0 or done == total:
+            log(f"  pooled {done}/{total} views ({te.eta(done, total, started)})")
     return Views(np.concatenate(feats), {k: np.concatenate(v) for k, v in labels.items()})
 
 
@@ -205,7 +195,7 @@ def train_heads(views: Views, classes: dict[str, list[str]], args: argparse.Name
             loss.backward()
             opt.step()
             sched.step()
-            total += float(loss) * len(b)
+            total += loss.item() * len(b)
         log(f"  epoch {epoch + 1}/{args.epochs}: loss {total / len(x):.3f} "
             f"({te.eta(epoch + 1, args.epochs, started)})")
     weight, bias = {}, {}
