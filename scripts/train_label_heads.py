@@ -32,7 +32,6 @@ Needs the training environment (torch, onnx, scipy; never the runtime):
 from __future__ import annotations
 
 import argparse
-import ctypes
 import itertools
 import json
 import sys
@@ -93,20 +92,6 @@ def cut_backbone(path: Path) -> onnx.ModelProto:
     del cut.opset_import[:]
     cut.opset_import.extend(kept)
     return cut
-
-
-def keep_memory_returnable() -> None:
-    """Large buffers (augmented batches, feature maps) go back to the OS when freed.
-
-    glibc raises its mmap threshold after the first large free and then keeps such buffers in
-    the heap, where torch's and ONNX Runtime's allocations fragment it: without this, memory
-    grew by about 0.5 MB per pooled view (over 20 GB, killed for memory).
-    """
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-    except OSError:  # not glibc: nothing to tune
-        return
-    libc.mallopt(-3, 1 << 20)  # M_MMAP_THRESHOLD: 1 MB, fixed
 
 
 def session(model: onnx.ModelProto, threads: int) -> ort.InferenceSession:
@@ -469,7 +454,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     args.data = args.data.resolve()
     started = time.time()
-    keep_memory_returnable()
+    te.keep_memory_returnable()
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
     gen = torch.Generator().manual_seed(args.seed)
