@@ -206,13 +206,16 @@ class Parts:
 
 
 def parts_of(images: torch.Tensor, base: ort.InferenceSession, backbone: ort.InferenceSession,
-             heads: Heads, args: argparse.Namespace) -> Parts:
+             heads: Heads, args: argparse.Namespace, features: np.ndarray | None = None) -> Parts:
+    """`features`: the images' pooled backbone features when already computed (clean views)."""
     bases, feats = [], []
     for start in range(0, len(images), args.batch):
         x = te.clean_batch(images[start : start + args.batch], args.size)
         bases.append(base.run(None, {"image": x.numpy()})[0])
-        feats.append(pooled(backbone, x))
-    return Parts(np.concatenate(bases), heads.sqrt_probabilities(np.concatenate(feats)))
+        if features is None:
+            feats.append(pooled(backbone, x))
+    features = np.concatenate(feats) if features is None else features
+    return Parts(np.concatenate(bases), heads.sqrt_probabilities(features))
 
 
 def base_scale(manifest: dict) -> float:
@@ -222,14 +225,17 @@ def base_scale(manifest: dict) -> float:
 
 
 def tune(data: te.TrainingData, base: ort.InferenceSession, backbone: ort.InferenceSession,
-         heads: Heads, scale: float, args: argparse.Namespace) -> dict[str, float]:
-    """Head weights with the best sum of the embedder's tuning scores (`TuningQueries`)."""
+         heads: Heads, views: Views, scale: float, args: argparse.Namespace) -> dict[str, float]:
+    """Head weights with the best sum of the embedder's tuning scores (`TuningQueries`).
+
+    The training products' features are their clean views, the first of `views`."""
     if len(data.val.ids) < 20:  # smoke runs: too few monitoring products to tune on
         return dict.fromkeys(HEADS, 0.5)
     log(f"tuning head weights: {len(data.val.ids)} monitoring products and "
         f"{len(data.street_val.crops)} held-out street boxes search {len(data.cat.ids)} "
         f"training products")
-    gallery = parts_of(data.cat.images, base, backbone, heads, args)
+    gallery = parts_of(data.cat.images, base, backbone, heads, args,
+                       features=views.features[: len(data.cat.ids)])
     queries = {"val": parts_of(data.val.images, base, backbone, heads, args)}
     if len(data.street_val.crops):
         queries["street"] = parts_of(data.street_val.crops, base, backbone, heads, args)
@@ -480,7 +486,7 @@ def main(argv: list[str] | None = None) -> int:
     log(f"training {len(HEADS)} linear heads on {len(views.features)} views "
         f"x {views.features.shape[1]} features")
     heads = train_heads(views, data.cat.classes, args, gen)
-    weights = tune(data, base, backbone, heads, scale, args)
+    weights = tune(data, base, backbone, heads, views, scale, args)
     if not any(weights.values()):
         raise SystemExit("no head improved on the embedder alone on the tuning queries; "
                          "nothing written")
