@@ -147,6 +147,7 @@ def test_a_reexport_computes_what_the_export_did(smoke_model, tmp_path):
 @pytest.fixture(scope="module")
 def grafted_model(smoke_model, tmp_path_factory):
     """The smoke-trained embedder with CenterNet-backbone label heads grafted on."""
+    pytest.importorskip("onnx2torch", reason="the label heads fine-tune blocks via onnx2torch")
     models, _ = smoke_model
     out = tmp_path_factory.mktemp("grafted") / "models" / "garment-embedder"
     log = run_script(
@@ -165,6 +166,7 @@ def test_grafted_label_heads_extend_the_embedding_and_keep_the_embedders_own(smo
     grafted, log = grafted_model
     assert "epoch 2/2" in log and "ETA" in log
     assert "grafted ONNX matches its parts" in log
+    assert "trained blocks in ONNX match torch" in log
     base = json.loads((models / "garment-embedder" / "manifest.json").read_text())
     manifest = json.loads((grafted / "manifest.json").read_text())
     heads = manifest["provenance"]["label_heads"]
@@ -182,6 +184,27 @@ def test_grafted_label_heads_extend_the_embedding_and_keep_the_embedders_own(smo
     # the embedder's own vector comes first, unchanged up to the joint normalisation
     first = both[:, : own.shape[1]]
     assert np.allclose(first / np.linalg.norm(first, axis=1, keepdims=True), own, atol=1e-4)
+
+
+@pytest.mark.slow
+@requires_data
+def test_fine_tuning_changes_the_top_blocks_of_the_backbone_and_nothing_below(grafted_model):
+    import onnx
+    from onnx import numpy_helper
+
+    grafted, _ = grafted_model
+    shipped = {t.name: numpy_helper.to_array(t) for t in
+               onnx.load(str(REPO / "models" / "centernet" / "centernet.onnx")).graph.initializer}
+    changed = set()
+    for t in onnx.load(str(grafted / "garment-embedder.onnx")).graph.initializer:
+        name = t.name.removeprefix("cn/")
+        if (t.name.startswith("cn/") and name in shipped
+                and not np.array_equal(numpy_helper.to_array(t), shipped[name])):
+            changed.add(name)
+    assert any("expanded_conv_14/expand" in n for n in changed)
+    assert any("expanded_conv_12/" in n for n in changed)
+    below = [f"expanded_conv_{i}/" for i in range(12)] + ["expanded_conv/"]
+    assert not [n for n in changed if any(block in n for block in below)]
 
 
 @pytest.mark.slow
