@@ -256,7 +256,7 @@ def train_heads(views: Views, top: onnx.ModelProto, classes: dict[str, list[str]
             sched.step()
             total += loss.item() * len(b)
         log(f"  epoch {epoch + 1}/{args.epochs}: loss {total / len(order):.3f} "
-            f"({te.eta(epoch + 1, args.epochs, started)})")
+            f"(views {te.eta((epoch + 1) * len(order), args.epochs * len(order), started)})")
     return net.eval()
 
 
