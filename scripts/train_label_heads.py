@@ -261,10 +261,11 @@ def train_heads(views: Views, top: onnx.ModelProto, classes: dict[str, list[str]
     return net.eval()
 
 
-def with_trained_top(cut: onnx.ModelProto, net: HeadNet) -> onnx.ModelProto:
-    """The cut backbone with blocks 12-14's convolution weights replaced by the trained ones."""
+def with_trained_top(cut: onnx.ModelProto, top: onnx.ModelProto, net: HeadNet) -> onnx.ModelProto:
+    """The cut backbone with the convolution weights of `top` (blocks 12-14) replaced by the
+    trained ones."""
     params = dict(net.top.named_parameters())
-    top_nodes = {n.name for n in split_backbone(cut)[1].graph.node if n.op_type == "Conv"}
+    top_nodes = {n.name for n in top.graph.node if n.op_type == "Conv"}
     trained = onnx.ModelProto()
     trained.CopyFrom(cut)
     inits = {t.name: t for t in trained.graph.initializer}
@@ -599,7 +600,7 @@ def main(argv: list[str] | None = None) -> int:
     log(f"fine-tuning blocks 12-14 and training {len(HEADS)} heads on {len(views.maps)} views")
     net = train_heads(views, top, data.cat.classes, args, gen)
     del views
-    heads, cut = net.linear_heads(data.cat.classes), with_trained_top(cut, net)
+    heads, cut = net.linear_heads(data.cat.classes), with_trained_top(cut, top, net)
     backbone = session(cut, args.threads)
     weights = tune(data, base, backbone, heads, scale, args)
     if not any(weights.values()):
