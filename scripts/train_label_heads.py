@@ -114,6 +114,11 @@ def session(model: onnx.ModelProto, threads: int) -> ort.InferenceSession:
 def pooled(backbone: ort.InferenceSession, x: torch.Tensor) -> np.ndarray:
     """Mean- and max-pooled feature maps of 0..1 NCHW images (the graft does the same)."""
     maps = backbone.run(BACKBONE_OUTPUTS, {backbone.get_inputs()[0].name: as_backbone_input(x)})
+    return mean_and_max(*maps)
+
+
+def mean_and_max(*maps: np.ndarray) -> np.ndarray:
+    """[N,C,h,w] maps -> [N,2C per map]: each map's spatial mean, then its max."""
     return np.concatenate([f for m in maps for f in (m.mean(axis=(2, 3)), m.max(axis=(2, 3)))],
                           axis=1)
 
@@ -145,8 +150,7 @@ def bottom_features(bottom: ort.InferenceSession, x: torch.Tensor) -> tuple[torc
                                                                           torch.Tensor]:
     top_input, expanded = bottom.run([TOP_INPUT, BACKBONE_OUTPUTS[0]],
                                      {bottom.get_inputs()[0].name: as_backbone_input(x)})
-    frozen = np.concatenate([expanded.mean(axis=(2, 3)), expanded.max(axis=(2, 3))], axis=1)
-    return torch.from_numpy(top_input).half(), torch.from_numpy(frozen)
+    return torch.from_numpy(top_input).half(), torch.from_numpy(mean_and_max(expanded))
 
 
 def view_features(bottom: ort.InferenceSession, data: te.TrainingData, args: argparse.Namespace,
