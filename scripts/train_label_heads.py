@@ -581,7 +581,9 @@ def main(argv: list[str] | None = None) -> int:
     te.keep_memory_returnable()
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
-    gen = torch.Generator().manual_seed(args.seed)
+    # the views have their own generator (below), so a run that reads them from the cache
+    # trains exactly as the run that made them
+    gen = torch.Generator().manual_seed(args.seed + 1)
     base_manifest = json.loads((args.base.parent / "manifest.json").read_text(encoding="utf-8"))
     if "label_heads" in base_manifest["provenance"]:
         base_manifest = {**base_manifest, "sha256": base_manifest["provenance"]["label_heads"]
@@ -598,7 +600,7 @@ def main(argv: list[str] | None = None) -> int:
         views = Views(**torch.load(cache))
     else:
         log(f"running the frozen layers on {args.views} views per image at {args.size} px")
-        views = view_features(bottom, data, args, gen)
+        views = view_features(bottom, data, args, torch.Generator().manual_seed(args.seed))
         args.work.mkdir(parents=True, exist_ok=True)
         torch.save(vars(views), cache)
     log(f"fine-tuning blocks 12-14 and training {len(HEADS)} heads on {len(views.maps)} views")
