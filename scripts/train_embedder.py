@@ -64,7 +64,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
@@ -160,8 +160,9 @@ def read_training_rows(data: Path, val_fraction: float, limit: int | None):
     if limit:
         rows = rows[:: max(1, len(rows) // limit)][:limit]
 
-    train = [r for r in rows if not held_out(r["id"], "embedder-val", val_fraction)]
-    val = [r for r in rows if held_out(r["id"], "embedder-val", val_fraction)]
+    train, val = [], []
+    for r in rows:
+        (val if held_out(r["id"], "embedder-val", val_fraction) else train).append(r)
     return train, val
 
 
@@ -1199,7 +1200,7 @@ def check_init_matches_stopgap(init: Path, size: int) -> None:
 
 def part_weights(text: str) -> PartWeights:
     values = [float(v) for v in text.split(",")]
-    if len(values) != 6:
+    if len(values) != len(fields(PartWeights)):
         raise argparse.ArgumentTypeError("give six comma-separated weights: H,T,G,K,S,C")
     return PartWeights(*values)
 
