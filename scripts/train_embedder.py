@@ -985,6 +985,12 @@ class TuningQueries:
                                          for c in self.street_classes])))
         return scores
 
+    @staticmethod
+    def describe(scores: list[float]) -> str:
+        """`scores` as a log line names them."""
+        names = ("type R@1", "type+colour R@1", "R@10", "street top-10 share")
+        return ", ".join(f"{n} {s:.3f}" for n, s in zip(names, scores, strict=False))
+
 
 @torch.no_grad()
 def tune_weights(shipped: ShippedEmbedder, data: TrainingData,
@@ -1036,9 +1042,7 @@ def tune_weights(shipped: ShippedEmbedder, data: TrainingData,
                                 weighted(street_sims, w) if street_sims else None)
         if sum(scores) > best_score:
             best, best_score = w, sum(scores)
-            log(f"  better: {w.as_dict()}: type R@1 {scores[0]:.3f}, type+colour R@1 "
-                f"{scores[1]:.3f}, R@10 {scores[2]:.3f}"
-                + (f", street top-10 share {scores[3]:.3f}" if street_sims else ""))
+            log(f"  better: {w.as_dict()}: {TuningQueries.describe(scores)}")
     log(f"chosen part weights: {best.as_dict()}")
     return best
 

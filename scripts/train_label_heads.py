@@ -351,7 +351,7 @@ def tune(data: te.TrainingData, base: ort.InferenceSession, backbone: ort.Infere
                            weighted(sims["street"]) if "street" in sims else None)
 
     base_scores = score(dict.fromkeys(HEADS, 0.0))
-    log(f"  embedder alone: {', '.join(f'{s:.3f}' for s in base_scores)}")
+    log(f"  embedder alone: {te.TuningQueries.describe(base_scores)}")
     best, best_sum = dict.fromkeys(HEADS, 0.0), sum(base_scores)
     grid = itertools.product((0.0, 0.5, 1.0, 1.5, 2.0), (0.0, 0.5, 1.0, 1.5),
                              *[(0.0, 0.5, 1.0, 1.5, 2.0, 2.5)] * 3)  # kind, street, colour
@@ -360,9 +360,8 @@ def tune(data: te.TrainingData, base: ort.InferenceSession, backbone: ort.Infere
         scores = score(w)
         if sum(scores) > best_sum:
             best, best_sum = w, sum(scores)
-            log(f"  better: {w}: {', '.join(f'{s:.3f}' for s in scores)}")
-    log(f"chosen head weights: {best} (type R@1, type+colour R@1, type+colour R@10"
-        f"{', street top-10 share' if 'street' in sims else ''})")
+            log(f"  better: {w}: {te.TuningQueries.describe(scores)}")
+    log(f"chosen head weights: {best}")
     return best
 
 
