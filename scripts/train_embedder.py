@@ -988,7 +988,7 @@ class TuningQueries:
     @staticmethod
     def describe(scores: list[float]) -> str:
         """`scores` as a log line names them."""
-        names = ("type R@1", "type+colour R@1", "R@10", "street top-10 share")
+        names = ("type R@1", "type+colour R@1", "type+colour R@10", "street top-10 share")
         return ", ".join(f"{n} {s:.3f}" for n, s in zip(names, scores, strict=False))
 
 
