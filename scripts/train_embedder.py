@@ -1204,8 +1204,10 @@ def check_init_matches_stopgap(init: Path, size: int) -> None:
 
 def part_weights(text: str) -> PartWeights:
     values = [float(v) for v in text.split(",")]
-    if len(values) != len(fields(PartWeights)):
-        raise argparse.ArgumentTypeError("give six comma-separated weights: H,T,G,K,S,C")
+    names = [f.name for f in fields(PartWeights)]
+    if len(values) != len(names):
+        raise argparse.ArgumentTypeError(
+            f"give {len(names)} comma-separated weights, in this order: {','.join(names)}")
     return PartWeights(*values)
 
 
