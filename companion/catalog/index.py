@@ -114,7 +114,8 @@ class CatalogIndex:
                 id=row["id"], score=round(float(1.0 - distance), 4), title=row["title"],
                 image_link=row["image_link"], link=row["link"], category=row["category"],
                 gender=row["gender"], price=row["price"], availability=row["availability"],
-                image_path=row["image_path"],
+                image_path=row["image_path"], article_type=row["article_type"] or "",
+                colour=row["color"] or "",
             ))
         return matches
 

@@ -13,6 +13,7 @@ from companion.catalog.index import CatalogIndex
 from companion.errors import LookError
 from companion.inference.store import ModelStore
 from companion.pipeline.body_gender import BodyGender, with_body_fallback
+from companion.pipeline.consensus import ConsensusWeights, rerank
 from companion.pipeline.decode import decode_image
 from companion.pipeline.detect_garments import GarmentDetector, assign_to_people, detect_for_people
 from companion.pipeline.embed import DEFAULT_EMBEDDER, Embedder
@@ -71,6 +72,7 @@ class LookPipeline:
         self.embedder = Embedder(store, embedder_name)
         manifest = self.embedder.manifest
         index.require_embedder(manifest.name, manifest.sha256)
+        self.consensus = ConsensusWeights.of(manifest.extra)
         self.detector = GarmentDetector(store) if garment_finder == "detector" else None
         self.body_gender = BodyGender(store)
 
@@ -161,7 +163,9 @@ class LookPipeline:
                 gender = request.gender
                 if gender is None and garment.person is not None:
                     gender = people[garment.person][1].label
-                matches = self.index.search(garment.category, vector, request.top_k, gender)
+                shortlist = self.index.search(garment.category, vector,
+                                              max(request.top_k, self.consensus.shortlist), gender)
+                matches = rerank(shortlist, self.consensus)[: request.top_k]
                 items.append(Item(_to_original(garment, image.scale), matches))
         return Look(
             source=source, width=image.width, height=image.height,

@@ -57,6 +57,8 @@ class Match:
     price: str = ""
     availability: str = ""
     image_path: str = ""  # local copy of the product photo, when the index has one
+    article_type: str = ""  # the feed's labels, for consensus re-ranking
+    colour: str = ""
 
 
 @dataclass(frozen=True)
