@@ -974,13 +974,19 @@ class TuningQueries:
     def scores(self, sim: torch.Tensor, street_sim: torch.Tensor | None) -> list[float]:
         """type R@1, type+colour R@1, type+colour R@10 and, with street boxes, the mean over
         classes of the top-10 share of the box's class; their sum is what tuning maximises."""
-        top = sim.topk(10, dim=1).indices
+        return self.scores_of_top(
+            sim.topk(10, dim=1).indices,
+            None if street_sim is None else street_sim.topk(10, dim=1).indices)
+
+    def scores_of_top(self, top: torch.Tensor, street_top: torch.Tensor | None) -> list[float]:
+        """`scores` from the ten results of each query (gallery positions, best first), for
+        rankings that are not a plain similarity order."""
         type_hit = self.same_type.gather(1, top)
         colour_hit = type_hit & self.same_colour.gather(1, top)
         scores = [type_hit[:, 0].float().mean().item(), colour_hit[:, 0].float().mean().item(),
                   colour_hit.any(1).float().mean().item()]
-        if street_sim is not None:
-            share = self.street_fits.gather(1, street_sim.topk(10, dim=1).indices).float().mean(1)
+        if street_top is not None:
+            share = self.street_fits.gather(1, street_top).float().mean(1)
             scores.append(float(np.mean([share[self.street_labels == c].mean().item()
                                          for c in self.street_classes])))
         return scores

@@ -525,11 +525,13 @@ def write(model: onnx.ModelProto, base_manifest: dict, heads: Heads, weights: di
         "roots of the articleType, gender, kind, street-class and baseColour distributions "
         "that the CenterNet-backbone heads predict, each times its weight "
         "(provenance.label_heads; heads of weight 0 are left out)")
+    # consensus weights belong to the file they were tuned on: scripts/tune_consensus.py
+    extra = {k: v for k, v in base_manifest.get("extra", {}).items() if k != "consensus"}
     manifest = write_manifest(
         path, name=te.MODEL_NAME, task=base_manifest["task"], inputs=base_manifest["inputs"],
         outputs=[output], labels=[],
         licence=with_backbone_licence(base_manifest["licence"]),
-        provenance=provenance, extra=base_manifest.get("extra"))
+        provenance=provenance, extra=extra)
     log(f"wrote {path} ({manifest['bytes'] / 1e6:.1f} MB, sha256 {manifest['sha256'][:12]}…)")
     return manifest
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 import sys
 
 import numpy as np
@@ -211,12 +212,17 @@ def test_fine_tuning_changes_the_top_blocks_of_the_backbone_and_nothing_below(gr
 @requires_data
 def test_grafting_onto_a_grafted_model_replaces_its_heads(grafted_model, tmp_path):
     grafted, _ = grafted_model
+    tuned = tmp_path / "tuned"  # as if scripts/tune_consensus.py had run on it
+    shutil.copytree(grafted, tuned)
+    first = json.loads((grafted / "manifest.json").read_text())
+    first["extra"]["consensus"] = {"type": 0.01, "type_colour": 0.02, "shortlist": 10}
+    (tuned / "manifest.json").write_text(json.dumps(first))
     again = tmp_path / "models" / "garment-embedder"
     run_script("train_label_heads.py", "--data", str(DATA), "--limit", "48", "--views", "1",
-               "--epochs", "2", "--base", str(grafted / "garment-embedder.onnx"),
+               "--epochs", "2", "--base", str(tuned / "garment-embedder.onnx"),
                "--out", str(again), "--work", str(tmp_path / "work"), timeout=600)
-    first = json.loads((grafted / "manifest.json").read_text())
     second = json.loads((again / "manifest.json").read_text())
+    assert "consensus" not in second["extra"]  # tuned for the old file, not the new one
     assert (second["provenance"]["label_heads"]["base_sha256"]
             == first["provenance"]["label_heads"]["base_sha256"])
     assert second["outputs"][0]["shape"] == first["outputs"][0]["shape"]  # not stacked
@@ -231,3 +237,23 @@ def test_a_grafted_model_is_not_re_exported_as_if_it_were_the_embedder(grafted_m
     with pytest.raises(AssertionError, match="label heads grafted on"):
         run_script("train_embedder.py", "--reexport", str(grafted / "garment-embedder.onnx"),
                    "--out", str(tmp_path / "out"), timeout=300)
+
+
+@pytest.mark.slow
+@requires_data
+def test_consensus_tuning_writes_its_weights_into_the_manifest_and_leaves_the_model(
+        grafted_model, tmp_path):
+    grafted, _ = grafted_model
+    models = tmp_path / "models"
+    shutil.copytree(grafted, models / "garment-embedder")
+    before = json.loads((models / "garment-embedder" / "manifest.json").read_text())
+    log = run_script("tune_consensus.py", "--data", str(DATA), "--limit", "48",
+                     "--models", str(models), timeout=300)
+    assert "similarity alone:" in log and "chosen:" in log and "ETA" in log
+    after = json.loads((models / "garment-embedder" / "manifest.json").read_text())
+    consensus = after["extra"].pop("consensus")
+    assert after == before  # nothing else in the manifest changed
+    assert consensus["shortlist"] == 10 and consensus["tuned_by"] == "scripts/tune_consensus.py"
+    assert sum(consensus["tuning_scores"]["consensus"]) >= sum(
+        consensus["tuning_scores"]["similarity_alone"])
+    Embedder(ModelStore(models), "garment-embedder").embed([np.zeros((8, 8, 3), np.uint8)])

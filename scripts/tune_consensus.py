@@ -1,0 +1,139 @@
+#!/usr/bin/env python3
+"""Tune how much the catalog's own labels reorder a look's shortlist (consensus re-ranking).
+
+Why
+    A garment's ten nearest products are often near ties. `companion.pipeline.consensus` lets
+    the shortlist vote with its feed labels: each product gains a bonus for the share of the
+    shortlist that shares its articleType, and its articleType and baseColour. How large a bonus
+    helps depends on the embedder's similarity scale, so it is tuned per embedder, here, and
+    stored in the embedder's manifest (`extra.consensus`); the ONNX file and its sha256 do not
+    change, so built indexes stay valid.
+
+How
+    The embedder's own tuning queries (scripts/train_embedder.py `TuningQueries`: the monitoring
+    slice of the catalog's index rows searching the training products, and held-out street
+    trainval boxes; never the evaluation's queries) are embedded through the runtime's Embedder,
+    and every grid point reorders their shortlists with the runtime's `consensus_order`. The
+    point with the best sum of scores wins (ties: the smaller bonus).
+
+Usage (training environment: torch for the tuning queries; run after train_label_heads.py):
+    .venv-train/bin/python scripts/tune_consensus.py              # updates models/garment-embedder
+    .venv-train/bin/python scripts/tune_consensus.py --dry-run    # prints, writes nothing
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from companion.inference.store import ModelStore
+from companion.pipeline.consensus import ConsensusWeights, consensus_order
+from companion.pipeline.embed import Embedder
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import train_embedder as te
+
+REPO = Path(__file__).resolve().parents[1]
+TYPE_BONUS = (0.0, 0.005, 0.01, 0.02, 0.05)
+TYPE_COLOUR_BONUS = (0.0, 0.005, 0.01, 0.02, 0.05, 0.1)
+SHORTLIST = 10  # what a look shows by default (LookRequest.top_k) and what R@10 counts
+
+
+def log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def embed(embedder: Embedder, images: torch.Tensor, what: str) -> torch.Tensor:
+    """Rows of the runtime's embedding for letterboxed uint8 NHWC images, with progress."""
+    out, started, chunk = [], time.time(), 256
+    for start in range(0, len(images), chunk):
+        out.append(embedder.embed(list(images[start : start + chunk].numpy())))
+        done = min(start + chunk, len(images))
+        rate = done / (time.time() - started)
+        log(f"  embedded {done}/{len(images)} {what} ({rate:.0f}/s, "
+            f"ETA {(len(images) - done) / rate:.0f}s)")
+    return torch.from_numpy(np.concatenate(out))
+
+
+def names(labels: torch.Tensor, classes: list[str]) -> np.ndarray:
+    """Class indices as the label strings a feed would carry ("" where unknown)."""
+    return np.array([classes[i] if i >= 0 else "" for i in labels.tolist()])
+
+
+def ordered(sim: torch.Tensor, types: np.ndarray, colours: np.ndarray,
+            weights: ConsensusWeights) -> torch.Tensor:
+    """[Q,10] gallery positions: each query's shortlist in consensus order."""
+    scores, short = sim.topk(max(10, weights.shortlist), dim=1)
+    rows = [row[consensus_order(s, types[row], colours[row], weights)][:10]
+            for s, row in zip(scores.numpy(), short.numpy(), strict=True)]
+    return torch.from_numpy(np.stack(rows))
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", type=Path, default=REPO / ".." / "shared" / "data",
+                   help="folder with catalog/ and street/ (default: ../shared/data)")
+    p.add_argument("--models", type=Path, default=REPO / "models",
+                   help="model folder holding the embedder (default: the shipped models/)")
+    p.add_argument("--embedder", default=te.MODEL_NAME, help="model name under --models")
+    p.add_argument("--limit", type=int, default=None,
+                   help="use only this many catalog products (smoke tests)")
+    p.add_argument("--threads", type=int, default=2, help="ONNX Runtime threads")
+    p.add_argument("--dry-run", action="store_true", help="print the choice, write nothing")
+    args = p.parse_args(argv)
+
+    limit = ["--limit", str(args.limit)] if args.limit else []
+    data = te.load_training_data(te.parse_args(["--data", str(args.data.resolve()), *limit]))
+    embedder = Embedder(ModelStore(args.models, threads=args.threads), args.embedder)
+    gallery = embed(embedder, data.cat.images, "training products")
+    sims = (embed(embedder, data.val.images, "monitoring products") @ gallery.T,
+            embed(embedder, data.street_val.crops, "street boxes") @ gallery.T
+            if len(data.street_val.crops) else None)
+    labels, classes = data.cat.labels, data.cat.classes
+    types = names(labels["type"], classes["type"])
+    colours = names(labels["colour"], classes["colour"])
+    queries = te.TuningQueries.of(data)
+
+    def scores(weights: ConsensusWeights) -> list[float]:
+        return queries.scores_of_top(
+            *(None if sim is None else ordered(sim, types, colours, weights) for sim in sims))
+
+    alone = scores(ConsensusWeights(shortlist=SHORTLIST))
+    log(f"similarity alone: {te.TuningQueries.describe(alone)}")
+    best, best_scores = ConsensusWeights(shortlist=SHORTLIST), alone
+    for type_bonus, colour_bonus in itertools.product(TYPE_BONUS, TYPE_COLOUR_BONUS):
+        weights = ConsensusWeights(type_bonus, colour_bonus, SHORTLIST)
+        found = scores(weights)
+        if sum(found) > sum(best_scores) + 1e-9:
+            best, best_scores = weights, found
+            log(f"better: type {type_bonus}, type+colour {colour_bonus}: "
+                f"{te.TuningQueries.describe(found)}")
+    log(f"chosen: type {best.type}, type+colour {best.type_colour}, shortlist {best.shortlist}: "
+        f"{te.TuningQueries.describe(best_scores)}")
+    if args.dry_run:
+        return 0
+    path = args.models / args.embedder / "manifest.json"
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    manifest.setdefault("extra", {})["consensus"] = {
+        "type": best.type, "type_colour": best.type_colour, "shortlist": best.shortlist,
+        "tuned_by": "scripts/tune_consensus.py",
+        "tuning_scores": {"names": ["type R@1", "type+colour R@1", "type+colour R@10",
+                                    "street top-10 share"],
+                          "similarity_alone": [round(s, 4) for s in alone],
+                          "consensus": [round(s, 4) for s in best_scores]},
+    }
+    path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    log(f"wrote extra.consensus to {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
