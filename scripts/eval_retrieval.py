@@ -13,6 +13,9 @@ training checkpoint.
    Gender: "unisex" matches both male and female (a unisex product is a fair answer to a man's
    or a woman's query, and vice versa); male and female never match each other.
    Also reported per query image resolution (168x224 vs 60x80 sources; see the catalog README).
+   Results are ranked as a look ranks them: the ten most similar products, reordered by their
+   feed labels' consensus (companion.pipeline.consensus) with the weights in the embedder's
+   manifest; "R@1 similarity alone" is the first result without that reordering.
 
 2. Street -> product (street/test.txt only): every labelled garment box of the classes below is
    cut out of its photo (the labelled box, no margin) and searches the whole catalog (index +
@@ -42,6 +45,7 @@ from PIL import Image
 
 from companion.catalog.categories import category_of
 from companion.inference.store import ModelStore
+from companion.pipeline.consensus import ConsensusWeights, consensus_order
 from companion.pipeline.embed import Embedder
 
 REPO = Path(__file__).resolve().parents[1]
@@ -157,32 +161,55 @@ def gender_match(query: np.ndarray, gallery: np.ndarray) -> np.ndarray:
     return (q == g) | (q == "unisex") | (g == "unisex")
 
 
-def product_to_product(p: Products, emb: np.ndarray) -> dict:
-    """R@1 and R@10 of query rows against index rows, for both hit rules, overall and per source."""
+def look_order(sim: np.ndarray, gallery: np.ndarray, p: Products,
+               weights: ConsensusWeights) -> np.ndarray:
+    """[Q,10] positions in ``gallery`` as a look ranks them: the shortlist by similarity, then in
+    consensus order of the products' feed labels (companion.pipeline.consensus)."""
+    short = np.argsort(-sim, axis=1)[:, : max(10, weights.shortlist)]
+    if weights.active:
+        for row, scores in zip(short, np.take_along_axis(sim, short, axis=1), strict=True):
+            products = gallery[row]
+            row[:] = row[consensus_order(scores, p.article[products], p.colour[products],
+                                         weights)]
+    return short[:, :10]
+
+
+def product_to_product(p: Products, emb: np.ndarray, weights: ConsensusWeights) -> dict:
+    """R@1 and R@10 of query rows against index rows, for both hit rules, overall and per source,
+    as a look ranks; also R@1 by similarity alone (without consensus re-ranking)."""
     q = np.flatnonzero(p.split == "query")
     g = np.flatnonzero(p.split == "index")
-    top = np.argsort(-(emb[q] @ emb[g].T), axis=1)[:, :10]  # [Q,10] positions in g
-    same_gender = np.take_along_axis(gender_match(p.gender[q], p.gender[g]), top, axis=1)
-    same_type = p.article[g][top] == p.article[q][:, None]
-    same_colour = p.colour[g][top] == p.colour[q][:, None]
-    hits = {"type": same_gender & same_type, "type+colour": same_gender & same_type & same_colour}
+    sim = emb[q] @ emb[g].T
     result: dict = {"queries": len(q), "gallery": len(g)}
-    for rule, hit in hits.items():
-        result[rule] = {"R@1": float(hit[:, 0].mean()), "R@10": float(hit.any(axis=1).mean())}
-        for name, mask in (("168x224", p.hires[q]), ("60x80", ~p.hires[q])):
-            result[rule][f"R@1 {name}"] = float(hit[mask, 0].mean())
+    for order, top in (("look", look_order(sim, g, p, weights)),
+                       ("similarity", look_order(sim, g, p, ConsensusWeights()))):
+        same_gender = np.take_along_axis(gender_match(p.gender[q], p.gender[g]), top, axis=1)
+        same_type = p.article[g][top] == p.article[q][:, None]
+        same_colour = p.colour[g][top] == p.colour[q][:, None]
+        hits = {"type": same_gender & same_type,
+                "type+colour": same_gender & same_type & same_colour}
+        for rule, hit in hits.items():
+            if order == "similarity":
+                result[rule]["R@1 similarity alone"] = float(hit[:, 0].mean())
+                continue
+            result[rule] = {"R@1": float(hit[:, 0].mean()), "R@10": float(hit.any(axis=1).mean())}
+            for name, mask in (("168x224", p.hires[q]), ("60x80", ~p.hires[q])):
+                result[rule][f"R@1 {name}"] = float(hit[mask, 0].mean())
     return result
 
 
-def street_to_product(p: Products, boxes: list, emb_boxes: np.ndarray, emb: np.ndarray) -> dict:
+def street_to_product(p: Products, boxes: list, emb_boxes: np.ndarray, emb: np.ndarray,
+                      weights: ConsensusWeights) -> dict:
     """Per class: mean share of the top 10 whose articleType fits, open and in category."""
     sims = emb_boxes @ emb.T
+    everything = np.arange(len(p.ids))
     shares: dict[str, dict[str, list]] = defaultdict(lambda: {"open": [], "in category": []})
     for (cls, _), sim in zip(boxes, sims, strict=True):
         fits = np.isin(p.article, list(CLASS_TYPES[cls]))
-        shares[cls]["open"].append(fits[np.argsort(-sim)[:10]].mean())
-        in_cat = np.flatnonzero(p.category == CLASS_CATEGORY[cls])
-        shares[cls]["in category"].append(fits[in_cat[np.argsort(-sim[in_cat])[:10]]].mean())
+        for mode, gallery in (("open", everything),
+                              ("in category", np.flatnonzero(p.category == CLASS_CATEGORY[cls]))):
+            top = look_order(sim[None, gallery], gallery, p, weights)[0]
+            shares[cls][mode].append(fits[gallery[top]].mean())
     return {cls: {"boxes": len(v["open"]), **{m: float(np.mean(s)) for m, s in v.items()}}
             for cls, v in shares.items()}
 
@@ -204,6 +231,7 @@ def evaluate(name: str, store: ModelStore, p: Products, boxes: list) -> dict:
     manifest = embedder.manifest
     emb = embed(embedder, p.images, "catalog images")
     emb_boxes = embed(embedder, [c for _, c in boxes], "street boxes")
+    weights = ConsensusWeights.of(manifest.extra)
     return {
         "embedder": name,
         "sha256": manifest.sha256,
@@ -211,8 +239,10 @@ def evaluate(name: str, store: ModelStore, p: Products, boxes: list) -> dict:
         "dim": int(emb.shape[1]),
         "input_size": manifest.extra.get("input_size", 224),
         "ms_per_crop": speed(embedder, [c for _, c in boxes][:128]),
-        "product_to_product": product_to_product(p, emb),
-        "street_to_product": street_to_product(p, boxes, emb_boxes, emb),
+        "consensus": {"type": weights.type, "type_colour": weights.type_colour,
+                      "shortlist": weights.shortlist},
+        "product_to_product": product_to_product(p, emb, weights),
+        "street_to_product": street_to_product(p, boxes, emb_boxes, emb, weights),
     }
 
 
@@ -231,7 +261,7 @@ def table(results: list[dict]) -> str:
     first = results[0]["product_to_product"]
     lines.append(f"product -> product ({first['queries']} queries vs {first['gallery']} index)")
     for rule in ("type", "type+colour"):
-        for k in ("R@1", "R@10", "R@1 168x224", "R@1 60x80"):
+        for k in ("R@1", "R@10", "R@1 168x224", "R@1 60x80", "R@1 similarity alone"):
             row(f"  {rule:<12} {k}", [r["product_to_product"][rule][k] for r in results])
     lines.append("street -> product: share of the top 10 with a fitting articleType")
     for cls in CLASS_TYPES:
