@@ -1,20 +1,23 @@
-"""Consensus re-ranking: the feed's labels reorder a shortlist, never change what is on it."""
+"""Consensus re-ranking: the feed's labels decide near ties and make room for alternatives."""
 
 from __future__ import annotations
 
+import csv
+
 import numpy as np
 import pytest
+from PIL import Image
 
 from companion.pipeline.consensus import ConsensusWeights, consensus_order, rerank
 from companion.pipeline.embed import Embedder
-from companion.pipeline.look import LookRequest
 from companion.pipeline.types import Match
-from tests.conftest import requires_data, street_photo
+from tests.conftest import CATALOG, requires_data
 
-WEIGHTS = ConsensusWeights(type=0.01, type_colour=0.02, shortlist=10)
+AGREEMENT = ConsensusWeights(type=0.01, type_colour=0.02)
+VARIETY = ConsensusWeights(variety=0.02, pool=4)
 
 
-def shortlist(*rows: tuple[float, str, str]) -> list[Match]:
+def pool(*rows: tuple[float, str, str]) -> list[Match]:
     return [Match(id=str(i), score=score, title="", image_link="", link="", article_type=kind,
                   colour=colour) for i, (score, kind, colour) in enumerate(rows)]
 
@@ -23,53 +26,68 @@ def ids(matches: list[Match]) -> list[str]:
     return [m.id for m in matches]
 
 
-def test_a_near_tie_goes_to_the_product_the_shortlist_agrees_with():
-    matches = shortlist((0.900, "Shirts", "blue"), (0.895, "Tshirts", "black"),
-                        (0.885, "Tshirts", "black"))
-    assert ids(rerank(matches, WEIGHTS)) == ["1", "0", "2"]
+def test_a_near_tie_goes_to_the_product_the_neighbours_agree_with():
+    matches = pool((0.900, "Shirts", "blue"), (0.895, "Tshirts", "black"),
+                   (0.885, "Tshirts", "black"))
+    assert ids(rerank(matches, AGREEMENT, 3)) == ["1", "0", "2"]
 
 
 def test_a_clear_lead_in_similarity_is_kept():
-    matches = shortlist((0.950, "Shirts", "blue"), (0.900, "Tshirts", "black"),
-                        (0.890, "Tshirts", "black"))
-    assert ids(rerank(matches, WEIGHTS)) == ["0", "1", "2"]
+    matches = pool((0.950, "Shirts", "blue"), (0.900, "Tshirts", "black"),
+                   (0.890, "Tshirts", "black"))
+    assert ids(rerank(matches, AGREEMENT, 3)) == ["0", "1", "2"]
 
 
-def test_only_the_order_changes():
+def test_repeats_of_one_type_and_colour_make_room_for_a_close_alternative():
+    matches = pool((0.900, "Tshirts", "black"), (0.899, "Tshirts", "black"),
+                   (0.898, "Tshirts", "black"), (0.890, "Tshirts", "navy blue"))
+    assert ids(rerank(matches, ConsensusWeights(pool=4), 3)) == ["0", "1", "2"]
+    assert ids(rerank(matches, VARIETY, 3)) == ["0", "3", "1"]
+
+
+def test_variety_does_not_bring_in_a_distant_product():
+    matches = pool((0.900, "Tshirts", "black"), (0.899, "Tshirts", "black"),
+                   (0.898, "Tshirts", "black"), (0.700, "Tshirts", "red"))
+    assert ids(rerank(matches, VARIETY, 3)) == ["0", "1", "2"]
+
+
+def test_without_variety_only_the_order_changes():
     rng = np.random.default_rng(0)
-    matches = shortlist(*[(float(s), str(t), str(c)) for s, t, c in zip(
+    matches = pool(*[(float(s), str(t), str(c)) for s, t, c in zip(
         np.sort(rng.uniform(0.8, 0.9, 10))[::-1], rng.choice(["Tops", "Tshirts"], 10),
         rng.choice(["red", "black", "white"], 10), strict=True)])
-    reordered = rerank(matches, WEIGHTS)
-    assert sorted(ids(reordered)) == sorted(ids(matches))
-    assert reordered != matches  # the draw above has agreement worth acting on
+    shown = rerank(matches, AGREEMENT, 10)
+    assert sorted(ids(shown)) == sorted(ids(matches))
+    assert shown != matches  # the draw above has agreement worth acting on
 
 
 @pytest.mark.parametrize("labels", [("", ""), ("Tshirts", "")])
-def test_missing_labels_agree_with_nothing(labels):
+def test_missing_labels_agree_with_nothing_and_repeat_nothing(labels):
     """A feed without article types keeps the similarity order; one without colours still
     votes on types."""
     kind, colour = labels
-    matches = shortlist((0.900, "Shirts" if kind else "", "blue" if colour else ""),
-                        (0.895, kind, colour), (0.885, kind, colour))
+    matches = pool((0.900, "Shirts" if kind else "", "blue" if colour else ""),
+                   (0.895, kind, colour), (0.885, kind, colour))
     expected = ["0", "1", "2"] if not kind else ["1", "0", "2"]
-    assert ids(rerank(matches, ConsensusWeights(type=0.02, type_colour=0.0))) == expected
-    assert ids(rerank(matches, ConsensusWeights(type=0.0, type_colour=0.05))) == ["0", "1", "2"]
+    assert ids(rerank(matches, ConsensusWeights(type=0.02), 3)) == expected
+    assert ids(rerank(matches, ConsensusWeights(type_colour=0.05, variety=0.05), 3)) == [
+        "0", "1", "2"]
 
 
-def test_without_weights_nothing_moves():
-    matches = shortlist((0.900, "Shirts", "blue"), (0.899, "Tshirts", "black"),
-                        (0.898, "Tshirts", "black"))
-    assert rerank(matches, ConsensusWeights()) == matches
+def test_without_weights_the_most_similar_are_shown_in_order():
+    matches = pool((0.900, "Shirts", "blue"), (0.899, "Tshirts", "black"),
+                   (0.898, "Tshirts", "black"))
+    assert rerank(matches, ConsensusWeights(), 2) == matches[:2]
     assert list(consensus_order(np.array([0.9, 0.9, 0.8]), ["a", "b", "b"], ["x", "x", "x"],
-                                ConsensusWeights())) == [0, 1, 2]
+                                ConsensusWeights(), 3)) == [0, 1, 2]
 
 
-def test_weights_are_read_from_the_manifest_and_absent_means_off():
+def test_weights_are_read_from_the_manifest_and_absent_means_similarity_order():
     assert not ConsensusWeights.of({}).active
     weights = ConsensusWeights.of({"consensus": {"type": 0.01, "type_colour": 0.02,
-                                                 "shortlist": 12, "tuned_by": "x"}})
-    assert weights == ConsensusWeights(0.01, 0.02, 12)
+                                                 "variety": 0.03, "voters": 10, "pool": 20,
+                                                 "tuned_by": "x"}})
+    assert weights == ConsensusWeights(0.01, 0.02, 0.03, 10, 20)
 
 
 @requires_data
@@ -90,17 +108,22 @@ def test_index_matches_carry_the_feed_labels_the_vote_needs(small_index, store):
 
 
 @requires_data
-def test_a_look_shows_its_shortlist_in_consensus_order(pipeline):
-    """Similarity plus agreement never rises down the list a look returns."""
-    look = pipeline.run(street_photo("ccp_0003.jpg"), "ccp_0003.jpg",
-                        LookRequest(top_k=10))
+def test_a_look_shows_products_from_the_nearest_with_more_variety(pipeline, small_index):
+    """Over real catalog photos: what a look shows comes from the pool of nearest products and
+    covers at least as many type+colour labels as the ten most similar, and more in sum."""
     weights = pipeline.consensus
-    assert weights.active and look.items
-    for item in look.items:
-        types = np.array([m.article_type for m in item.matches])
-        colours = np.array([m.colour for m in item.matches])
-        same_type = types[:, None] == types[None]
-        same_both = same_type & (colours[:, None] == colours[None])
-        totals = ([m.score for m in item.matches] + weights.type * same_type.mean(1)
-                  + weights.type_colour * same_both.mean(1))
-        assert np.all(np.diff(totals) <= 1e-9)
+    assert weights.variety > 0
+    with open(CATALOG / "split.tsv", encoding="utf-8") as handle:
+        queries = {r["id"] for r in csv.DictReader(handle, delimiter="\t") if r["split"] == "query"}
+    with open(CATALOG / "feed.tsv", encoding="utf-8") as handle:
+        tops = [r["image_link"] for r in csv.DictReader(handle, delimiter="\t")
+                if r["id"] in queries and "Topwear" in r["product_type"]][:12]
+    photos = [np.asarray(Image.open(CATALOG / link).convert("RGB")) for link in tops]
+    labels_shown = labels_nearest = 0
+    for vector in pipeline.embedder.embed(photos):
+        nearest = small_index.search("topwear", vector, weights.pool)
+        shown = pipeline.matches("topwear", vector, 10, None)
+        assert len(shown) == 10 and set(ids(shown)) <= set(ids(nearest))
+        labels_shown += len({(m.article_type, m.colour) for m in shown})
+        labels_nearest += len({(m.article_type, m.colour) for m in nearest[:10]})
+    assert labels_shown > labels_nearest

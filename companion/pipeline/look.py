@@ -24,7 +24,7 @@ from companion.pipeline.objects import BAG_CLASSES, LOOK_CLASSES, DetectedObject
 from companion.pipeline.people import add_missed_people, find_people
 from companion.pipeline.regions import garment_regions
 from companion.pipeline.search import vote_category
-from companion.pipeline.types import Box, DecodedImage, Garment, Gender, Item, Look, Person
+from companion.pipeline.types import Box, DecodedImage, Garment, Gender, Item, Look, Match, Person
 
 DRESS_VOTE = 0.5  # share of neighbours that must be dresses to call an outfit a dress
 CROWD_PERSON_SCORE = 0.4  # CenterNet people worth a second look when MoveNet missed them
@@ -163,14 +163,19 @@ class LookPipeline:
                 gender = request.gender
                 if gender is None and garment.person is not None:
                     gender = people[garment.person][1].label
-                shortlist = self.index.search(garment.category, vector,
-                                              max(request.top_k, self.consensus.shortlist), gender)
-                matches = rerank(shortlist, self.consensus)[: request.top_k]
+                matches = self.matches(garment.category, vector, request.top_k, gender)
                 items.append(Item(_to_original(garment, image.scale), matches))
         return Look(
             source=source, width=image.width, height=image.height,
             people=[(_person_to_original(p, image.scale), g) for p, g in people], items=items,
         )
+
+    def matches(self, category: str, vector: np.ndarray, top_k: int,
+                gender: str | None) -> list[Match]:
+        """The ``top_k`` products a look shows for one garment: picked from the nearest by the
+        consensus of their feed labels (companion.pipeline.consensus)."""
+        pool = self.index.search(category, vector, max(top_k, self.consensus.pool), gender)
+        return rerank(pool, self.consensus, top_k)
 
     def _people(self, image: DecodedImage, timer: Timer
                 ) -> tuple[list[Person], list[Gender], list[DetectedObject]]:
