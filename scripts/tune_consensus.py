@@ -1,20 +1,22 @@
 #!/usr/bin/env python3
-"""Tune how much the catalog's own labels reorder a look's shortlist (consensus re-ranking).
+"""Tune how the catalog's own labels arrange the products a look shows (consensus re-ranking).
 
 Why
-    A garment's ten nearest products are often near ties. `companion.pipeline.consensus` lets
-    the shortlist vote with its feed labels: each product gains a bonus for the share of the
-    shortlist that shares its articleType, and its articleType and baseColour. How large a bonus
-    helps depends on the embedder's similarity scale, so it is tuned per embedder, here, and
-    stored in the embedder's manifest (`extra.consensus`); the ONNX file and its sha256 do not
-    change, so built indexes stay valid.
+    A garment's nearest products are often near ties. `companion.pipeline.consensus` lets the
+    ten nearest vote with their feed labels (a bonus for the share of them that share a
+    product's articleType, and its articleType and baseColour) and, picking from a pool of the
+    nearest, charges each product a penalty per product already shown with its articleType and
+    baseColour (variety). How large a bonus and a penalty help depends on the embedder's
+    similarity scale, so they are tuned per embedder, here, and stored in the embedder's
+    manifest (`extra.consensus`); the ONNX file and its sha256 do not change, so built indexes
+    stay valid.
 
 How
     The embedder's own tuning queries (scripts/train_embedder.py `TuningQueries`: the monitoring
     slice of the catalog's index rows searching the training products, and held-out street
     trainval boxes; never the evaluation's queries) are embedded through the runtime's Embedder,
-    and every grid point reorders their shortlists with the runtime's `consensus_order`. The
-    point with the best sum of scores wins (ties: the smaller bonus).
+    and every grid point picks their ten results with the runtime's `consensus_order`. The
+    point with the best sum of scores wins (ties: the first in grid order, the smaller weights).
 
 Usage (training environment: torch for the tuning queries; run after train_label_heads.py):
     .venv-train/bin/python scripts/tune_consensus.py              # updates models/garment-embedder
@@ -28,6 +30,7 @@ import itertools
 import json
 import sys
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -41,9 +44,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import train_embedder as te
 
 REPO = Path(__file__).resolve().parents[1]
-TYPE_BONUS = (0.0, 0.005, 0.01, 0.02, 0.05)
-TYPE_COLOUR_BONUS = (0.0, 0.005, 0.01, 0.02, 0.05, 0.1)
-SHORTLIST = 10  # what a look shows by default (LookRequest.top_k) and what R@10 counts
+TYPE_BONUS = (0.0, 0.005, 0.01, 0.02)
+TYPE_COLOUR_BONUS = (0.0, 0.01, 0.02, 0.05)
+VARIETY = (0.0, 0.005, 0.01, 0.02, 0.03, 0.05, 0.08)
+POOL = (10, 20, 30)  # at most three times what a look shows: variety stays among near matches
+SHOWN = 10  # what a look shows by default (LookRequest.top_k) and what R@10 counts
 
 
 def log(msg: str) -> None:
@@ -69,11 +74,15 @@ def names(labels: torch.Tensor, classes: list[str]) -> np.ndarray:
 
 def ordered(sim: torch.Tensor, types: np.ndarray, colours: np.ndarray,
             weights: ConsensusWeights) -> torch.Tensor:
-    """[Q,10] gallery positions: each query's shortlist in consensus order."""
-    scores, short = sim.topk(max(10, weights.shortlist), dim=1)
-    rows = [row[consensus_order(s, types[row], colours[row], weights)][:10]
-            for s, row in zip(scores.numpy(), short.numpy(), strict=True)]
+    """[Q,10] gallery positions: what a look shows for each query, best first."""
+    scores, pool = sim.topk(max(SHOWN, weights.pool), dim=1)
+    rows = [row[consensus_order(s, types[row], colours[row], weights, SHOWN)]
+            for s, row in zip(scores.numpy(), pool.numpy(), strict=True)]
     return torch.from_numpy(np.stack(rows))
+
+
+def describe(weights: ConsensusWeights) -> str:
+    return ", ".join(f"{k} {v}" for k, v in asdict(weights).items())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -106,25 +115,25 @@ def main(argv: list[str] | None = None) -> int:
         return queries.scores_of_top(
             *(None if sim is None else ordered(sim, types, colours, weights) for sim in sims))
 
-    alone = scores(ConsensusWeights(shortlist=SHORTLIST))
+    alone = scores(ConsensusWeights())
     log(f"similarity alone: {te.TuningQueries.describe(alone)}")
-    best, best_scores = ConsensusWeights(shortlist=SHORTLIST), alone
-    for type_bonus, colour_bonus in itertools.product(TYPE_BONUS, TYPE_COLOUR_BONUS):
-        weights = ConsensusWeights(type_bonus, colour_bonus, SHORTLIST)
+    best, best_scores = ConsensusWeights(), alone
+    for type_bonus, colour_bonus, variety, pool in itertools.product(
+            TYPE_BONUS, TYPE_COLOUR_BONUS, VARIETY, POOL):
+        if pool > SHOWN and variety == 0:
+            continue  # without variety, products beyond the voters never make the ten
+        weights = ConsensusWeights(type_bonus, colour_bonus, variety, SHOWN, pool)
         found = scores(weights)
         if sum(found) > sum(best_scores) + 1e-9:
             best, best_scores = weights, found
-            log(f"better: type {type_bonus}, type+colour {colour_bonus}: "
-                f"{te.TuningQueries.describe(found)}")
-    log(f"chosen: type {best.type}, type+colour {best.type_colour}, shortlist {best.shortlist}: "
-        f"{te.TuningQueries.describe(best_scores)}")
+            log(f"better: {describe(weights)}: {te.TuningQueries.describe(found)}")
+    log(f"chosen: {describe(best)}: {te.TuningQueries.describe(best_scores)}")
     if args.dry_run:
         return 0
     path = args.models / args.embedder / "manifest.json"
     manifest = json.loads(path.read_text(encoding="utf-8"))
     manifest.setdefault("extra", {})["consensus"] = {
-        "type": best.type, "type_colour": best.type_colour, "shortlist": best.shortlist,
-        "tuned_by": "scripts/tune_consensus.py",
+        **asdict(best), "tuned_by": "scripts/tune_consensus.py",
         "tuning_scores": {"names": ["type R@1", "type+colour R@1", "type+colour R@10",
                                     "street top-10 share"],
                           "similarity_alone": [round(s, 4) for s in alone],

@@ -215,7 +215,7 @@ def test_grafting_onto_a_grafted_model_replaces_its_heads(grafted_model, tmp_pat
     tuned = tmp_path / "tuned"  # as if scripts/tune_consensus.py had run on it
     shutil.copytree(grafted, tuned)
     first = json.loads((grafted / "manifest.json").read_text())
-    first["extra"]["consensus"] = {"type": 0.01, "type_colour": 0.02, "shortlist": 10}
+    first["extra"]["consensus"] = {"type": 0.01, "type_colour": 0.02, "variety": 0.02}
     (tuned / "manifest.json").write_text(json.dumps(first))
     again = tmp_path / "models" / "garment-embedder"
     run_script("train_label_heads.py", "--data", str(DATA), "--limit", "48", "--views", "1",
@@ -253,7 +253,7 @@ def test_consensus_tuning_writes_its_weights_into_the_manifest_and_leaves_the_mo
     after = json.loads((models / "garment-embedder" / "manifest.json").read_text())
     consensus = after["extra"].pop("consensus")
     assert after == before  # nothing else in the manifest changed
-    assert consensus["shortlist"] == 10 and consensus["tuned_by"] == "scripts/tune_consensus.py"
+    assert consensus["voters"] == 10 and consensus["tuned_by"] == "scripts/tune_consensus.py"
     assert sum(consensus["tuning_scores"]["consensus"]) >= sum(
         consensus["tuning_scores"]["similarity_alone"])
     Embedder(ModelStore(models), "garment-embedder").embed([np.zeros((8, 8, 3), np.uint8)])
