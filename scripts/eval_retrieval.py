@@ -13,16 +13,16 @@ training checkpoint.
    Gender: "unisex" matches both male and female (a unisex product is a fair answer to a man's
    or a woman's query, and vice versa); male and female never match each other.
    Also reported per query image resolution (168x224 vs 60x80 sources; see the catalog README).
-   Results are ranked as a look ranks them: the ten most similar products, reordered by their
-   feed labels' consensus (companion.pipeline.consensus) with the weights in the embedder's
-   manifest; "R@1 similarity alone" is the first result without that reordering.
+   Results are the ten a look shows: picked from the nearest products by their feed labels'
+   consensus (companion.pipeline.consensus) with the weights in the embedder's manifest;
+   "similarity alone" rows are the ten most similar products in similarity order.
 
 2. Street -> product (street/test.txt only): every labelled garment box of the classes below is
    cut out of its photo (the labelled box, no margin) and searches the whole catalog (index +
    query rows: all products a user could be shown). Score = share of the top 10 results whose
-   articleType fits the box's class (CLASS_TYPES). "open" searches all products, as the pure
-   embedding would; "in category" searches only the products of the pipeline category the box
-   would be searched in (companion.catalog.categories), as `shop-the-look look` does.
+   articleType fits the box's class (CLASS_TYPES). "open" searches all products (no category
+   to help the embedding); "in category" searches only the products of the pipeline category
+   the box would be searched in (companion.catalog.categories), as `shop-the-look look` does.
 
 Usage:
     .venv/bin/python scripts/eval_retrieval.py                      # both embedders
@@ -37,7 +37,7 @@ import json
 import sys
 import time
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -163,20 +163,19 @@ def gender_match(query: np.ndarray, gallery: np.ndarray) -> np.ndarray:
 
 def look_order(sim: np.ndarray, gallery: np.ndarray, p: Products,
                weights: ConsensusWeights) -> np.ndarray:
-    """[Q,10] positions in ``gallery`` as a look ranks them: the shortlist by similarity, then in
-    consensus order of the products' feed labels (companion.pipeline.consensus)."""
-    short = np.argsort(-sim, axis=1)[:, : max(10, weights.shortlist)]
-    if weights.active:
-        for row, scores in zip(short, np.take_along_axis(sim, short, axis=1), strict=True):
-            products = gallery[row]
-            row[:] = row[consensus_order(scores, p.article[products], p.colour[products],
-                                         weights)]
-    return short[:, :10]
+    """[Q,10] positions in ``gallery`` as a look shows them: picked from the nearest products by
+    their feed labels' consensus (companion.pipeline.consensus)."""
+    pool = np.argsort(-sim, axis=1)[:, : max(10, weights.pool)]
+    if not weights.active:
+        return pool[:, :10]
+    return np.stack([
+        row[consensus_order(scores, p.article[gallery[row]], p.colour[gallery[row]], weights, 10)]
+        for row, scores in zip(pool, np.take_along_axis(sim, pool, axis=1), strict=True)])
 
 
 def product_to_product(p: Products, emb: np.ndarray, weights: ConsensusWeights) -> dict:
     """R@1 and R@10 of query rows against index rows, for both hit rules, overall and per source,
-    as a look ranks; also R@1 by similarity alone (without consensus re-ranking)."""
+    as a look shows them; also R@1 and R@10 by similarity alone (no consensus)."""
     q = np.flatnonzero(p.split == "query")
     g = np.flatnonzero(p.split == "index")
     sim = emb[q] @ emb[g].T
@@ -191,6 +190,7 @@ def product_to_product(p: Products, emb: np.ndarray, weights: ConsensusWeights) 
         for rule, hit in hits.items():
             if order == "similarity":
                 result[rule]["R@1 similarity alone"] = float(hit[:, 0].mean())
+                result[rule]["R@10 similarity alone"] = float(hit.any(axis=1).mean())
                 continue
             result[rule] = {"R@1": float(hit[:, 0].mean()), "R@10": float(hit.any(axis=1).mean())}
             for name, mask in (("168x224", p.hires[q]), ("60x80", ~p.hires[q])):
@@ -200,15 +200,18 @@ def product_to_product(p: Products, emb: np.ndarray, weights: ConsensusWeights) 
 
 def street_to_product(p: Products, boxes: list, emb_boxes: np.ndarray, emb: np.ndarray,
                       weights: ConsensusWeights) -> dict:
-    """Per class: mean share of the top 10 whose articleType fits, open and in category."""
+    """Per class: mean share of the top 10 whose articleType fits, open and in category (as a
+    look shows them), and in category by similarity alone."""
     sims = emb_boxes @ emb.T
     everything = np.arange(len(p.ids))
-    shares: dict[str, dict[str, list]] = defaultdict(lambda: {"open": [], "in category": []})
+    shares: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
     for (cls, _), sim in zip(boxes, sims, strict=True):
         fits = np.isin(p.article, list(CLASS_TYPES[cls]))
-        for mode, gallery in (("open", everything),
-                              ("in category", np.flatnonzero(p.category == CLASS_CATEGORY[cls]))):
-            top = look_order(sim[None, gallery], gallery, p, weights)[0]
+        in_category = np.flatnonzero(p.category == CLASS_CATEGORY[cls])
+        for mode, gallery, order in (
+                ("open", everything, weights), ("in category", in_category, weights),
+                ("in category, similarity alone", in_category, ConsensusWeights())):
+            top = look_order(sim[None, gallery], gallery, p, order)[0]
             shares[cls][mode].append(fits[gallery[top]].mean())
     return {cls: {"boxes": len(v["open"]), **{m: float(np.mean(s)) for m, s in v.items()}}
             for cls, v in shares.items()}
@@ -239,8 +242,7 @@ def evaluate(name: str, store: ModelStore, p: Products, boxes: list) -> dict:
         "dim": int(emb.shape[1]),
         "input_size": manifest.extra.get("input_size", 224),
         "ms_per_crop": speed(embedder, [c for _, c in boxes][:128]),
-        "consensus": {"type": weights.type, "type_colour": weights.type_colour,
-                      "shortlist": weights.shortlist},
+        "consensus": asdict(weights),
         "product_to_product": product_to_product(p, emb, weights),
         "street_to_product": street_to_product(p, boxes, emb_boxes, emb, weights),
     }
@@ -261,7 +263,8 @@ def table(results: list[dict]) -> str:
     first = results[0]["product_to_product"]
     lines.append(f"product -> product ({first['queries']} queries vs {first['gallery']} index)")
     for rule in ("type", "type+colour"):
-        for k in ("R@1", "R@10", "R@1 168x224", "R@1 60x80", "R@1 similarity alone"):
+        for k in ("R@1", "R@10", "R@1 168x224", "R@1 60x80", "R@1 similarity alone",
+                  "R@10 similarity alone"):
             row(f"  {rule:<12} {k}", [r["product_to_product"][rule][k] for r in results])
     lines.append("street -> product: share of the top 10 with a fitting articleType")
     for cls in CLASS_TYPES:
@@ -270,6 +273,8 @@ def table(results: list[dict]) -> str:
             continue
         row(f"  {cls:<8} ({s[0]['boxes']} boxes) open", [x["open"] for x in s])
         row(f"  {cls:<8} in category", [x["in category"] for x in s])
+        row(f"  {cls:<8} in category, similarity alone",
+            [x["in category, similarity alone"] for x in s])
     return "\n".join(lines)
 
 
