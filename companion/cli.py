@@ -55,7 +55,11 @@ def _register_look(commands) -> None:
     look = commands.add_parser(
         "look", help="find the garments of photos in the catalog",
         description="Detect people and their garments in each photo and list similar products. "
-        "A photo without a person (a product shot) is matched as a whole.",
+        "A photo without a person (a product shot) is matched as a whole. Each garment's "
+        "products come from its nearest in the catalog, arranged with the feed's own labels: "
+        "a near tie goes to the article type and colour the neighbours agree on, and repeats "
+        "of one type and colour make room for close alternatives (the printed score is the "
+        "plain similarity).",
     )
     look.add_argument("images", nargs="+", type=Path, metavar="IMAGE",
                       help="JPEG, PNG, WebP or GIF files")
