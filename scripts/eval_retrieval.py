@@ -161,16 +161,22 @@ def gender_match(query: np.ndarray, gallery: np.ndarray) -> np.ndarray:
     return (q == g) | (q == "unisex") | (g == "unisex")
 
 
-def look_order(sim: np.ndarray, gallery: np.ndarray, p: Products,
+def nearest(sim: np.ndarray, count: int) -> np.ndarray:
+    """[Q,count] gallery positions, most similar first."""
+    return np.argsort(-sim, axis=1)[:, :count]
+
+
+def look_order(sim: np.ndarray, pool: np.ndarray, types: np.ndarray, colours: np.ndarray,
                weights: ConsensusWeights) -> np.ndarray:
-    """[Q,10] positions in ``gallery`` as a look shows them: picked from the nearest products by
-    their feed labels' consensus (companion.pipeline.consensus)."""
-    pool = np.argsort(-sim, axis=1)[:, : max(10, weights.pool)]
+    """[Q,10] gallery positions as a look shows them: picked from ``pool`` (`nearest`, at least
+    ``weights.pool`` wide) by the consensus of the gallery's feed labels ``types`` and
+    ``colours`` (companion.pipeline.consensus)."""
+    pool = pool[:, : max(10, weights.pool)]
     if not weights.active:
         return pool[:, :10]
-    return np.stack([
-        row[consensus_order(scores, p.article[gallery[row]], p.colour[gallery[row]], weights, 10)]
-        for row, scores in zip(pool, np.take_along_axis(sim, pool, axis=1), strict=True)])
+    scores = np.take_along_axis(sim, pool, axis=1)
+    return np.stack([row[consensus_order(s, types[row], colours[row], weights, 10)]
+                     for row, s in zip(pool, scores, strict=True)])
 
 
 def product_to_product(p: Products, emb: np.ndarray, weights: ConsensusWeights) -> dict:
@@ -179,9 +185,11 @@ def product_to_product(p: Products, emb: np.ndarray, weights: ConsensusWeights) 
     q = np.flatnonzero(p.split == "query")
     g = np.flatnonzero(p.split == "index")
     sim = emb[q] @ emb[g].T
+    pool = nearest(sim, max(10, weights.pool))
     result: dict = {"queries": len(q), "gallery": len(g)}
-    for order, top in (("look", look_order(sim, g, p, weights)),
-                       ("similarity", look_order(sim, g, p, ConsensusWeights()))):
+    for order, top in (
+            ("look", look_order(sim, pool, p.article[g], p.colour[g], weights)),
+            ("similarity", look_order(sim, pool, p.article[g], p.colour[g], ConsensusWeights()))):
         same_gender = np.take_along_axis(gender_match(p.gender[q], p.gender[g]), top, axis=1)
         same_type = p.article[g][top] == p.article[q][:, None]
         same_colour = p.colour[g][top] == p.colour[q][:, None]
@@ -200,8 +208,8 @@ def product_to_product(p: Products, emb: np.ndarray, weights: ConsensusWeights) 
 
 def street_to_product(p: Products, boxes: list, emb_boxes: np.ndarray, emb: np.ndarray,
                       weights: ConsensusWeights) -> dict:
-    """Per class: mean share of the top 10 whose articleType fits, open and in category (as a
-    look shows them), and in category by similarity alone."""
+    """Per class: mean share of the top 10 whose articleType fits, open and in category, as a
+    look shows them and by similarity alone."""
     sims = emb_boxes @ emb.T
     everything = np.arange(len(p.ids))
     shares: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
@@ -210,8 +218,11 @@ def street_to_product(p: Products, boxes: list, emb_boxes: np.ndarray, emb: np.n
         in_category = np.flatnonzero(p.category == CLASS_CATEGORY[cls])
         for mode, gallery, order in (
                 ("open", everything, weights), ("in category", in_category, weights),
+                ("open, similarity alone", everything, ConsensusWeights()),
                 ("in category, similarity alone", in_category, ConsensusWeights())):
-            top = look_order(sim[None, gallery], gallery, p, order)[0]
+            scores = sim[None, gallery]
+            top = look_order(scores, nearest(scores, max(10, weights.pool)), p.article[gallery],
+                             p.colour[gallery], order)[0]
             shares[cls][mode].append(fits[gallery[top]].mean())
     return {cls: {"boxes": len(v["open"]), **{m: float(np.mean(s)) for m, s in v.items()}}
             for cls, v in shares.items()}
@@ -273,8 +284,9 @@ def table(results: list[dict]) -> str:
             continue
         row(f"  {cls:<8} ({s[0]['boxes']} boxes) open", [x["open"] for x in s])
         row(f"  {cls:<8} in category", [x["in category"] for x in s])
-        row(f"  {cls:<8} in category, similarity alone",
-            [x["in category, similarity alone"] for x in s])
+        for mode in ("open", "in category"):
+            row(f"  {cls:<8} {mode}, similarity alone",
+                [x[f"{mode}, similarity alone"] for x in s])
     return "\n".join(lines)
 
 

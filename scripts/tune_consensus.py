@@ -15,8 +15,9 @@ How
     The embedder's own tuning queries (scripts/train_embedder.py `TuningQueries`: the monitoring
     slice of the catalog's index rows searching the training products, and held-out street
     trainval boxes; never the evaluation's queries) are embedded through the runtime's Embedder,
-    and every grid point picks their ten results with the runtime's `consensus_order`. The
-    point with the best sum of scores wins (ties: the first in grid order, the smaller weights).
+    and every grid point picks their ten results as the evaluation does
+    (`eval_retrieval.look_order`, the runtime's `consensus_order`). The point with the best sum
+    of scores wins (ties: the first in grid order, the smaller weights).
 
 Usage (training environment: torch for the tuning queries; run after train_label_heads.py):
     .venv-train/bin/python scripts/tune_consensus.py              # updates models/garment-embedder
@@ -37,11 +38,12 @@ import numpy as np
 import torch
 
 from companion.inference.store import ModelStore
-from companion.pipeline.consensus import ConsensusWeights, consensus_order
+from companion.pipeline.consensus import ConsensusWeights
 from companion.pipeline.embed import Embedder
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import train_embedder as te
+from eval_retrieval import look_order, nearest
 
 REPO = Path(__file__).resolve().parents[1]
 TYPE_BONUS = (0.0, 0.005, 0.01, 0.02)
@@ -72,15 +74,6 @@ def names(labels: torch.Tensor, classes: list[str]) -> np.ndarray:
     return np.array([classes[i] if i >= 0 else "" for i in labels.tolist()])
 
 
-def ordered(sim: torch.Tensor, types: np.ndarray, colours: np.ndarray,
-            weights: ConsensusWeights) -> torch.Tensor:
-    """[Q,10] gallery positions: what a look shows for each query, best first."""
-    scores, pool = sim.topk(max(SHOWN, weights.pool), dim=1)
-    rows = [row[consensus_order(s, types[row], colours[row], weights, SHOWN)]
-            for s, row in zip(scores.numpy(), pool.numpy(), strict=True)]
-    return torch.from_numpy(np.stack(rows))
-
-
 def describe(weights: ConsensusWeights) -> str:
     return ", ".join(f"{k} {v}" for k, v in asdict(weights).items())
 
@@ -103,25 +96,27 @@ def main(argv: list[str] | None = None) -> int:
     data = te.load_training_data(te.parse_args(["--data", str(args.data.resolve()), *limit]))
     embedder = Embedder(ModelStore(args.models, threads=args.threads), args.embedder)
     gallery = embed(embedder, data.cat.images, "training products")
-    sims = (embed(embedder, data.val.images, "monitoring products") @ gallery.T,
-            embed(embedder, data.street_val.crops, "street boxes") @ gallery.T
-            if len(data.street_val.crops) else None)
+    queries = [embed(embedder, data.val.images, "monitoring products"),
+               embed(embedder, data.street_val.crops, "street boxes")
+               if len(data.street_val.crops) else None]
+    sims = [None if q is None else (q @ gallery.T).numpy() for q in queries]
+    pools = [None if sim is None else nearest(sim, max(POOL)) for sim in sims]
     labels, classes = data.cat.labels, data.cat.classes
     types = names(labels["type"], classes["type"])
     colours = names(labels["colour"], classes["colour"])
-    queries = te.TuningQueries.of(data)
+    rule = te.TuningQueries.of(data)
 
     def scores(weights: ConsensusWeights) -> list[float]:
-        return queries.scores_of_top(
-            *(None if sim is None else ordered(sim, types, colours, weights) for sim in sims))
+        return rule.scores_of_top(*(
+            None if sim is None
+            else torch.from_numpy(look_order(sim, pool, types, colours, weights))
+            for sim, pool in zip(sims, pools, strict=True)))
 
     alone = scores(ConsensusWeights())
     log(f"similarity alone: {te.TuningQueries.describe(alone)}")
     best, best_scores = ConsensusWeights(), alone
     for type_bonus, colour_bonus, variety, pool in itertools.product(
             TYPE_BONUS, TYPE_COLOUR_BONUS, VARIETY, POOL):
-        if pool > SHOWN and variety == 0:
-            continue  # without variety, products beyond the voters never make the ten
         weights = ConsensusWeights(type_bonus, colour_bonus, variety, SHOWN, pool)
         found = scores(weights)
         if sum(found) > sum(best_scores) + 1e-9:
