@@ -30,7 +30,6 @@ import argparse
 import itertools
 import json
 import sys
-import time
 from dataclasses import asdict
 from pathlib import Path
 
@@ -43,7 +42,7 @@ from companion.pipeline.embed import Embedder
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import train_embedder as te
-from eval_retrieval import look_order, nearest
+from eval_retrieval import embed, look_order, nearest
 
 REPO = Path(__file__).resolve().parents[1]
 TYPE_BONUS = (0.0, 0.005, 0.01, 0.02)
@@ -51,22 +50,6 @@ TYPE_COLOUR_BONUS = (0.0, 0.01, 0.02, 0.05)
 VARIETY = (0.0, 0.005, 0.01, 0.02, 0.03, 0.05, 0.08)
 POOL = (10, 20, 30)  # at most three times what a look shows: variety stays among near matches
 SHOWN = 10  # what a look shows by default (LookRequest.top_k) and what R@10 counts
-
-
-def log(msg: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
-
-
-def embed(embedder: Embedder, images: torch.Tensor, what: str) -> torch.Tensor:
-    """Rows of the runtime's embedding for letterboxed uint8 NHWC images, with progress."""
-    out, started, chunk = [], time.time(), 256
-    for start in range(0, len(images), chunk):
-        out.append(embedder.embed(list(images[start : start + chunk].numpy())))
-        done = min(start + chunk, len(images))
-        rate = done / (time.time() - started)
-        log(f"  embedded {done}/{len(images)} {what} ({rate:.0f}/s, "
-            f"ETA {(len(images) - done) / rate:.0f}s)")
-    return torch.from_numpy(np.concatenate(out))
 
 
 def names(labels: torch.Tensor, classes: list[str]) -> np.ndarray:
@@ -95,11 +78,12 @@ def main(argv: list[str] | None = None) -> int:
     limit = ["--limit", str(args.limit)] if args.limit else []
     data = te.load_training_data(te.parse_args(["--data", str(args.data.resolve()), *limit]))
     embedder = Embedder(ModelStore(args.models, threads=args.threads), args.embedder)
-    gallery = embed(embedder, data.cat.images, "training products")
-    queries = [embed(embedder, data.val.images, "monitoring products"),
-               embed(embedder, data.street_val.crops, "street boxes")
+    # the training data's letterboxed uint8 images, one array per image
+    gallery = embed(embedder, list(data.cat.images.numpy()), "training products")
+    queries = [embed(embedder, list(data.val.images.numpy()), "monitoring products"),
+               embed(embedder, list(data.street_val.crops.numpy()), "street boxes")
                if len(data.street_val.crops) else None]
-    sims = [None if q is None else (q @ gallery.T).numpy() for q in queries]
+    sims = [None if q is None else q @ gallery.T for q in queries]
     pools = [None if sim is None else nearest(sim, max(POOL)) for sim in sims]
     labels, classes = data.cat.labels, data.cat.classes
     types = names(labels["type"], classes["type"])
@@ -113,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
             for sim, pool in zip(sims, pools, strict=True)))
 
     alone = scores(ConsensusWeights())
-    log(f"similarity alone: {te.TuningQueries.describe(alone)}")
+    te.log(f"similarity alone: {te.TuningQueries.describe(alone)}")
     best, best_scores = ConsensusWeights(), alone
     for type_bonus, colour_bonus, variety, pool in itertools.product(
             TYPE_BONUS, TYPE_COLOUR_BONUS, VARIETY, POOL):
@@ -121,8 +105,8 @@ def main(argv: list[str] | None = None) -> int:
         found = scores(weights)
         if sum(found) > sum(best_scores) + 1e-9:
             best, best_scores = weights, found
-            log(f"better: {describe(weights)}: {te.TuningQueries.describe(found)}")
-    log(f"chosen: {describe(best)}: {te.TuningQueries.describe(best_scores)}")
+            te.log(f"better: {describe(weights)}: {te.TuningQueries.describe(found)}")
+    te.log(f"chosen: {describe(best)}: {te.TuningQueries.describe(best_scores)}")
     if args.dry_run:
         return 0
     path = args.models / args.embedder / "manifest.json"
@@ -135,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
                           "consensus": [round(s, 4) for s in best_scores]},
     }
     path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-    log(f"wrote extra.consensus to {path}")
+    te.log(f"wrote extra.consensus to {path}")
     return 0
 
 
