@@ -39,6 +39,7 @@ COUNTS = """JSON.stringify({
   photoLoaded: document.getElementById('photo').complete
     && document.getElementById('photo').naturalWidth > 0,
   cardImages: [...document.querySelectorAll('.card img')].filter(i => i.naturalWidth > 0).length,
+  cardTexts: [...document.querySelectorAll('#results .card')].map(c => c.innerText),
   state: document.getElementById('main').dataset.state,
   counter: document.getElementById('looks').hidden ? ''
     : document.getElementById('look-counter').textContent,

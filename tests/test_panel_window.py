@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -99,6 +100,14 @@ def test_a_street_look_in_the_window(display, small_index_dir, tmp_path):
         threshold is not None and m["score"] >= threshold
         for i in look["items"] for m in i["matches"])
     assert shown["photoLoaded"] and shown["cardImages"] == shown["cards"]
+    # a card tells a shopper what the product is and costs, not the raw similarity, which the
+    # consensus arrangement does not keep in decreasing order down a list
+    matches = [m for i in look["items"] for m in i["matches"]]
+    assert len(shown["cardTexts"]) == len(matches)
+    for text in shown["cardTexts"]:
+        assert not re.search(r"\b[01]\.\d{2}\b", text), text
+    shown_titles = " ".join(shown["cardTexts"])
+    assert all(m["title"][:20] in shown_titles for m in matches)
     assert_png(tmp_path / "look.png")
 
     # keyboard: ↓ selects the next garment and focuses its card, → the next card, Enter opens it

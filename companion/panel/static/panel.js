@@ -226,8 +226,7 @@
       h("div", { class: "card-title", text: card.title }),
       h("div", { class: "card-meta" },
         h("span", { class: "price", text: card.price }),
-        card.availability ? h("span", { class: `stock ${card.availability}`, text: t(`availability.${card.availability}`) }) : null),
-      h("div", { class: "score", text: t("card.score", { n: card.score.toFixed(2) }) })));
+        card.availability ? h("span", { class: `stock ${card.availability}`, text: t(`availability.${card.availability}`) }) : null)));
   }
 
   // --- selection and keyboard --------------------------------------------------------
