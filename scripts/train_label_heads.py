@@ -556,7 +556,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         "views, limit, size and seed (git-ignored)")
     p.add_argument("--views", type=int, default=4,
                    help="views per image: 1 clean + N-1 street-like (products), N (street boxes)")
-    p.add_argument("--epochs", type=int, default=4, help="training epochs")
+    p.add_argument("--epochs", type=int, default=8, help="training epochs")
     p.add_argument("--lr", type=float, default=3e-3, help="the heads' peak learning rate")
     p.add_argument("--top-lr", type=float, default=1e-3,
                    help="peak learning rate of the fine-tuned backbone blocks 12-14")

@@ -47,7 +47,7 @@ from eval_retrieval import embed, look_order, nearest
 REPO = Path(__file__).resolve().parents[1]
 TYPE_BONUS = (0.0, 0.005, 0.01, 0.02)
 TYPE_COLOUR_BONUS = (0.0, 0.01, 0.02, 0.05)
-VARIETY = (0.0, 0.005, 0.01, 0.02, 0.03, 0.05, 0.08)
+VARIETY = (0.0, 0.005, 0.01, 0.02, 0.03, 0.05, 0.08, 0.12, 0.16)
 POOL = (10, 20, 30)  # at most three times what a look shows: variety stays among near matches
 SHOWN = 10  # what a look shows by default (LookRequest.top_k) and what R@10 counts
 
