@@ -136,7 +136,6 @@ def _card(match: dict, threshold: float | None, image_source: ImageSource) -> di
         "title": match.get("title") or match["id"],
         "price": _price(match.get("price") or ""),
         "availability": availability if availability in AVAILABILITY else "",
-        "score": round(score, 4),
         "label": "exact" if exact else "similar",
         "link": match.get("link") or "",
         "image": image_source(match),
