@@ -186,23 +186,19 @@ def product_to_product(p: Products, emb: np.ndarray, weights: ConsensusWeights) 
     g = np.flatnonzero(p.split == "index")
     sim = emb[q] @ emb[g].T
     pool = nearest(sim, max(10, weights.pool))
-    result: dict = {"queries": len(q), "gallery": len(g)}
-    for order, top in (
-            ("look", look_order(sim, pool, p.article[g], p.colour[g], weights)),
-            ("similarity", look_order(sim, pool, p.article[g], p.colour[g], ConsensusWeights()))):
+    result: dict = {"queries": len(q), "gallery": len(g), "type": {}, "type+colour": {}}
+    for suffix, order in (("", weights), (" similarity alone", ConsensusWeights())):
+        top = look_order(sim, pool, p.article[g], p.colour[g], order)
         same_gender = np.take_along_axis(gender_match(p.gender[q], p.gender[g]), top, axis=1)
         same_type = p.article[g][top] == p.article[q][:, None]
         same_colour = p.colour[g][top] == p.colour[q][:, None]
         hits = {"type": same_gender & same_type,
                 "type+colour": same_gender & same_type & same_colour}
         for rule, hit in hits.items():
-            if order == "similarity":
-                result[rule]["R@1 similarity alone"] = float(hit[:, 0].mean())
-                result[rule]["R@10 similarity alone"] = float(hit.any(axis=1).mean())
-                continue
-            result[rule] = {"R@1": float(hit[:, 0].mean()), "R@10": float(hit.any(axis=1).mean())}
+            result[rule][f"R@1{suffix}"] = float(hit[:, 0].mean())
+            result[rule][f"R@10{suffix}"] = float(hit.any(axis=1).mean())
             for name, mask in (("168x224", p.hires[q]), ("60x80", ~p.hires[q])):
-                result[rule][f"R@1 {name}"] = float(hit[mask, 0].mean())
+                result[rule][f"R@1 {name}{suffix}"] = float(hit[mask, 0].mean())
     return result
 
 
@@ -275,7 +271,8 @@ def table(results: list[dict]) -> str:
     lines.append(f"product -> product ({first['queries']} queries vs {first['gallery']} index)")
     for rule in ("type", "type+colour"):
         for k in ("R@1", "R@10", "R@1 168x224", "R@1 60x80", "R@1 similarity alone",
-                  "R@10 similarity alone"):
+                  "R@10 similarity alone", "R@1 168x224 similarity alone",
+                  "R@1 60x80 similarity alone"):
             row(f"  {rule:<12} {k}", [r["product_to_product"][rule][k] for r in results])
     lines.append("street -> product: share of the top 10 with a fitting articleType")
     for cls in CLASS_TYPES:
