@@ -212,14 +212,12 @@ def street_to_product(p: Products, boxes: list, emb_boxes: np.ndarray, emb: np.n
     for (cls, _), sim in zip(boxes, sims, strict=True):
         fits = np.isin(p.article, list(CLASS_TYPES[cls]))
         in_category = np.flatnonzero(p.category == CLASS_CATEGORY[cls])
-        for mode, gallery, order in (
-                ("open", everything, weights), ("in category", in_category, weights),
-                ("open, similarity alone", everything, ConsensusWeights()),
-                ("in category, similarity alone", in_category, ConsensusWeights())):
+        for mode, gallery in (("open", everything), ("in category", in_category)):
             scores = sim[None, gallery]
-            top = look_order(scores, nearest(scores, max(10, weights.pool)), p.article[gallery],
-                             p.colour[gallery], order)[0]
-            shares[cls][mode].append(fits[gallery[top]].mean())
+            pool = nearest(scores, max(10, weights.pool))  # sorted once for both orders
+            for suffix, order in (("", weights), (", similarity alone", ConsensusWeights())):
+                top = look_order(scores, pool, p.article[gallery], p.colour[gallery], order)[0]
+                shares[cls][mode + suffix].append(fits[gallery[top]].mean())
     return {cls: {"boxes": len(v["open"]), **{m: float(np.mean(s)) for m, s in v.items()}}
             for cls, v in shares.items()}
 
