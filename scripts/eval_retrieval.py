@@ -186,10 +186,11 @@ def product_to_product(p: Products, emb: np.ndarray, weights: ConsensusWeights) 
     g = np.flatnonzero(p.split == "index")
     sim = emb[q] @ emb[g].T
     pool = nearest(sim, max(10, weights.pool))
+    genders_fit = gender_match(p.gender[q], p.gender[g])  # [Q,G], the same for both orders
     result: dict = {"queries": len(q), "gallery": len(g), "type": {}, "type+colour": {}}
     for suffix, order in (("", weights), (" similarity alone", ConsensusWeights())):
         top = look_order(sim, pool, p.article[g], p.colour[g], order)
-        same_gender = np.take_along_axis(gender_match(p.gender[q], p.gender[g]), top, axis=1)
+        same_gender = np.take_along_axis(genders_fit, top, axis=1)
         same_type = p.article[g][top] == p.article[q][:, None]
         same_colour = p.colour[g][top] == p.colour[q][:, None]
         hits = {"type": same_gender & same_type,
