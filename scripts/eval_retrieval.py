@@ -89,12 +89,21 @@ class Products:
     hires: np.ndarray  # True for the 168x224 sources, False for 60x80
 
 
-def load_products(catalog: Path) -> Products:
-    """All catalog products, decoded to RGB arrays (about 35 MB of JPEGs, a few seconds)."""
+def load_products(catalog: Path, limit: int | None = None) -> Products:
+    """All catalog products, decoded to RGB arrays (about 35 MB of JPEGs, a few seconds);
+    `limit`: only the first `limit` rows of each split (smoke runs)."""
     with open(catalog / "split.tsv", encoding="utf-8") as f:
         split = {r["id"]: r["split"] for r in csv.DictReader(f, delimiter="\t")}
     with open(catalog / "feed.tsv", encoding="utf-8") as f:
         rows = list(csv.DictReader(f, delimiter="\t"))
+    if limit is not None:
+        taken: dict[str, int] = defaultdict(int)
+        kept = []
+        for row in rows:
+            taken[split[row["id"]]] += 1
+            if taken[split[row["id"]]] <= limit:
+                kept.append(row)
+        rows = kept
     images = []
     started = time.time()
     for i, row in enumerate(rows):
@@ -121,9 +130,10 @@ def load_products(catalog: Path) -> Products:
     )
 
 
-def street_boxes(street: Path) -> list[tuple[str, np.ndarray]]:
-    """(class, crop) for every labelled box of CLASS_TYPES in the street test split."""
-    names = set((street / "test.txt").read_text().split())
+def street_boxes(street: Path, limit: int | None = None) -> list[tuple[str, np.ndarray]]:
+    """(class, crop) for every labelled box of CLASS_TYPES in the street test split (`limit`:
+    of its first `limit` photos only)."""
+    names = set((street / "test.txt").read_text().split()[:limit])
     coco = json.loads((street / "annotations.json").read_text())
     cats = {c["id"]: c["name"] for c in coco["categories"]}
     images = {im["id"]: im for im in coco["images"] if Path(im["file_name"]).name in names}
@@ -199,7 +209,8 @@ def product_to_product(p: Products, emb: np.ndarray, weights: ConsensusWeights) 
             result[rule][f"R@1{suffix}"] = float(hit[:, 0].mean())
             result[rule][f"R@10{suffix}"] = float(hit.any(axis=1).mean())
             for name, mask in (("168x224", p.hires[q]), ("60x80", ~p.hires[q])):
-                result[rule][f"R@1 {name}{suffix}"] = float(hit[mask, 0].mean())
+                result[rule][f"R@1 {name}{suffix}"] = (float(hit[mask, 0].mean())
+                                                        if mask.any() else float("nan"))
     return result
 
 
@@ -295,14 +306,17 @@ def main(argv: list[str] | None = None) -> int:
                     help="comma-separated model names under models/ (first = baseline column)")
     ap.add_argument("--json", type=Path, default=None, help="also write the results here")
     ap.add_argument("--threads", type=int, default=2, help="ONNX Runtime threads")
+    ap.add_argument("--limit", type=int, default=None,
+                    help="smoke runs: only the first N products of each split and the boxes "
+                         "of the first N street test photos (numbers not comparable)")
     ap.add_argument("--models", type=Path, default=None,
                     help="model folder to read the embedders from (default: the shipped models/)")
     args = ap.parse_args(argv)
 
     data = args.data.resolve()
     log(f"loading catalog from {data / 'catalog'}")
-    products = load_products(data / "catalog")
-    boxes = street_boxes(data / "street")
+    products = load_products(data / "catalog", args.limit)
+    boxes = street_boxes(data / "street", args.limit)
     log(f"{len(products.ids)} products, {len(boxes)} street test boxes")
     store = ModelStore(args.models, threads=args.threads)
     results = [evaluate(n.strip(), store, products, boxes) for n in args.embedders.split(",")]
