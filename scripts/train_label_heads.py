@@ -25,6 +25,9 @@ What it does
        evaluation's queries).
     5. Writes one ONNX: the embedder's graph (its output kept as `base_embedding`) and the
        backbone side by side on the same input, concatenated and L2-normalised, with a manifest.
+       With `--size` above the embedder's own (e.g. 192), the heads see the image at that size
+       and the embedder an antialiased copy at its own 160 px (tried, not shipped: the model
+       card's "Tried and dropped").
 
 Running it on an already grafted model grafts onto its `base_embedding` again (no stacking).
 Needs the training environment (torch, onnx, onnx2torch; never the runtime):
