@@ -422,8 +422,7 @@ def graft(base: onnx.ModelProto, backbone: onnx.ModelProto, heads: Heads,
     """One graph: the embedder and the backbone's heads on the same `image`, one embedding.
     An `input_size` other than the embedder's: the embedder gets the image resized to its own."""
     base_size = base.graph.input[0].type.tensor_type.shape.dim[3].dim_value
-    resize = base_size / input_size
-    base_input = "image" if resize == 1.0 else BASE_INPUT
+    base_input = "image" if input_size == base_size else BASE_INPUT
     nodes = [helper.make_node(n.op_type, [base_input if i == "image" else i for i in n.input],
                               [BASE_OUTPUT if o == "embedding" else o for o in n.output],
                               name=n.name, domain=n.domain) for n in base.graph.node]
@@ -435,7 +434,7 @@ def graft(base: onnx.ModelProto, backbone: onnx.ModelProto, heads: Heads,
         inits.append(numpy_helper.from_array(value, PREFIX + name))
         return PREFIX + name
 
-    if resize != 1.0:  # the same antialiased resize as `for_base`, as two constant MatMuls
+    if base_input != "image":  # the same antialiased resize as `for_base`, two constant MatMuls
         across = resize_matrix(input_size, base_size)  # [base, input]
         nodes[:0] = [
             helper.make_node("MatMul", ["image", const("base_resize_t", across.T.copy())],
