@@ -628,7 +628,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                            + (["--limit", str(args.limit)] if args.limit else []))
     for key in ("val_fraction", "street_val_fraction", "cache_size", "paste_p"):
         setattr(args, key, getattr(recipe, key))
-    args.base_size = recipe.size  # main() reads the embedder's own from its graph
     return args
 
 
@@ -647,8 +646,8 @@ def main(argv: list[str] | None = None) -> int:
         base_manifest = {**base_manifest, "sha256": base_manifest["provenance"]["label_heads"]
                          ["base_sha256"]}
     base_model = base_of(onnx.load(str(args.base)))
-    args.base_size = int(base_model.graph.input[0].type.tensor_type.shape.dim[3].dim_value
-                         or args.base_size)
+    args.base_size = base_model.graph.input[0].type.tensor_type.shape.dim[3].dim_value
+    assert args.base_size, f"{args.base}: the embedder's input has no fixed size"
     args.size = args.size or args.base_size
     cut = cut_backbone(args.backbone)
     bottom, top = split_backbone(cut)

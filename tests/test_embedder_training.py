@@ -190,7 +190,7 @@ def test_grafted_label_heads_extend_the_embedding_and_keep_the_embedders_own(smo
 @pytest.mark.slow
 @requires_data
 def test_heads_at_a_larger_size_take_larger_images_and_the_embedder_inside_keeps_its_own(
-        smoke_model, grafted_model, tmp_path):
+        smoke_model, tmp_path):
     models, _ = smoke_model
     larger = tmp_path / "models" / "garment-embedder"
     log = run_script("train_label_heads.py", "--data", str(DATA), "--limit", "48", "--views",
