@@ -145,17 +145,22 @@ def test_a_reexport_computes_what_the_export_did(smoke_model, tmp_path):
     assert np.abs(before - after).max() < 1e-4
 
 
+def graft_heads(base, out, work, *options: str) -> str:
+    """A smoke run of train_label_heads.py (48 products, 1 view, 2 epochs) onto the embedder
+    ONNX `base`; its log."""
+    return run_script("train_label_heads.py", "--data", str(DATA), "--limit", "48", "--views",
+                      "1", "--epochs", "2", "--base", str(base), "--out", str(out),
+                      "--work", str(work), *options, timeout=600)
+
+
 @pytest.fixture(scope="module")
 def grafted_model(smoke_model, tmp_path_factory):
     """The smoke-trained embedder with CenterNet-backbone label heads grafted on."""
     pytest.importorskip("onnx2torch", reason="the label heads fine-tune blocks via onnx2torch")
     models, _ = smoke_model
     out = tmp_path_factory.mktemp("grafted") / "models" / "garment-embedder"
-    log = run_script(
-        "train_label_heads.py", "--data", str(DATA), "--limit", "48", "--views", "1",
-        "--epochs", "2", "--base", str(models / "garment-embedder" / "garment-embedder.onnx"),
-        "--out", str(out), "--work", str(out.parents[1] / "work"), timeout=600,
-    )
+    log = graft_heads(models / "garment-embedder" / "garment-embedder.onnx", out,
+                      out.parents[1] / "work")
     return out, log
 
 
@@ -193,10 +198,8 @@ def test_heads_at_a_larger_size_take_larger_images_and_the_embedder_inside_keeps
         smoke_model, tmp_path):
     models, _ = smoke_model
     larger = tmp_path / "models" / "garment-embedder"
-    log = run_script("train_label_heads.py", "--data", str(DATA), "--limit", "48", "--views",
-                     "1", "--epochs", "2", "--size", "192",
-                     "--base", str(models / "garment-embedder" / "garment-embedder.onnx"),
-                     "--out", str(larger), "--work", str(tmp_path / "work"), timeout=600)
+    log = graft_heads(models / "garment-embedder" / "garment-embedder.onnx", larger,
+                      tmp_path / "work", "--size", "192")
     assert "at 192 px" in log and "grafted ONNX matches its parts" in log
     manifest = json.loads((larger / "manifest.json").read_text())
     assert manifest["inputs"][0]["shape"] == ["batch", 3, 192, 192]
@@ -213,9 +216,7 @@ def test_heads_at_a_larger_size_take_larger_images_and_the_embedder_inside_keeps
     assert (first * own).sum(axis=1).min() > 0.99
 
     again = tmp_path / "again" / "garment-embedder"  # grafting again at the embedder's size
-    run_script("train_label_heads.py", "--data", str(DATA), "--limit", "48", "--views", "1",
-               "--epochs", "2", "--base", str(larger / "garment-embedder.onnx"),
-               "--out", str(again), "--work", str(tmp_path / "work"), timeout=600)
+    graft_heads(larger / "garment-embedder.onnx", again, tmp_path / "work")
     regrafted = json.loads((again / "manifest.json").read_text())
     assert regrafted["inputs"][0]["shape"] == ["batch", 3, 160, 160]
     assert (regrafted["provenance"]["label_heads"]["base_sha256"]
@@ -238,8 +239,16 @@ def changed_backbone_weights(grafted) -> set[str]:
     return changed
 
 
-def blocks_below(first: int) -> list[str]:
-    return [f"expanded_conv_{i}/" for i in range(1, first)] + ["expanded_conv/"]
+def assert_fine_tuned_from(grafted, first: int) -> None:
+    """The graft's backbone changed from block `first` to the last and nowhere below, as its
+    manifest says."""
+    changed = changed_backbone_weights(grafted)
+    assert any(f"expanded_conv_{first}/" in n for n in changed)
+    assert any("expanded_conv_14/expand" in n for n in changed)
+    below = [f"expanded_conv_{i}/" for i in range(1, first)] + ["expanded_conv/"]
+    assert not [n for n in changed if any(block in n for block in below)]
+    manifest = json.loads((grafted / "manifest.json").read_text())
+    assert f"blocks {first}-14 fine-tuned" in manifest["provenance"]["label_heads"]["backbone"]
 
 
 @pytest.mark.slow
@@ -247,12 +256,7 @@ def blocks_below(first: int) -> list[str]:
 def test_fine_tuning_changes_the_top_blocks_of_the_backbone_and_nothing_below(grafted_model):
     grafted, log = grafted_model
     assert "fine-tuning blocks 8-14" in log
-    changed = changed_backbone_weights(grafted)
-    assert any("expanded_conv_14/expand" in n for n in changed)
-    assert any("expanded_conv_8/" in n for n in changed)
-    assert not [n for n in changed if any(block in n for block in blocks_below(8))]
-    manifest = json.loads((grafted / "manifest.json").read_text())
-    assert "blocks 8-14 fine-tuned" in manifest["provenance"]["label_heads"]["backbone"]
+    assert_fine_tuned_from(grafted, 8)
 
 
 @pytest.mark.slow
@@ -260,16 +264,10 @@ def test_fine_tuning_changes_the_top_blocks_of_the_backbone_and_nothing_below(gr
 def test_fine_tuning_can_start_at_a_later_block_and_keep_more_frozen(smoke_model, tmp_path):
     models, _ = smoke_model
     shallower = tmp_path / "models" / "garment-embedder"
-    log = run_script("train_label_heads.py", "--data", str(DATA), "--limit", "48", "--views",
-                     "1", "--epochs", "2", "--tune-from", "12",
-                     "--base", str(models / "garment-embedder" / "garment-embedder.onnx"),
-                     "--out", str(shallower), "--work", str(tmp_path / "work"), timeout=600)
+    log = graft_heads(models / "garment-embedder" / "garment-embedder.onnx", shallower,
+                      tmp_path / "work", "--tune-from", "12")
     assert "fine-tuning blocks 12-14" in log and "trained blocks in ONNX match torch" in log
-    changed = changed_backbone_weights(shallower)
-    assert any("expanded_conv_12/" in n for n in changed)
-    assert not [n for n in changed if any(block in n for block in blocks_below(12))]
-    manifest = json.loads((shallower / "manifest.json").read_text())
-    assert "blocks 12-14 fine-tuned" in manifest["provenance"]["label_heads"]["backbone"]
+    assert_fine_tuned_from(shallower, 12)
 
 
 @pytest.mark.slow
@@ -277,10 +275,8 @@ def test_fine_tuning_can_start_at_a_later_block_and_keep_more_frozen(smoke_model
 def test_fine_tuning_cannot_start_inside_a_block_without_a_residual_sum(smoke_model, tmp_path):
     models, _ = smoke_model
     with pytest.raises(AssertionError, match=r"--tune-from 11: .*residual sum: one of \[.*\b12\b"):
-        run_script("train_label_heads.py", "--data", str(DATA), "--limit", "48",
-                   "--tune-from", "11",
-                   "--base", str(models / "garment-embedder" / "garment-embedder.onnx"),
-                   "--out", str(tmp_path / "out"), "--work", str(tmp_path / "work"), timeout=600)
+        graft_heads(models / "garment-embedder" / "garment-embedder.onnx", tmp_path / "out",
+                    tmp_path / "work", "--tune-from", "11")
     assert not (tmp_path / "out").exists()
 
 
@@ -294,9 +290,7 @@ def test_grafting_onto_a_grafted_model_replaces_its_heads(grafted_model, tmp_pat
     first["extra"]["consensus"] = {"type": 0.01, "type_colour": 0.02, "variety": 0.02}
     (tuned / "manifest.json").write_text(json.dumps(first))
     again = tmp_path / "models" / "garment-embedder"
-    run_script("train_label_heads.py", "--data", str(DATA), "--limit", "48", "--views", "1",
-               "--epochs", "2", "--base", str(tuned / "garment-embedder.onnx"),
-               "--out", str(again), "--work", str(tmp_path / "work"), timeout=600)
+    graft_heads(tuned / "garment-embedder.onnx", again, tmp_path / "work")
     second = json.loads((again / "manifest.json").read_text())
     assert "consensus" not in second["extra"]  # tuned for the old file, not the new one
     assert (second["provenance"]["label_heads"]["base_sha256"]
