@@ -69,7 +69,6 @@ BACKBONE_OUTPUTS = [
 ]
 # The first fine-tuned block by default: blocks 8-14 run on block 7's output (stride 16).
 TUNE_FROM = 8
-LAST_BLOCK = 14
 TRAIN_BATCH = 256
 HEADS = ("type", "gender", "kind", "street", "colour")
 BASE_OUTPUT = "base_embedding"
@@ -136,30 +135,34 @@ def as_backbone_input(x: torch.Tensor) -> np.ndarray:
     return (x * 255).permute(0, 2, 3, 1).contiguous().numpy()
 
 
+def block_of(name: str) -> int:
+    """The MobileNetV3 block a tensor belongs to ("…/expanded_conv_11/…" -> 11, the first
+    block's "…/expanded_conv/…" -> 0)."""
+    block = name.split("/")[2]
+    return 0 if block == "expanded_conv" else int(block.rsplit("_", 1)[1])
+
+
+LAST_BLOCK = block_of(BACKBONE_OUTPUTS[-1])
+
+
 def top_input(tune_from: int) -> str:
     """The output of the block before the first fine-tuned one: its residual sum."""
     return f"tower_0/MobilenetV3/expanded_conv_{tune_from - 1}/add:0"
 
 
-def frozen_outputs(tune_from: int) -> list[str]:
-    """The pooled backbone outputs that the fine-tuning leaves as they are."""
-    return [] if tune_from <= 11 else BACKBONE_OUTPUTS[:1]
-
-
 def split_backbone(cut: onnx.ModelProto,
                    tune_from: int) -> tuple[onnx.ModelProto, onnx.ModelProto]:
-    """The frozen bottom (input -> the output of block `tune_from` - 1, and block 11's
-    expansion while block 11 stays frozen) and the top that is fine-tuned (-> the expansions
-    of blocks 11, unless frozen, and 14)."""
-    start = top_input(tune_from)
-    sums = sorted({o for n in cut.graph.node for o in n.output
-                   if o.startswith("tower_0/MobilenetV3/expanded_conv_") and o.endswith("/add:0")})
-    if start not in sums or not 1 < tune_from <= LAST_BLOCK:
-        blocks = sorted(int(o.split("/")[2].rsplit("_", 1)[1]) + 1 for o in sums
-                        if o.split("/")[2] != "expanded_conv")
+    """The frozen bottom (input -> the output of block `tune_from` - 1, and the pooled
+    expansions of blocks before `tune_from`) and the top that is fine-tuned (-> the other
+    pooled expansions)."""
+    starts = sorted(block_of(o) + 1 for n in cut.graph.node for o in n.output
+                    if o.startswith("tower_0/MobilenetV3/expanded_conv")
+                    and o == top_input(block_of(o) + 1) and block_of(o) < LAST_BLOCK)
+    if tune_from not in starts:
         raise SystemExit(f"--tune-from {tune_from}: fine-tuning can only start at a block that "
-                         f"follows a residual sum: one of {[b for b in blocks if b <= LAST_BLOCK]}")
-    frozen = frozen_outputs(tune_from)
+                         f"follows a residual sum: one of {starts}")
+    start = top_input(tune_from)
+    frozen = [o for o in BACKBONE_OUTPUTS if block_of(o) < tune_from]
     extractor = onnx.utils.Extractor(onnx.shape_inference.infer_shapes(cut))
     bottom = extractor.extract_model([cut.graph.input[0].name], [start, *frozen])
     top = extractor.extract_model([start], [o for o in BACKBONE_OUTPUTS if o not in frozen])
