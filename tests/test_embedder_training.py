@@ -280,6 +280,99 @@ def test_fine_tuning_cannot_start_inside_a_block_without_a_residual_sum(smoke_mo
     assert not (tmp_path / "out").exists()
 
 
+@pytest.fixture(scope="module")
+def averaged_model(smoke_model, grafted_model, tmp_path_factory):
+    """The grafted model's heads averaged with those of a second graft (another seed, blocks
+    12-14 fine-tuned) by scripts/ensemble_heads.py: (the averaged model, the two grafts, log)."""
+    models, _ = smoke_model
+    grafted, _ = grafted_model
+    root = tmp_path_factory.mktemp("averaged")
+    second = root / "second" / "garment-embedder"
+    graft_heads(models / "garment-embedder" / "garment-embedder.onnx", second, root / "work",
+                "--seed", "1", "--tune-from", "12")
+    averaged = root / "models" / "garment-embedder"
+    log = run_script("ensemble_heads.py", str(grafted / "garment-embedder.onnx"),
+                     str(second / "garment-embedder.onnx"), "--data", str(DATA), "--limit", "48",
+                     "--out", str(averaged), timeout=600)
+    return averaged, (grafted, second), log
+
+
+def head_parts(embedding: np.ndarray, manifest: dict, base_dim: int) -> dict[str, np.ndarray]:
+    """A graft's embedding split back into its heads' weighted square-rooted distributions:
+    the embedder's part has length `base_scale` before the joint normalisation."""
+    heads = manifest["provenance"]["label_heads"]
+    stretch = heads["base_scale"] / np.linalg.norm(embedding[:, :base_dim], axis=1, keepdims=True)
+    parts, start = {}, base_dim
+    for k, classes in heads["classes"].items():
+        parts[k] = embedding[:, start : start + len(classes)] * stretch / heads["weights"][k]
+        start += len(classes)
+    assert start == embedding.shape[1]
+    return parts
+
+
+@pytest.mark.slow
+@requires_data
+def test_averaged_heads_predict_the_mean_of_the_grafts_distributions(smoke_model,
+                                                                     averaged_model):
+    models, _ = smoke_model
+    averaged, grafts, log = averaged_model
+    assert "averaging the heads of 2 grafts" in log and "grafted ONNX matches its parts" in log
+    crops = [np.full((90, 60, 3), 200, np.uint8), np.random.default_rng(2).integers(
+        0, 256, (120, 80, 3), dtype=np.uint8)]
+    base_dim = Embedder(ModelStore(models), "garment-embedder").embed(crops).shape[1]
+
+    def parts(model) -> dict[str, np.ndarray]:
+        manifest = json.loads((model / "manifest.json").read_text())
+        return head_parts(Embedder(ModelStore(model.parent), "garment-embedder").embed(crops),
+                          manifest, base_dim)
+
+    first, second = (parts(g) for g in grafts)
+    both = parts(averaged)
+    assert set(both) == set(first) == set(second)
+    for k in both:
+        assert np.allclose(both[k] ** 2, (first[k] ** 2 + second[k] ** 2) / 2, atol=1e-4), k
+        assert not np.allclose(first[k], second[k], atol=1e-3), k  # two different opinions
+
+
+@pytest.mark.slow
+@requires_data
+def test_averaged_heads_keep_each_recipe_and_run_the_shared_frozen_blocks_once(averaged_model):
+    import onnx
+
+    averaged, _, _ = averaged_model
+    heads = json.loads((averaged / "manifest.json").read_text())["provenance"]["label_heads"]
+    assert heads["trained_by"] == "scripts/ensemble_heads.py"
+    assert [b["seed"] for b in heads["branches"]] == [0, 1]
+    assert "blocks 8-14 fine-tuned" in heads["branches"][0]["backbone"]
+    assert "blocks 12-14 fine-tuned" in heads["branches"][1]["backbone"]
+    weights = [t.name for t in onnx.load(str(averaged / "garment-embedder.onnx")).graph.initializer]
+    # blocks 0-7 are frozen in both branches: one copy; blocks 8-14 differ: two
+    assert any("expanded_conv_7/" in n for n in weights if n.startswith("cn/"))
+    assert not any(f"expanded_conv_{b}/" in n for n in weights if n.startswith("cn2/")
+                   for b in range(1, 8))
+    assert any("expanded_conv_8/" in n for n in weights if n.startswith("cn2/"))
+
+
+@pytest.mark.slow
+@requires_data
+def test_only_heads_grafted_onto_the_same_embedder_are_averaged(averaged_model, tmp_path):
+    averaged, (first, _), _ = averaged_model
+    other = tmp_path / "other"  # as if grafted onto another embedder
+    shutil.copytree(first, other)
+    manifest = json.loads((other / "manifest.json").read_text())
+    manifest["provenance"]["label_heads"]["base_sha256"] = "0" * 64
+    (other / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(AssertionError, match="differ in their base_sha256"):
+        run_script("ensemble_heads.py", str(first / "garment-embedder.onnx"),
+                   str(other / "garment-embedder.onnx"), "--out", str(tmp_path / "out"),
+                   timeout=300)
+    with pytest.raises(AssertionError, match="already averages several branches"):
+        run_script("ensemble_heads.py", str(averaged / "garment-embedder.onnx"),
+                   str(first / "garment-embedder.onnx"), "--out", str(tmp_path / "out"),
+                   timeout=300)
+    assert not (tmp_path / "out").exists()
+
+
 @pytest.mark.slow
 @requires_data
 def test_grafting_onto_a_grafted_model_replaces_its_heads(grafted_model, tmp_path):
