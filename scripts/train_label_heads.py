@@ -242,7 +242,7 @@ class Branch:
 
 
 def averaged(probabilities: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
-    """Each head's square-rooted distribution, averaged over the branches that have the head."""
+    """The square root of each head's distribution averaged over the branches that have it."""
     present = [k for k in HEADS if any(k in p for p in probabilities)]
     return {k: np.sqrt(np.mean([p[k] for p in probabilities if k in p], axis=0))
             for k in present}
