@@ -31,7 +31,8 @@ What it does
        and the embedder an antialiased copy at its own 160 px (tried, not shipped: the model
        card's "Tried and dropped").
 
-Running it on an already grafted model grafts onto its `base_embedding` again (no stacking).
+Running it on an already grafted model grafts onto its `base_embedding` again (no stacking);
+a centring goes with the old heads (run scripts/centre_embedder.py again).
 Needs the training environment (torch, onnx, onnx2torch; never the runtime):
     .venv-train/bin/python scripts/train_label_heads.py      # rewrites models/garment-embedder/
 `--limit 48 --views 1 --epochs 2` is a smoke run (tests/test_embedder_training.py).
@@ -708,7 +709,9 @@ def write(model: onnx.ModelProto, base_manifest: dict, label_heads: dict, out: P
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"{te.MODEL_NAME}.onnx"
     onnx.save(model, str(path))
-    provenance = {k: v for k, v in base_manifest["provenance"].items() if k != "label_heads"}
+    # a re-graft starts from the embedder alone (`base_of`): the old heads and centring go
+    provenance = {k: v for k, v in base_manifest["provenance"].items()
+                  if k not in ("label_heads", "centring")}
     provenance["label_heads"] = label_heads
     size = label_heads["input_size"]
     image = {**base_manifest["inputs"][0], "shape": ["batch", 3, size, size],

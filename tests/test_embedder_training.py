@@ -373,19 +373,87 @@ def test_only_heads_grafted_onto_the_same_embedder_are_averaged(averaged_model, 
     assert not (tmp_path / "out").exists()
 
 
+@pytest.fixture(scope="module")
+def centred_model(grafted_model, tmp_path_factory):
+    """The smoke graft centred on its training products' mean embedding (in a models/ folder)."""
+    grafted, _ = grafted_model
+    models = tmp_path_factory.mktemp("centred") / "models"
+    shutil.copytree(grafted, models / "garment-embedder")
+    log = run_script("centre_embedder.py", "--data", str(DATA), "--limit", "48",
+                     "--models", str(models), timeout=300)
+    return models, log
+
+
+def training_products(limit: int) -> list[np.ndarray]:
+    """The letterboxed training products train_embedder.py's split keeps (monitoring slice out)."""
+    sys.path.insert(0, str(REPO / "scripts"))
+    import train_embedder as te
+
+    data = te.load_training_data(te.parse_args(["--data", str(DATA), "--limit", str(limit)]))
+    return list(data.cat.images.numpy())
+
+
 @pytest.mark.slow
 @requires_data
-def test_grafting_onto_a_grafted_model_replaces_its_heads(grafted_model, tmp_path):
+def test_centring_subtracts_the_training_products_mean_embedding(grafted_model, centred_model):
+    import onnx
+    from onnx import numpy_helper
+
     grafted, _ = grafted_model
+    models, log = centred_model
+    assert "centred ONNX matches the centred embeddings" in log and "ETA" in log
+    before = json.loads((grafted / "manifest.json").read_text())
+    after = json.loads((models / "garment-embedder" / "manifest.json").read_text())
+    assert file_sha256(models / "garment-embedder" / after["file"]) == after["sha256"]
+    assert after["provenance"]["centring"]["uncentred_sha256"] == before["sha256"]
+    assert after["outputs"][0]["shape"] == before["outputs"][0]["shape"]
+    assert "consensus" not in after["extra"]  # tuned for the uncentred file
+
+    products = training_products(48)
+    uncentred = Embedder(ModelStore(grafted.parent), "garment-embedder").embed(products)
+    centred = Embedder(ModelStore(models), "garment-embedder").embed(products)
+    graph = onnx.load(str(models / "garment-embedder" / after["file"])).graph
+    mean = next(numpy_helper.to_array(t) for t in graph.initializer if t.name == "centring/mean")
+    assert np.allclose(mean[0], uncentred.mean(axis=0), atol=1e-5)
+    want = uncentred - mean
+    assert np.allclose(centred, want / np.linalg.norm(want, axis=1, keepdims=True), atol=1e-4)
+    # the common part is gone: the products no longer point the same way on average
+    assert np.linalg.norm(centred.mean(axis=0)) < 0.5 * np.linalg.norm(uncentred.mean(axis=0))
+
+
+@pytest.mark.slow
+@requires_data
+def test_a_centred_embedder_is_not_centred_twice(centred_model, tmp_path):
+    models, _ = centred_model
+    again = tmp_path / "models"
+    shutil.copytree(models / "garment-embedder", again / "garment-embedder")
+    with pytest.raises(AssertionError, match="already centred"):
+        run_script("centre_embedder.py", "--data", str(DATA), "--limit", "48",
+                   "--models", str(again), timeout=300)
+    assert (file_sha256(again / "garment-embedder" / "garment-embedder.onnx")
+            == file_sha256(models / "garment-embedder" / "garment-embedder.onnx"))
+
+
+@pytest.mark.slow
+@requires_data
+def test_grafting_onto_a_grafted_model_replaces_its_heads_and_its_centring(centred_model,
+                                                                          tmp_path):
+    import onnx
+
+    models, _ = centred_model
     tuned = tmp_path / "tuned"  # as if scripts/tune_consensus.py had run on it
-    shutil.copytree(grafted, tuned)
-    first = json.loads((grafted / "manifest.json").read_text())
+    shutil.copytree(models / "garment-embedder", tuned)
+    first = json.loads((tuned / "manifest.json").read_text())
     first["extra"]["consensus"] = {"type": 0.01, "type_colour": 0.02, "variety": 0.02}
     (tuned / "manifest.json").write_text(json.dumps(first))
     again = tmp_path / "models" / "garment-embedder"
     graft_heads(tuned / "garment-embedder.onnx", again, tmp_path / "work")
     second = json.loads((again / "manifest.json").read_text())
     assert "consensus" not in second["extra"]  # tuned for the old file, not the new one
+    assert "centring" not in second["provenance"]  # centre_embedder.py runs again afterwards
+    assert "centring" not in second["outputs"][0]["meaning"]
+    graph = onnx.load(str(again / "garment-embedder.onnx")).graph
+    assert not [t.name for t in graph.initializer if t.name.startswith("centring/")]
     assert (second["provenance"]["label_heads"]["base_sha256"]
             == first["provenance"]["label_heads"]["base_sha256"])
     assert second["outputs"][0]["shape"] == first["outputs"][0]["shape"]  # not stacked
