@@ -15,7 +15,7 @@ What it does
        train_label_heads.py does for one branch.
     3. Writes one ONNX: the embedder, every branch's backbone (shared layers once) and heads,
        each head's distributions averaged over the branches that have it; then run
-       scripts/tune_consensus.py on it.
+       scripts/centre_embedder.py and scripts/tune_consensus.py on it.
 
 Needs the training environment (torch, onnx; never the runtime), e.g.:
     .venv/bin/python scripts/ensemble_heads.py models/garment-embedder/garment-embedder.onnx \\
