@@ -43,8 +43,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import train_embedder as te
 from eval_retrieval import embed
 from model_manifest import write_manifest
+from tuning_run import add_embedder_options, training_data
 
-REPO = te.REPO
 UNCENTRED = "uncentred_embedding"
 MEAN = "centring/mean"
 EPSILON = 1e-6  # an embedding equal to the mean is left near zero rather than divided by zero
@@ -87,16 +87,9 @@ def check(folder: Path, mean: np.ndarray, crops: list[np.ndarray],
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--data", type=Path, default=REPO / ".." / "shared" / "data",
-                   help="folder with catalog/ and street/ (default: ../shared/data)")
-    p.add_argument("--models", type=Path, default=REPO / "models",
-                   help="model folder holding the embedder (default: the shipped models/)")
-    p.add_argument("--embedder", default=te.MODEL_NAME, help="model name under --models")
+    add_embedder_options(p)
     p.add_argument("--out", type=Path, default=None,
                    help="write the centred model here (default: over the embedder's folder)")
-    p.add_argument("--limit", type=int, default=None,
-                   help="use only this many catalog products (smoke tests)")
-    p.add_argument("--threads", type=int, default=2, help="ONNX Runtime threads")
     return p.parse_args(argv)
 
 
@@ -110,8 +103,7 @@ def main(argv: list[str] | None = None) -> int:
                                                    for t in model.graph.initializer):
         raise SystemExit("this embedder is already centred (provenance.centring); centre the "
                          "file that scripts/train_label_heads.py wrote instead")
-    limit = ["--limit", str(args.limit)] if args.limit else []
-    data = te.load_training_data(te.parse_args(["--data", str(args.data.resolve()), *limit]))
+    data = training_data(args)
     products = list(data.cat.images.numpy())
     embeddings = embed(Embedder(ModelStore(args.models, threads=args.threads), args.embedder),
                        products, "training products")

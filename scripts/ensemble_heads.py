@@ -37,6 +37,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import train_embedder as te
 import train_label_heads as lh
+from tuning_run import training_data
 
 log = te.log
 # what the averaged grafts must share: the embedder, its scale in the graft, the input sizes
@@ -95,8 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         + "; ".join(f"{path} ({', '.join(b.heads.weight)})"
                     for path, b in zip(args.grafts, branches, strict=True)))
     base = lh.session(base_model, args.threads)
-    limit = ["--limit", str(args.limit)] if args.limit else []
-    data = te.load_training_data(te.parse_args(["--data", str(args.data.resolve()), *limit]))
+    data = training_data(args)
     weights = lh.tune(data, base, branches, scale, args)
     if not any(weights.values()):
         raise SystemExit("no head improved on the embedder alone on the tuning queries; "

@@ -43,8 +43,8 @@ from companion.pipeline.embed import Embedder
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import train_embedder as te
 from eval_retrieval import embed, look_order, nearest
+from tuning_run import add_embedder_options, training_data
 
-REPO = Path(__file__).resolve().parents[1]
 TYPE_BONUS = (0.0, 0.005, 0.01, 0.02)
 TYPE_COLOUR_BONUS = (0.0, 0.01, 0.02, 0.05)
 VARIETY = (0.0, 0.005, 0.01, 0.02, 0.03, 0.05, 0.08, 0.12, 0.16)
@@ -64,19 +64,11 @@ def describe(weights: ConsensusWeights) -> str:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--data", type=Path, default=REPO / ".." / "shared" / "data",
-                   help="folder with catalog/ and street/ (default: ../shared/data)")
-    p.add_argument("--models", type=Path, default=REPO / "models",
-                   help="model folder holding the embedder (default: the shipped models/)")
-    p.add_argument("--embedder", default=te.MODEL_NAME, help="model name under --models")
-    p.add_argument("--limit", type=int, default=None,
-                   help="use only this many catalog products (smoke tests)")
-    p.add_argument("--threads", type=int, default=2, help="ONNX Runtime threads")
+    add_embedder_options(p)
     p.add_argument("--dry-run", action="store_true", help="print the choice, write nothing")
     args = p.parse_args(argv)
 
-    limit = ["--limit", str(args.limit)] if args.limit else []
-    data = te.load_training_data(te.parse_args(["--data", str(args.data.resolve()), *limit]))
+    data = training_data(args)
     embedder = Embedder(ModelStore(args.models, threads=args.threads), args.embedder)
     # the training data's letterboxed uint8 images, one array per image
     gallery = embed(embedder, list(data.cat.images.numpy()), "training products")
