@@ -5,6 +5,7 @@ Needs the training packages (`pip install torch==2.13.0 onnx scipy`); skipped wi
 
 from __future__ import annotations
 
+import argparse
 import csv
 import json
 import shutil
@@ -387,9 +388,9 @@ def centred_model(grafted_model, tmp_path_factory):
 def training_products(limit: int) -> list[np.ndarray]:
     """The letterboxed training products train_embedder.py's split keeps (monitoring slice out)."""
     sys.path.insert(0, str(REPO / "scripts"))
-    import train_embedder as te
+    from tuning_run import training_data
 
-    data = te.load_training_data(te.parse_args(["--data", str(DATA), "--limit", str(limit)]))
+    data = training_data(argparse.Namespace(data=DATA, limit=limit))
     return list(data.cat.images.numpy())
 
 
