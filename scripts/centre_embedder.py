@@ -42,7 +42,7 @@ from companion.pipeline.embed import Embedder
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import train_embedder as te
 from eval_retrieval import embed
-from model_manifest import write_manifest
+from model_manifest import extra_of_a_changed_file, write_manifest
 from tuning_run import add_embedder_options, training_data
 
 UNCENTRED = "uncentred_embedding"
@@ -99,10 +99,9 @@ def main(argv: list[str] | None = None) -> int:
     folder = args.models / args.embedder
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     model = onnx.load(str(folder / manifest["file"]))
-    if "centring" in manifest["provenance"] or any(t.name == MEAN
-                                                   for t in model.graph.initializer):
-        raise SystemExit("this embedder is already centred (provenance.centring); centre the "
-                         "file that scripts/train_label_heads.py wrote instead")
+    if any(t.name == MEAN for t in model.graph.initializer):
+        raise SystemExit("this embedder is already centred; centre the file that "
+                         "scripts/train_label_heads.py wrote instead")
     data = training_data(args)
     products = list(data.cat.images.numpy())
     embeddings = embed(Embedder(ModelStore(args.models, threads=args.threads), args.embedder),
@@ -130,12 +129,10 @@ def main(argv: list[str] | None = None) -> int:
         "mean_length": round(length, 4),
         "minutes": round((time.time() - started) / 60, 1),
     }
-    # consensus weights belong to the file they were tuned on: scripts/tune_consensus.py
-    extra = {k: v for k, v in manifest.get("extra", {}).items() if k != "consensus"}
     written = write_manifest(path, name=manifest["name"], task=manifest["task"],
                              inputs=manifest["inputs"], outputs=[output],
                              labels=manifest["labels"], licence=manifest["licence"],
-                             provenance=provenance, extra=extra)
+                             provenance=provenance, extra=extra_of_a_changed_file(manifest))
     check(staging, mean, products[:64], embeddings[:64])
     out.mkdir(parents=True, exist_ok=True)
     for name in (manifest["file"], "manifest.json"):

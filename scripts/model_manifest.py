@@ -34,6 +34,12 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+def extra_of_a_changed_file(manifest: dict) -> dict:
+    """The manifest's `extra` for a new file made from its model: without the consensus weights,
+    which belong to the very file they were tuned on (scripts/tune_consensus.py)."""
+    return {k: v for k, v in manifest.get("extra", {}).items() if k != "consensus"}
+
+
 def write_manifest(onnx_path: Path, *, name: str, task: str, inputs: list[dict],
                    outputs: list[dict], labels: list[str], licence: str, provenance: dict,
                    extra: dict | None = None) -> dict:

@@ -59,7 +59,7 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import train_embedder as te
-from model_manifest import write_manifest
+from model_manifest import extra_of_a_changed_file, write_manifest
 
 REPO = te.REPO
 BACKBONE_ONNX = REPO / "models" / "centernet" / "centernet.onnx"
@@ -725,8 +725,7 @@ def write(model: onnx.ModelProto, base_manifest: dict, label_heads: dict, out: P
         "that the CenterNet-backbone heads predict (averaged over provenance.label_heads."
         "branches where there are several), each times its weight (provenance.label_heads; "
         "heads of weight 0 are left out)")
-    # consensus weights belong to the file they were tuned on: scripts/tune_consensus.py
-    extra = {k: v for k, v in base_manifest.get("extra", {}).items() if k != "consensus"}
+    extra = extra_of_a_changed_file(base_manifest)
     extra["input_size"] = size
     manifest = write_manifest(
         path, name=te.MODEL_NAME, task=base_manifest["task"], inputs=[image],
