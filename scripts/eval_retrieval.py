@@ -24,6 +24,12 @@ training checkpoint.
    to help the embedding); "in category" searches only the products of the pipeline category
    the box would be searched in (companion.catalog.categories), as `shop-the-look look` does.
 
+3. Why the first results miss (product -> product, as a look shows them): how many miss by
+   gender, by type, by both, or by colour alone, and the most frequent confusions. And one fact
+   about the catalog, not the model: how often two products of one articleType whose garments
+   have practically the same mean colour (CIELAB delta E < 3) carry different baseColour names:
+   a rough sign of how far the pixels alone can go on the type+colour rule.
+
 Usage:
     .venv/bin/python scripts/eval_retrieval.py                      # both embedders
     .venv/bin/python scripts/eval_retrieval.py --embedders garment-embedder --json runs/eval/r.json
@@ -36,7 +42,7 @@ import csv
 import json
 import sys
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -205,6 +211,10 @@ def product_to_product(p: Products, emb: np.ndarray, weights: ConsensusWeights) 
         same_colour = p.colour[g][top] == p.colour[q][:, None]
         hits = {"type": same_gender & same_type,
                 "type+colour": same_gender & same_type & same_colour}
+        if not suffix:
+            result["first result misses"] = first_result_misses(
+                same_gender[:, 0], same_type[:, 0], same_colour[:, 0],
+                p.article[q], p.article[g][top[:, 0]], p.colour[q], p.colour[g][top[:, 0]])
         for rule, hit in hits.items():
             result[rule][f"R@1{suffix}"] = float(hit[:, 0].mean())
             result[rule][f"R@10{suffix}"] = float(hit.any(axis=1).mean())
@@ -212,6 +222,72 @@ def product_to_product(p: Products, emb: np.ndarray, weights: ConsensusWeights) 
                 result[rule][f"R@1 {name}{suffix}"] = (float(hit[mask, 0].mean())
                                                         if mask.any() else float("nan"))
     return result
+
+
+def first_result_misses(same_gender: np.ndarray, same_type: np.ndarray,
+                        same_colour: np.ndarray, query_types: np.ndarray,
+                        result_types: np.ndarray, query_colours: np.ndarray,
+                        result_colours: np.ndarray, most_common: int = 10) -> dict:
+    """Why the first results miss: counts by what is wrong, and the most frequent confusions
+    (unordered pairs of articleTypes where the type is wrong; of baseColours where only the
+    colour is)."""
+    colour_only = same_gender & same_type & ~same_colour
+    return {"queries": len(same_gender),
+            "gender only": int((~same_gender & same_type).sum()),
+            "type only": int((same_gender & ~same_type).sum()),
+            "gender and type": int((~same_gender & ~same_type).sum()),
+            "colour only": int(colour_only.sum()),
+            "type pairs": frequent_pairs(query_types[~same_type], result_types[~same_type],
+                                         most_common),
+            "colour pairs": frequent_pairs(query_colours[colour_only],
+                                           result_colours[colour_only], most_common)}
+
+
+def frequent_pairs(ours: np.ndarray, theirs: np.ndarray, most_common: int) -> list:
+    """[["A / B", count], ...] of unordered label pairs, most frequent first."""
+    counted = Counter(" / ".join(sorted(pair)) for pair in zip(ours, theirs, strict=True))
+    return [[pair, n] for pair, n in counted.most_common(most_common)]
+
+
+def garment_lab(image: np.ndarray) -> np.ndarray:
+    """Mean CIELAB colour (D65) of an RGB image's pixels that are not studio white (all of
+    them when almost all are white)."""
+    rgb = image.reshape(-1, 3).astype(np.float64)
+    garment = rgb[rgb.min(axis=1) <= 235]
+    if len(garment) < 20:
+        garment = rgb
+    c = garment / 255
+    linear = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    xyz = linear @ np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722],
+                             [0.0193, 0.1192, 0.9505]]).T
+    t = xyz / np.array([0.95047, 1.0, 1.08883])
+    f = np.where(t > (6 / 29) ** 3, np.cbrt(t), t / (3 * (6 / 29) ** 2) + 4 / 29)
+    lab = np.stack([116 * f[:, 1] - 16, 500 * (f[:, 0] - f[:, 1]), 200 * (f[:, 1] - f[:, 2])],
+                   axis=1)
+    return lab.mean(axis=0)
+
+
+def colour_name_disagreement(p: Products, within: float = 3.0,
+                             most_common: int = 10) -> dict:
+    """How consistently the feed names colours, whatever the model: of the pairs of index
+    products with the same articleType whose garments' mean colours lie within ``within``
+    (CIELAB delta E) of each other, the share whose baseColour names differ. A mean hides
+    prints and trims, so this is a rough sign, not a bound."""
+    g = np.flatnonzero(p.split == "index")
+    lab = np.array([garment_lab(p.images[i]) for i in g])
+    ours, theirs = [], []
+    for article in np.unique(p.article[g]):
+        members = np.flatnonzero(p.article[g] == article)
+        first, second = np.triu_indices(len(members), 1)
+        close = np.linalg.norm(lab[members[first]] - lab[members[second]], axis=1) < within
+        names = p.colour[g][members]
+        ours.append(names[first][close])
+        theirs.append(names[second][close])
+    ours, theirs = np.concatenate([[], *ours]), np.concatenate([[], *theirs])
+    differ = ours != theirs
+    return {"delta E": within, "pairs": len(ours),
+            "names differ": float(differ.mean()) if len(ours) else float("nan"),
+            "most frequent": frequent_pairs(ours[differ], theirs[differ], most_common)}
 
 
 def street_to_product(p: Products, boxes: list, emb_boxes: np.ndarray, emb: np.ndarray,
@@ -284,6 +360,15 @@ def table(results: list[dict]) -> str:
                   "R@10 similarity alone", "R@1 168x224 similarity alone",
                   "R@1 60x80 similarity alone"):
             row(f"  {rule:<12} {k}", [r["product_to_product"][rule][k] for r in results])
+    for r in results:
+        m = r["product_to_product"]["first result misses"]
+        lines.append(f"  {r['embedder']}: first results that miss, of {m['queries']}: "
+                     f"gender only {m['gender only']}, type only {m['type only']}, "
+                     f"gender and type {m['gender and type']}; right type, other colour "
+                     f"{m['colour only']}")
+        for what in ("type pairs", "colour pairs"):
+            lines.append(f"    most frequent {what}: "
+                         + ", ".join(f"{pair} {n}" for pair, n in m[what]))
     lines.append("street -> product: share of the top 10 with a fitting articleType")
     for cls in CLASS_TYPES:
         s = [r["street_to_product"].get(cls) for r in results]
@@ -321,6 +406,11 @@ def main(argv: list[str] | None = None) -> int:
     store = ModelStore(args.models, threads=args.threads)
     results = [evaluate(n.strip(), store, products, boxes) for n in args.embedders.split(",")]
     print(table(results))
+    names = colour_name_disagreement(products)
+    print(f"catalog colour names: of {names['pairs']} pairs of index products with one "
+          f"articleType whose garments' mean colours lie within delta E {names['delta E']:g}, "
+          f"{names['names differ']:.1%} have different baseColour names, most often "
+          + ", ".join(f"{pair} {n}" for pair, n in names["most frequent"]))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(results, indent=2) + "\n")

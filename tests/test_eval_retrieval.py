@@ -12,6 +12,9 @@ from companion.pipeline.consensus import ConsensusWeights
 from scripts.eval_retrieval import (
     CLASS_TYPES,
     Products,
+    colour_name_disagreement,
+    first_result_misses,
+    garment_lab,
     gender_match,
     product_to_product,
     street_to_product,
@@ -69,6 +72,62 @@ def test_a_street_box_scores_the_share_of_its_ten_results_that_fit_its_class():
     assert shares["open"] == pytest.approx(0.7) and shares["in category"] == pytest.approx(0.7)
 
 
+def test_the_misses_of_first_results_are_counted_by_what_is_wrong_and_their_confusions_paired():
+    p = products([
+        ("query", "female", "Tops", "Black"),  # first result: a t-shirt (type wrong)
+        ("query", "female", "Tshirts", "Navy Blue"),  # first result: a top (type wrong)
+        ("query", "male", "Tshirts", "Black"),  # first result: a grey t-shirt (colour wrong)
+        ("query", "male", "Tshirts", "Grey"),  # first result: a woman's grey t-shirt
+        ("index", "female", "Tshirts", "Black"),
+        ("index", "female", "Tops", "Navy Blue"),
+        ("index", "male", "Tshirts", "Grey"),
+        ("index", "female", "Tshirts", "Grey"),
+    ])
+    emb = unit(0.0, 1.0, 2.0, 3.0, 0.0, 1.0, 2.0, 3.0)
+    misses = product_to_product(p, emb, ConsensusWeights())["first result misses"]
+    assert misses["queries"] == 4
+    assert (misses["gender only"], misses["type only"], misses["gender and type"],
+            misses["colour only"]) == (1, 2, 0, 1)
+    # Tops→Tshirts and Tshirts→Tops are one confusion, whichever side the query is on
+    assert misses["type pairs"] == [["Tops / Tshirts", 2]]
+    assert misses["colour pairs"] == [["Black / Grey", 1]]
+
+
+def test_misses_name_at_most_the_asked_number_of_confusions_most_frequent_first():
+    wrong = np.zeros(3, bool)
+    misses = first_result_misses(~wrong, wrong, ~wrong, np.array(["Flats", "Heels", "Jeans"]),
+                                 np.array(["Heels", "Flats", "Trousers"]), np.array(["Red"] * 3),
+                                 np.array(["Red"] * 3), most_common=1)
+    assert misses["type only"] == 3 and misses["type pairs"] == [["Flats / Heels", 2]]
+
+
+def test_the_garment_colour_is_the_mean_of_its_pixels_in_cielab_leaving_out_studio_white():
+    red_on_white = np.full((40, 40, 3), 255, np.uint8)
+    red_on_white[10:30, 10:30] = (255, 0, 0)
+    assert garment_lab(red_on_white) == pytest.approx([53.24, 80.09, 67.20], abs=0.1)
+    assert garment_lab(np.zeros((8, 8, 3), np.uint8)) == pytest.approx([0, 0, 0], abs=1e-6)
+    # an all-white photo has no garment pixels to leave out: white itself
+    assert garment_lab(np.full((8, 8, 3), 255, np.uint8)) == pytest.approx([100, 0, 0], abs=0.1)
+
+
+def test_colour_names_disagree_when_alike_garments_of_one_type_are_named_apart():
+    navy, also_navy, red = ((30, 40, 90), (31, 40, 91), (200, 20, 20))
+
+    def photo(rgb: tuple[int, int, int]) -> np.ndarray:
+        return np.broadcast_to(np.array(rgb, np.uint8), (20, 20, 3)).copy()
+
+    rows = [("index", "male", "Tshirts", "Navy Blue"), ("index", "male", "Tshirts", "Blue"),
+            ("index", "male", "Tshirts", "Red"), ("index", "male", "Jeans", "Navy Blue"),
+            ("query", "male", "Tshirts", "Black")]
+    p = products(rows)
+    p.images = [photo(navy), photo(also_navy), photo(red), photo(navy), photo(navy)]
+    # one close pair of one type (the two navy t-shirts); the jeans and the query don't count
+    assert colour_name_disagreement(p) == {"delta E": 3.0, "pairs": 1, "names differ": 1.0,
+                                           "most frequent": [["Blue / Navy Blue", 1]]}
+    p.colour[1] = "Navy Blue"
+    assert colour_name_disagreement(p)["names differ"] == 0.0
+
+
 @pytest.mark.slow
 @requires_data
 def test_a_smoke_run_reports_both_embedders_side_by_side(tmp_path):
@@ -76,12 +135,16 @@ def test_a_smoke_run_reports_both_embedders_side_by_side(tmp_path):
     log = run_script("eval_retrieval.py", "--data", str(DATA), "--limit", "40", "--json",
                      str(out), timeout=600)
     assert "nanodet-embedder" in log and "garment-embedder" in log and "ETA" in log
+    assert "first results that miss" in log and "catalog colour names: of " in log
     results = json.loads(out.read_text())
     assert [r["embedder"] for r in results] == ["nanodet-embedder", "garment-embedder"]
     for r in results:
         p2p = r["product_to_product"]
         assert (p2p["queries"], p2p["gallery"]) == (40, 40)
         assert 0 <= p2p["type+colour"]["R@1"] <= p2p["type"]["R@1"] <= p2p["type"]["R@10"] <= 1
+        misses = p2p["first result misses"]
+        missed = sum(misses[k] for k in ("gender only", "type only", "gender and type"))
+        assert missed == round(40 * (1 - p2p["type"]["R@1"]))
         assert r["street_to_product"], "no street box of the first 40 test photos was scored"
         for cls, shares in r["street_to_product"].items():
             assert cls in CLASS_TYPES and 0 <= shares["open"] <= 1
