@@ -54,6 +54,9 @@ from companion.inference.store import ModelStore
 from companion.pipeline.consensus import ConsensusWeights, consensus_order
 from companion.pipeline.embed import Embedder
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from garment_pixels import studio_backdrop
+
 REPO = Path(__file__).resolve().parents[1]
 
 FOOTWEAR = ["Casual Shoes", "Sports Shoes", "Formal Shoes", "Heels", "Flats", "Sandals",
@@ -250,13 +253,12 @@ def frequent_pairs(ours: np.ndarray, theirs: np.ndarray, most_common: int) -> li
 
 
 def garment_lab(image: np.ndarray) -> np.ndarray:
-    """Mean CIELAB colour (D65) of an RGB image's pixels that are not studio white (all of
-    them when almost all are white)."""
-    rgb = image.reshape(-1, 3).astype(np.float64)
-    garment = rgb[rgb.min(axis=1) <= 235]
-    if len(garment) < 20:
-        garment = rgb
-    c = garment / 255
+    """Mean CIELAB colour (D65) of a studio photo's garment: every pixel but the backdrop (all
+    of them if the backdrop fills the photo)."""
+    garment = image[~studio_backdrop(image)]
+    if len(garment) == 0:
+        garment = image.reshape(-1, 3)
+    c = garment.astype(np.float64) / 255
     linear = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
     xyz = linear @ np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722],
                              [0.0193, 0.1192, 0.9505]]).T

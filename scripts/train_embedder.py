@@ -74,6 +74,7 @@ from PIL import Image
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from garment_pixels import studio_backdrop
 from model_manifest import rgb_input, write_manifest
 
 REPO = Path(__file__).resolve().parents[1]
@@ -173,21 +174,14 @@ def class_index(values: list[str], skip: set[str] = frozenset()) -> tuple[torch.
     return torch.tensor([lookup.get(v, -1) for v in values], dtype=torch.long), names
 
 
-def garment_masks(images: torch.Tensor, threshold: int = 238) -> torch.Tensor:
-    """Garment masks of studio photos: near-white regions touching the border are background.
-
-    Connected components (scipy.ndimage) rather than a plain white threshold, so a white garment
-    separated from the background by its outline stays a garment.
-    """
+def garment_masks(images: torch.Tensor) -> torch.Tensor:
+    """Soft garment masks of studio photos: everything but the backdrop (near-white regions
+    touching the border, `garment_pixels.studio_backdrop`), closed and smoothed by a pixel."""
     from scipy import ndimage
 
     out = np.empty((len(images), 1, *images.shape[1:3]), np.float32)
     for i, img in enumerate(images.numpy()):
-        white = img.min(axis=2) >= threshold
-        regions, _ = ndimage.label(white)
-        border = np.unique(np.concatenate([regions[0], regions[-1], regions[:, 0], regions[:, -1]]))
-        fg = ~np.isin(regions, border[border > 0])
-        fg = ndimage.binary_closing(fg, iterations=1)
+        fg = ndimage.binary_closing(~studio_backdrop(img), iterations=1)
         out[i, 0] = ndimage.uniform_filter(fg.astype(np.float32), 3)
     return torch.from_numpy(out)
 

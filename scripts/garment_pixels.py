@@ -1,0 +1,31 @@
+"""Which pixels of a studio product photo are the backdrop, and so which are the garment.
+
+Catalog photos show the garment on studio white. The backdrop is the near-white region that
+touches the photo's border (4-connected), not every near-white pixel: a white garment, or a
+white print on one, is separated from the backdrop by its outline and stays garment. Plain
+numpy, so the evaluation runs in the runtime's environment as well as the training's.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+STUDIO_WHITE = 238  # a pixel whose darkest channel is at least this is near-white
+
+
+def studio_backdrop(image: np.ndarray, threshold: int = STUDIO_WHITE) -> np.ndarray:
+    """[H,W] bool: near-white pixels of an RGB image connected to its border."""
+    white = image.min(axis=2) >= threshold
+    reached = np.zeros_like(white)
+    for edge in (np.s_[0, :], np.s_[-1, :], np.s_[:, 0], np.s_[:, -1]):
+        reached[edge] = white[edge]
+    while True:  # grow from the border through white pixels until nothing changes
+        grown = reached.copy()
+        grown[1:] |= reached[:-1]
+        grown[:-1] |= reached[1:]
+        grown[:, 1:] |= reached[:, :-1]
+        grown[:, :-1] |= reached[:, 1:]
+        grown &= white
+        if np.array_equal(grown, reached):
+            return reached
+        reached = grown
