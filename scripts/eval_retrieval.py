@@ -252,6 +252,11 @@ def frequent_pairs(ours: np.ndarray, theirs: np.ndarray, most_common: int) -> li
     return [[pair, n] for pair, n in counted.most_common(most_common)]
 
 
+def pairs_text(pairs: list) -> str:
+    """"A / B 12, C / D 7" for a report line."""
+    return ", ".join(f"{pair} {n}" for pair, n in pairs)
+
+
 def garment_lab(image: np.ndarray) -> np.ndarray:
     """Mean CIELAB colour (D65) of a studio photo's garment: every pixel but the backdrop (all
     of them if the backdrop fills the photo)."""
@@ -369,8 +374,7 @@ def table(results: list[dict]) -> str:
                      f"gender and type {m['gender and type']}; right type, other colour "
                      f"{m['colour only']}")
         for what in ("type pairs", "colour pairs"):
-            lines.append(f"    most frequent {what}: "
-                         + ", ".join(f"{pair} {n}" for pair, n in m[what]))
+            lines.append(f"    most frequent {what}: {pairs_text(m[what])}")
     lines.append("street -> product: share of the top 10 with a fitting articleType")
     for cls in CLASS_TYPES:
         s = [r["street_to_product"].get(cls) for r in results]
@@ -412,7 +416,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"catalog colour names: of {names['pairs']} pairs of index products with one "
           f"articleType whose garments' mean colours lie within delta E {names['delta E']:g}, "
           f"{names['names differ']:.1%} have different baseColour names, most often "
-          + ", ".join(f"{pair} {n}" for pair, n in names["most frequent"]))
+          f"{pairs_text(names['most frequent'])}")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(results, indent=2) + "\n")
