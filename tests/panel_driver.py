@@ -83,7 +83,7 @@ def counts(panel: Panel) -> dict:
 
 def look_scenario(panel: Panel, pipeline, out: Path, opened: list[str]) -> dict:
     from companion.pipeline.look import LookRequest
-    from companion.pipeline.result_json import look_to_json
+    from companion.pipeline.look_output import look_to_json
 
     result: dict = {}
     requests = []

@@ -11,7 +11,7 @@ import pytest
 
 from companion.inference.store import LoadedModel
 from companion.pipeline.look import LookRequest
-from companion.pipeline.result_json import look_to_json
+from companion.pipeline.look_output import look_to_json
 from tests.companion_http import LiveCompanion, authorised, png_claiming
 from tests.conftest import requires_data, street_photo
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from companion.catalog.categories import category_of
-from companion.errors import LookError
+from companion.errors import ErrorCode, LookError
 
 REQUIRED_COLUMNS = ("id", "title", "image_link")
 GENDERS = {"female": "female", "women": "female", "male": "male", "men": "male", "unisex": "unisex"}
@@ -42,13 +42,12 @@ def read_feed(path: Path) -> Iterator[Product | FeedProblem]:
     try:
         handle = path.open(encoding="utf-8", newline="")
     except OSError as exc:
-        raise LookError("feed_unreadable", f"Cannot open the feed {path}: {exc}") from None
+        raise LookError(ErrorCode.FEED_UNREADABLE, f"Cannot open the feed {path}: {exc}") from None
     with handle:
         reader = csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)
         missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
         if missing:
-            raise LookError(
-                "feed_columns",
+            raise LookError(ErrorCode.FEED_COLUMNS,
                 f"The feed {path} lacks the column(s) {', '.join(missing)}. A feed is a "
                 "tab-separated file with a header row (id, title, link, image_link, …).",
             )

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 from usearch.index import Index
 
-from companion.errors import LookError
+from companion.errors import ErrorCode, LookError
 from companion.pipeline.types import Match
 
 MANIFEST = "manifest.json"
@@ -45,8 +45,7 @@ class CatalogIndex:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         if not (directory / MANIFEST).is_file():
-            raise LookError(
-                "catalog_missing",
+            raise LookError(ErrorCode.CATALOG_MISSING,
                 f"No catalog index at {directory}. Build one with "
                 "`shop-the-look index build FEED --out DIR` (see the README for the demo catalog).",
                 503,
@@ -68,8 +67,7 @@ class CatalogIndex:
     def require_embedder(self, name: str, sha256: str) -> None:
         """Refuse to search with vectors from a model other than the one that built the index."""
         if sha256 != self.manifest.embedder_sha256:
-            raise LookError(
-                "catalog_embedder_mismatch",
+            raise LookError(ErrorCode.CATALOG_EMBEDDER_MISMATCH,
                 f"The catalog at {self.directory} was built with the embedder "
                 f"{self.manifest.embedder} ({self.manifest.embedder_sha256[:12]}…), but this "
                 f"companion uses {name} ({sha256[:12]}…). Rebuild the catalog with "

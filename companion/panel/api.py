@@ -11,7 +11,7 @@ import logging
 import webbrowser
 from collections.abc import Callable
 
-from companion.errors import LookError
+from companion.errors import ErrorCode, LookError
 from companion.panel.controller import PanelController
 from companion.panel.pairing import PairingPrompt
 
@@ -51,7 +51,8 @@ class PanelApi:
         """Open a shown product's own link in the default browser (never a URL from the page)."""
         link = self._controller.product_link(str(product_id))
         if not link:
-            return {"error": {"code": "no_link", "message": "This product has no web link."}}
+            problem = LookError(ErrorCode.NO_LINK, "This product has no web link.")
+            return {"error": problem.to_dict()}
         self._open_url(link)
         return {"opened": link}
 
@@ -69,4 +70,5 @@ class PanelApi:
             return {"error": exc.to_dict()}
         except Exception:  # the page gets a code, the log gets the trace
             log.exception("panel action failed")
-            return {"error": {"code": "internal", "message": "Something went wrong; see the log."}}
+            problem = LookError(ErrorCode.INTERNAL, "Something went wrong; see the log.")
+            return {"error": problem.to_dict()}

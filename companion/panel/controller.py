@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from companion.errors import LookError
+from companion.errors import ErrorCode, LookError
 from companion.panel.images import photo_data_url
 from companion.panel.layout import ImageSource, build_layout, error_layout, remote_image
 from companion.pipeline.look import LookRequest
@@ -79,7 +79,7 @@ class PanelController:
     def set_gender(self, gender: str) -> dict:
         """Re-run the whole look (drawn boxes too) for female, male, all or the detected gender."""
         if gender not in GENDERS:
-            raise LookError("bad_argument", f"Unknown gender {gender!r}.")
+            raise LookError(ErrorCode.BAD_ARGUMENT, f"Unknown gender {gender!r}.")
         session = self._session()
         look = self._run(session, self._request(session, gender=gender))
         drawn = [self._run_region(session, r, gender) for r in session.regions]
@@ -116,7 +116,7 @@ class PanelController:
         box = tuple(round(min(max(v, 0.0), limit), 1)
                     for v, limit in zip(box, (width, height, width, height), strict=True))
         if box[2] - box[0] < MIN_REGION_PX or box[3] - box[1] < MIN_REGION_PX:
-            raise LookError("region_too_small", "Draw a larger box around the garment.")
+            raise LookError(ErrorCode.REGION_TOO_SMALL, "Draw a larger box around the garment.")
         item = self._run_region(session, box, session.gender)
         with self._lock:
             session.regions.append(box)
@@ -169,7 +169,7 @@ class PanelController:
     def _session(self) -> Session:
         with self._lock:
             if not self._sessions:
-                raise LookError("no_look", "No look is shown yet.")
+                raise LookError(ErrorCode.NO_LOOK, "No look is shown yet.")
             return self._sessions[self._current]
 
     def _request(self, session: Session, gender: str, top_k: int | None = None,
@@ -180,7 +180,8 @@ class PanelController:
 
     def _run(self, session: Session, request: LookRequest) -> dict:
         if self.search is None or session.image is None:
-            raise LookError("search_unavailable", "This look cannot be searched again here.")
+            raise LookError(ErrorCode.SEARCH_UNAVAILABLE,
+                            "This look cannot be searched again here.")
         with self._search_lock:
             look = self.search(session.image, request)
         return {**look, "image": session.look.get("image", "")}
@@ -190,5 +191,5 @@ class PanelController:
         look = self._run(session, self._request(session, gender, region=box))
         items = look.get("items", [])
         if not items:
-            raise LookError("no_matches", "Nothing in the catalog looks like that area.")
+            raise LookError(ErrorCode.NO_MATCHES, "Nothing in the catalog looks like that area.")
         return {**items[0], "drawn": True}

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from companion import paths
-from companion.errors import LookError
+from companion.errors import ErrorCode, LookError
 
 
 def show_looks(images: list[Path], index_dir: Path | None, request, as_json: bool = False) -> int:
@@ -17,16 +17,16 @@ def show_looks(images: list[Path], index_dir: Path | None, request, as_json: boo
     from companion.panel import panel_available
 
     if not panel_available():
-        raise LookError("panel_unavailable", "The results window needs a display and the panel "
+        raise LookError(ErrorCode.PANEL_UNAVAILABLE,
+                        "The results window needs a display and the panel "
                         "extra: pip install 'shop-the-look[panel]'. Without --show, look prints "
                         "its results here.")
     from companion.catalog.index import CatalogIndex
-    from companion.cli import format_look
     from companion.inference.store import ModelStore
     from companion.panel.controller import PanelController
     from companion.panel.window import Panel
     from companion.pipeline.look import LookPipeline
-    from companion.pipeline.result_json import error_to_json, look_to_json
+    from companion.pipeline.look_output import error_to_json, format_look, look_to_json
 
     try:
         pipeline = LookPipeline(ModelStore(), CatalogIndex(index_dir or paths.default_index_dir()))
@@ -54,7 +54,7 @@ def show_looks(images: list[Path], index_dir: Path | None, request, as_json: boo
                 data = path.read_bytes()
                 look = pipeline.run(data, source=str(path), request=request)
             except OSError as exc:
-                last = LookError("image_unreadable", f"Cannot read {path}: {exc.strerror}.")
+                last = LookError(ErrorCode.IMAGE_UNREADABLE, f"Cannot read {path}: {exc.strerror}.")
                 report(str(path), last)
                 continue
             except LookError as exc:

@@ -62,7 +62,7 @@ class Panel:
     @classmethod
     def for_pipeline(cls, pipeline, top_k: int | None = None, **options) -> Panel:
         """A panel that can re-run searches (gender, more results, drawn boxes) on ``pipeline``."""
-        from companion.pipeline.result_json import look_to_json
+        from companion.pipeline.look_output import look_to_json
 
         def search(data: bytes, request) -> dict:
             return look_to_json(pipeline.run(data, source="", request=request))

@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from companion import paths
+from companion.server.confirm import ask_in_terminal
+from companion.server.pairing import PAIRING_TIMEOUT_S, Confirm
 
 if TYPE_CHECKING:
     from companion.pipeline.look import LookRequest
@@ -19,19 +21,6 @@ DEFAULT_PORT = 17317  # fixed so the extension finds the companion without askin
 HOST = "127.0.0.1"  # loopback only: nothing on the network can reach the companion
 MAX_BODY_BYTES = 20 * 1024 * 1024  # a 20 MB photo is generous; more is refused with 413
 PAIRINGS_FILE = "pairings.json"
-PAIRING_TIMEOUT_S = 120.0  # how long a pairing request waits for the user's answer
-
-
-@dataclass(frozen=True)
-class PairingRequest:
-    """What the user is asked to approve: who asks, and the code the browser shows."""
-
-    origin: str
-    code: str
-
-
-Confirm = Callable[[PairingRequest], bool]
-"""Blocking question to the user; True pairs the browser. Runs in a worker thread."""
 
 LookHook = Callable[[dict, bytes], None]
 """Called with each look's JSON (as ``look_to_json`` makes it) and the photo's bytes after a
@@ -48,18 +37,12 @@ class LookRunner(Protocol):
     def run(self, data: bytes, source: str = "", request: LookRequest | None = None) -> Look: ...
 
 
-def _terminal_confirm(request: PairingRequest) -> bool:
-    from companion.server.confirm import ask_in_terminal
-
-    return ask_in_terminal(request)
-
-
 @dataclass(frozen=True)
 class ServerConfig:
     port: int = DEFAULT_PORT  # 0 picks a free port (tests); the bound one is used for Host checks
     index_dir: Path | None = None  # None: paths.default_index_dir()
     pairings_path: Path = field(default_factory=lambda: paths.config_dir() / PAIRINGS_FILE)
-    confirm: Confirm = _terminal_confirm
+    confirm: Confirm = ask_in_terminal
     on_look: LookHook | None = None
     max_body_bytes: int = MAX_BODY_BYTES
     pairing_timeout_s: float = PAIRING_TIMEOUT_S

@@ -7,7 +7,7 @@ import os
 import select
 import sys
 
-from companion.server.config import PAIRING_TIMEOUT_S, PairingRequest
+from companion.server.pairing import PAIRING_TIMEOUT_S, PairingRequest
 
 log = logging.getLogger(__name__)
 YES = {"y", "yes", "ν", "ναι"}

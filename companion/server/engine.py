@@ -55,7 +55,7 @@ class LookEngine:
             log.error("The look pipeline is not ready: %s", exc)
 
     def _run(self, data: bytes, source: str, request) -> dict:
-        from companion.pipeline.result_json import look_to_json
+        from companion.pipeline.look_output import look_to_json
 
         pipeline = self._get_pipeline()
         self.runs += 1

@@ -13,11 +13,15 @@ from functools import partial
 
 from aiohttp import web
 
-from companion.errors import LookError
+from companion.errors import ErrorCode, LookError
 from companion.server.security import Handler
 
 log = logging.getLogger("companion.server")
-HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}
+HTTP_CODES = {
+    404: ErrorCode.NOT_FOUND,
+    405: ErrorCode.METHOD_NOT_ALLOWED,
+    413: ErrorCode.BODY_TOO_LARGE,
+}
 HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 dumps = partial(json.dumps, ensure_ascii=False)
 
@@ -26,7 +30,7 @@ def json_response(body: dict, status: int = 200) -> web.Response:
     return web.json_response(body, status=status, dumps=dumps, headers=HEADERS)
 
 
-def error_response(status: int, code: str, message: str) -> web.Response:
+def error_response(status: int, code: ErrorCode, message: str) -> web.Response:
     return json_response({"error": {"code": code, "message": message}}, status)
 
 
@@ -38,15 +42,15 @@ async def error_envelope(request: web.Request, handler: Handler) -> web.StreamRe
     except LookError as exc:
         response = error_response(exc.status, exc.code, exc.message)
     except web.HTTPRequestEntityTooLarge:
-        response = error_response(413, "body_too_large", "The request body is too large.")
+        response = error_response(413, ErrorCode.BODY_TOO_LARGE, "The request body is too large.")
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        response = error_response(exc.status, HTTP_CODES.get(exc.status, "http_error"),
+        response = error_response(exc.status, HTTP_CODES.get(exc.status, ErrorCode.HTTP_ERROR),
                                   exc.reason)
     except Exception:
         log.exception("Unexpected failure in %s %s", request.method, request.path)
-        response = error_response(500, "internal_error",
+        response = error_response(500, ErrorCode.INTERNAL_ERROR,
                                   "The companion hit an unexpected problem; its log has details.")
     # No query string in the log: it may hold a page's address, which is the user's business.
     log.info("%s %s %s %.0f ms", request.method, request.path, response.status,

@@ -7,10 +7,11 @@ from importlib.metadata import PackageNotFoundError, version
 
 from aiohttp import web
 
-from companion.errors import LookError
-from companion.server.config import API_VERSION, APP_NAME, PairingRequest
+from companion.errors import ErrorCode, LookError
+from companion.server.config import API_VERSION, APP_NAME
 from companion.server.envelope import json_response
 from companion.server.keys import CONFIG, DESK, ENGINE, PAIRINGS
+from companion.server.pairing import PairingRequest
 from companion.server.sniff import looks_like_image
 from companion.server.upload import read_upload
 
@@ -40,7 +41,8 @@ async def session(request: web.Request) -> web.Response:
 async def pair(request: web.Request) -> web.Response:
     """Ask the user to approve this extension; answer with a fresh token only if they do."""
     if request.content_length is None or request.content_length > MAX_PAIR_BODY:
-        raise LookError("bad_pairing_code", "Send {\"code\": \"<6 digits>\"} as a small JSON "
+        raise LookError(ErrorCode.BAD_PAIRING_CODE,
+                        "Send {\"code\": \"<6 digits>\"} as a small JSON "
                         "body.", 400)
     try:
         body = await request.json()
@@ -48,12 +50,13 @@ async def pair(request: web.Request) -> web.Response:
         body = None
     code = body.get("code") if isinstance(body, dict) else None
     if not isinstance(code, str) or not CODE.fullmatch(code):
-        raise LookError("bad_pairing_code", "Send {\"code\": \"<6 digits>\"}: the code the "
+        raise LookError(ErrorCode.BAD_PAIRING_CODE, "Send {\"code\": \"<6 digits>\"}: the code the "
                         "extension shows the user.", 400)
     origin = request.headers["Origin"]  # the security middleware checked it is an extension
     approved = await request.app[DESK].ask(PairingRequest(origin, code))
     if not approved:
-        raise LookError("pairing_refused", "The pairing was not approved in the companion.", 403)
+        raise LookError(ErrorCode.PAIRING_REFUSED,
+                        "The pairing was not approved in the companion.", 403)
     token = request.app[PAIRINGS].add(origin)
     return json_response({"token": token, "origin": origin, "api": API_VERSION})
 
@@ -68,9 +71,10 @@ async def looks(request: web.Request) -> web.Response:
     """Look at one image: the same JSON as ``shop-the-look look --json`` prints."""
     upload = await read_upload(request, request.app[CONFIG].max_body_bytes)
     if not upload.data:
-        raise LookError("image_empty", "The image is empty. Try another image.", 400)
+        raise LookError(ErrorCode.IMAGE_EMPTY, "The image is empty. Try another image.", 400)
     if not looks_like_image(upload.data):
-        raise LookError("image_unreadable", "This is not an image we can read (JPEG, PNG, WebP "
+        raise LookError(ErrorCode.IMAGE_UNREADABLE,
+                        "This is not an image we can read (JPEG, PNG, WebP "
                         "or GIF). Try another image.", 415)
     engine = request.app[ENGINE]
     payload = await engine.look(upload.data, upload.source, upload.request)

@@ -14,16 +14,29 @@ import logging
 import os
 import secrets
 import tempfile
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from companion.errors import LookError
-from companion.server.config import Confirm, PairingRequest
+from companion.errors import ErrorCode, LookError
 
 log = logging.getLogger(__name__)
 FILE_VERSION = 1
+PAIRING_TIMEOUT_S = 120.0  # how long a pairing request waits for the user's answer
+
+
+@dataclass(frozen=True)
+class PairingRequest:
+    """What the user is asked to approve: who asks, and the code the browser shows."""
+
+    origin: str
+    code: str
+
+
+Confirm = Callable[[PairingRequest], bool]
+"""Blocking question to the user; True pairs the browser. Runs in a worker thread."""
 
 
 def token_hash(token: str) -> str:
@@ -106,7 +119,8 @@ class PairingDesk:
 
     async def ask(self, request: PairingRequest) -> bool:
         if self._pending is not None and not self._pending.done():
-            raise LookError("pairing_busy", "Another pairing request is waiting for an answer in "
+            raise LookError(ErrorCode.PAIRING_BUSY,
+                            "Another pairing request is waiting for an answer in "
                             "the companion. Answer it there, then try again.", 503)
         self._pending = self._executor.submit(self._safe_confirm, request)
         try:

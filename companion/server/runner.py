@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from aiohttp import web
 
-from companion.errors import LookError
+from companion.errors import ErrorCode, LookError
 from companion.server.app import create_app
 from companion.server.config import HOST, ServerConfig
 from companion.server.keys import ENGINE
@@ -28,7 +28,8 @@ async def start(config: ServerConfig, warm_up: bool = False) -> tuple[web.AppRun
     except OSError as exc:
         await runner.cleanup()
         if exc.errno == errno.EADDRINUSE:
-            raise LookError("port_in_use", f"Port {config.port} is already in use: is another "
+            raise LookError(ErrorCode.PORT_IN_USE,
+                            f"Port {config.port} is already in use: is another "
                             "companion running? Stop it, or pick another with --port (and set "
                             "the same port in the extension's options).", 503) from None
         raise

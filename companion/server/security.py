@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from companion.errors import LookError
+from companion.errors import ErrorCode, LookError
 from companion.server.keys import PAIRINGS
 
 PUBLIC = {("GET", "/v1/ping")}
@@ -29,7 +29,8 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 async def security(request: web.Request, handler: Handler) -> web.StreamResponse:
     check_host(request)
     if TOKEN_PARAMS & request.query.keys():
-        raise LookError("token_in_url", "Tokens go in the Authorization header, never in a URL.",
+        raise LookError(ErrorCode.TOKEN_IN_URL,
+                        "Tokens go in the Authorization header, never in a URL.",
                         400)
     route = (request.method, request.path)
     if route in PUBLIC:
@@ -41,7 +42,8 @@ async def security(request: web.Request, handler: Handler) -> web.StreamResponse
         return await handler(request)
     pinned = request.app[PAIRINGS].origin_for(bearer_token(request))
     if pinned is None:
-        raise LookError("auth_invalid", "This browser is not paired with the companion (or was "
+        raise LookError(ErrorCode.AUTH_INVALID,
+                        "This browser is not paired with the companion (or was "
                         "unpaired). Pair again from the extension's options page.", 401)
     if origin != pinned:
         raise forbidden_origin()
@@ -54,18 +56,21 @@ def check_host(request: web.Request) -> None:
     port = sockname[1] if sockname else None
     if port is None or request.headers.get("Host") not in {f"127.0.0.1:{port}",
                                                            f"localhost:{port}"}:
-        raise LookError("host_forbidden", "The companion only answers requests addressed to "
+        raise LookError(ErrorCode.HOST_FORBIDDEN,
+                        "The companion only answers requests addressed to "
                         f"127.0.0.1:{port} or localhost:{port}.", 403)
 
 
 def bearer_token(request: web.Request) -> str:
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise LookError("auth_missing", "Pair this browser with the companion first (extension "
+        raise LookError(ErrorCode.AUTH_MISSING,
+                        "Pair this browser with the companion first (extension "
                         "options → Pair).", 401)
     return token.strip()
 
 
 def forbidden_origin() -> LookError:
-    return LookError("origin_forbidden", "Only the paired Shop the Look extension may use the "
+    return LookError(ErrorCode.ORIGIN_FORBIDDEN,
+                     "Only the paired Shop the Look extension may use the "
                      "companion.", 403)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from aiohttp import BodyPartReader, web
 
-from companion.errors import LookError
+from companion.errors import ErrorCode, LookError
 from companion.pipeline.look import LookRequest
 
 RAW_TYPES = ("application/octet-stream",)
@@ -38,7 +38,7 @@ async def read_upload(request: web.Request, max_bytes: int) -> Upload:
             raise too_large(max_bytes) from None
         fields = dict(request.query)
     else:
-        raise LookError("unsupported_media_type", "Send the image's bytes (image/* or "
+        raise LookError(ErrorCode.UNSUPPORTED_MEDIA_TYPE, "Send the image's bytes (image/* or "
                         "application/octet-stream) or multipart/form-data with an 'image' part.",
                         415)
     source = _source(fields.get("image_url"), fields.get("page_url"), fields.get("source"))
@@ -47,7 +47,8 @@ async def read_upload(request: web.Request, max_bytes: int) -> Upload:
 
 
 def too_large(max_bytes: int) -> LookError:
-    return LookError("body_too_large", f"The image is larger than {max_bytes // 1_000_000} MB. "
+    return LookError(ErrorCode.BODY_TOO_LARGE,
+                     f"The image is larger than {max_bytes // 1_000_000} MB. "
                      "Try a smaller copy.", 413)
 
 
@@ -61,11 +62,11 @@ async def _read_multipart(request: web.Request, max_bytes: int) -> tuple[bytes, 
         if part.name == "image":
             data = await _read_part(part, max_bytes, too_large(max_bytes))
         elif part.name:
-            limit = LookError("bad_argument", f"The field {part.name!r} is too long.", 400)
+            limit = LookError(ErrorCode.BAD_ARGUMENT, f"The field {part.name!r} is too long.", 400)
             raw = await _read_part(part, MAX_FIELD_BYTES, limit)
             fields[part.name] = raw.decode(part.get_charset(default="utf-8"), errors="replace")
     if data is None:
-        raise LookError("image_missing", "The request has no 'image' part.", 400)
+        raise LookError(ErrorCode.IMAGE_MISSING, "The request has no 'image' part.", 400)
     return data, fields
 
 
@@ -88,7 +89,8 @@ def _top_k(value: str | None) -> int:
     except ValueError:
         top_k = 0
     if not 1 <= top_k <= MAX_TOP_K:
-        raise LookError("bad_argument", f"top_k must be a whole number from 1 to {MAX_TOP_K}.", 400)
+        raise LookError(ErrorCode.BAD_ARGUMENT,
+                        f"top_k must be a whole number from 1 to {MAX_TOP_K}.", 400)
     return top_k
 
 
@@ -96,7 +98,7 @@ def _gender(value: str | None) -> str | None:
     if value is None or value == "":
         return None
     if value not in GENDERS:
-        raise LookError("bad_argument", f"gender must be one of {', '.join(GENDERS)}.", 400)
+        raise LookError(ErrorCode.BAD_ARGUMENT, f"gender must be one of {', '.join(GENDERS)}.", 400)
     return value
 
 

@@ -1,6 +1,7 @@
-"""The JSON shape of a look, shared by ``look --json``, the HTTP API and the panel.
+"""How a look is written out: its JSON (shared by ``look --json``, the HTTP API and the panel)
+and its text for the terminal.
 
-Other tools depend on this exact shape; change it only with a new API version.
+Other tools depend on the exact JSON shape; change it only with a new API version.
 """
 
 from __future__ import annotations
@@ -52,3 +53,21 @@ def match_to_json(match: Match) -> dict:
 
 def error_to_json(source: str, error: LookError) -> dict:
     return {"image": source, "error": error.to_dict()}
+
+
+def format_look(look: Look) -> str:
+    """A readable summary of a look for the terminal."""
+    lines = [f"{look.source} ({look.width}×{look.height})"]
+    if not look.people:
+        lines.append("  no person found: matched the whole picture as a product photo")
+    for number, (person, gender) in enumerate(look.people):
+        lines.append(f"  person {number}: {gender.label} ({gender.score:.2f}), "
+                     f"box {[round(v) for v in person.box]}")
+    for item in look.items:
+        owner = "" if item.garment.person is None else f" of person {item.garment.person}"
+        lines.append(f"  {item.garment.category}{owner} at {[round(v) for v in item.garment.box]}")
+        for match in item.matches:
+            lines.append(f"    {match.score:.3f}  {match.title}  [{match.id}]  {match.link}")
+    total = look.timings_ms.get("total", 0.0)
+    lines.append(f"  took {total:.0f} ms")
+    return "\n".join(lines)

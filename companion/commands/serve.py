@@ -52,10 +52,10 @@ def register(commands) -> None:
     serve.add_argument("--auto-approve-pairing", action="store_true",
                        help="FOR AUTOMATED TESTS ONLY: pair every extension that asks, without "
                        "asking you. Never use it in daily life: any extension could pair.")
-    serve.set_defaults(handler=run_serve)
+    serve.set_defaults(handler=run)
 
 
-def run_serve(args) -> int:
+def run(args) -> int:
     from companion.server.confirm import approve_for_tests, ask_in_terminal
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s",

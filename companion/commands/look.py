@@ -1,0 +1,90 @@
+"""``shop-the-look look IMAGE...``: find the garments of photos in the catalog."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from companion import paths
+from companion.errors import ErrorCode, LookError
+
+
+def register(commands) -> None:
+    look = commands.add_parser(
+        "look", help="find the garments of photos in the catalog",
+        description="Detect people and their garments in each photo and list similar products. "
+        "A photo without a person (a product shot) is matched as a whole. Each garment's "
+        "products come from its nearest in the catalog, arranged with the feed's own labels: "
+        "a near tie goes to the article type and colour the neighbours agree on, and repeats "
+        "of one type and colour make room for close alternatives (the printed score is the "
+        "plain similarity).",
+    )
+    look.add_argument("images", nargs="+", type=Path, metavar="IMAGE",
+                      help="JPEG, PNG, WebP or GIF files")
+    look.add_argument("--index", type=Path, default=None,
+                      help="catalog index folder (default: $SHOP_THE_LOOK_INDEX or the demo index "
+                      f"at {paths.default_index_dir()})")
+    look.add_argument("--top-k", type=int, default=5, metavar="K",
+                      help="products per garment (default: 5)")
+    look.add_argument("--gender", choices=["female", "male", "all"],
+                      help="override the gender found in the photo")
+    look.add_argument("--garments", choices=["detector", "keypoints"], default="detector",
+                      help="find garments with the trained detector (default) or from body "
+                      "keypoints")
+    look.add_argument("--json", action="store_true",
+                      help="print one JSON object per image, one per line")
+    look.add_argument("--show", action="store_true",
+                      help="also open the results window with the looks (needs the panel extra)")
+    look.set_defaults(handler=run)
+
+
+def run(args) -> int:
+    """Print each photo's look (or its error); 1 when no photo could be looked at."""
+    from companion.catalog.index import CatalogIndex
+    from companion.inference.store import ModelStore
+    from companion.pipeline.look import LookPipeline, LookRequest
+    from companion.pipeline.look_output import format_look, look_to_json
+
+    if args.top_k < 1:
+        raise LookError(ErrorCode.BAD_ARGUMENT, "--top-k must be at least 1.")
+    if args.show:
+        from companion.panel.show import show_looks
+
+        request = LookRequest(top_k=args.top_k, gender=args.gender)
+        return show_looks(args.images, args.index, request, as_json=args.json)
+    pipeline = LookPipeline(ModelStore(), CatalogIndex(args.index or paths.default_index_dir()),
+                            garment_finder=args.garments)
+    request = LookRequest(top_k=args.top_k, gender=args.gender)
+    failures = 0
+    for path in args.images:
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            error = LookError(ErrorCode.IMAGE_UNREADABLE,
+                              f"Cannot read {path}: {exc.strerror}.")
+            failures += 1
+            _print_failure(args, str(path), error)
+            continue
+        try:
+            look = pipeline.run(data, source=str(path), request=request)
+        except LookError as error:
+            if error.status >= 500:  # the catalog or a model is broken: no point going on
+                raise
+            failures += 1
+            _print_failure(args, str(path), error)
+            continue
+        if args.json:
+            print(json.dumps(look_to_json(look), ensure_ascii=False), flush=True)
+        else:
+            print(format_look(look))
+    return 1 if failures == len(args.images) else 0
+
+
+def _print_failure(args, source: str, error: LookError) -> None:
+    from companion.pipeline.look_output import error_to_json
+
+    if args.json:
+        print(json.dumps(error_to_json(source, error), ensure_ascii=False), flush=True)
+    else:
+        print(f"{source}: error [{error.code}]: {error.message}", file=sys.stderr)
