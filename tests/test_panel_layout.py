@@ -18,14 +18,13 @@ from companion.panel.api import PanelApi
 from companion.panel.controller import PanelController
 from companion.panel.images import catalog_image_source, photo_data_url
 from companion.panel.layout import (
-    EXACT_MATCH_THRESHOLDS,
     build_layout,
     error_layout,
     exact_threshold,
 )
 from companion.panel.pairing import PairingPrompt
 from companion.pipeline.look import LookRequest
-from companion.pipeline.result_json import look_to_json
+from companion.pipeline.look_output import look_to_json
 from tests.conftest import STREET, requires_data, street_photo
 
 STATIC = Path(__file__).resolve().parent.parent / "companion" / "panel" / "static"
@@ -82,12 +81,14 @@ def test_exact_label_only_at_or_above_the_threshold():
     assert {c["label"] for c in unmeasured} == {"similar"}
 
 
-def test_the_shipped_embedder_never_claims_an_exact_match():
-    """scripts/measure_exact_match.py found no threshold that separates the same product from
-    others for nanodet-embedder; an embedder nobody measured gets no claim either."""
-    assert exact_threshold("nanodet-embedder") is None
-    assert exact_threshold("someone-elses-model") is None
-    assert all(0.5 < t <= 1.0 for t in EXACT_MATCH_THRESHOLDS.values())
+def test_the_shipped_embedders_never_claim_an_exact_match():
+    """The exact-match measurement found no threshold that separates a product's own photo from
+    other products for either shipped embedder; an embedder nobody measured gets no claim."""
+    for embedder in ("garment-embedder", "nanodet-embedder", "someone-elses-model"):
+        assert exact_threshold(embedder) is None
+    shipped = exact_threshold("garment-embedder")
+    cards = build_layout(a_look(), threshold=shipped)["garments"][0]["cards"]
+    assert {c["label"] for c in cards} == {"similar"}
 
 
 def test_cards_carry_price_availability_and_link():
