@@ -5,7 +5,6 @@ a decompression bomb)."""
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 
@@ -156,31 +155,41 @@ def test_a_decompression_bomb_is_refused_before_any_model_runs(companion, token,
     assert len(companion.looks) == looks
 
 
-class Slow:
-    """A pipeline that takes a second: the event loop must keep answering meanwhile."""
+class Gated:
+    """A pipeline whose look says when it has begun, then holds until the test lets it go."""
+
+    def __init__(self) -> None:
+        self.began = threading.Event()
+        self.release = threading.Event()
 
     def run(self, data, source="", request=None):
-        time.sleep(1.0)
+        self.began.set()
+        self.release.wait(60)
         raise RuntimeError("never mind")
 
 
 def test_inference_does_not_block_the_event_loop(tmp_path):
-    live = LiveCompanion(Slow(), tmp_path / "pairings.json")
+    gated = Gated()
+    live = LiveCompanion(gated, tmp_path / "pairings.json")
+    looks: list = []
     try:
         token = live.pair()
-        worker = threading.Thread(target=live.request, args=(
+        worker = threading.Thread(target=lambda: looks.append(live.request(
             "POST", "/v1/looks", street_photo(PHOTO),
-            authorised(token, **{"Content-Type": "image/jpeg"})))
+            authorised(token, **{"Content-Type": "image/jpeg"}))))
         worker.start()
-        time.sleep(0.2)  # the slow look is now running
-        started = time.perf_counter()
-        ping = live.request("GET", "/v1/ping")
-        waited = time.perf_counter() - started
-        worker.join()
+        try:
+            assert gated.began.wait(30), "the look started"
+            ping = live.request("GET", "/v1/ping", timeout=10)  # answered while the look holds
+            still_running = not looks
+        finally:
+            gated.release.set()
+            worker.join(30)
     finally:
         live.stop()
     assert ping.status == 200
-    assert waited < 0.5, f"ping waited {waited:.2f} s behind a look"
+    assert still_running, "the ping was answered before the look finished"
+    assert [look.status for look in looks] == [500]
 
 
 def test_an_oversize_text_field_is_refused_before_any_work(companion, token, counting):

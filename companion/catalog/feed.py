@@ -47,7 +47,8 @@ def read_feed(path: Path) -> Iterator[Product | FeedProblem]:
         reader = csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)
         missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
         if missing:
-            raise LookError(ErrorCode.FEED_COLUMNS,
+            raise LookError(
+                ErrorCode.FEED_COLUMNS,
                 f"The feed {path} lacks the column(s) {', '.join(missing)}. A feed is a "
                 "tab-separated file with a header row (id, title, link, image_link, …).",
             )

@@ -45,7 +45,8 @@ class CatalogIndex:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         if not (directory / MANIFEST).is_file():
-            raise LookError(ErrorCode.CATALOG_MISSING,
+            raise LookError(
+                ErrorCode.CATALOG_MISSING,
                 f"No catalog index at {directory}. Build one with "
                 "`shop-the-look index build FEED --out DIR` (see the README for the demo catalog).",
                 503,
@@ -67,7 +68,8 @@ class CatalogIndex:
     def require_embedder(self, name: str, sha256: str) -> None:
         """Refuse to search with vectors from a model other than the one that built the index."""
         if sha256 != self.manifest.embedder_sha256:
-            raise LookError(ErrorCode.CATALOG_EMBEDDER_MISMATCH,
+            raise LookError(
+                ErrorCode.CATALOG_EMBEDDER_MISMATCH,
                 f"The catalog at {self.directory} was built with the embedder "
                 f"{self.manifest.embedder} ({self.manifest.embedder_sha256[:12]}…), but this "
                 f"companion uses {name} ({sha256[:12]}…). Rebuild the catalog with "

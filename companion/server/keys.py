@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from aiohttp import web
 
 from companion.server.config import ServerConfig
@@ -12,3 +14,4 @@ CONFIG = web.AppKey("config", ServerConfig)
 PAIRINGS = web.AppKey("pairings", PairingStore)
 DESK = web.AppKey("pairing_desk", PairingDesk)
 ENGINE = web.AppKey("engine", LookEngine)
+WARM_UP = web.AppKey("warm_up", asyncio.Task)

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import errno
 import signal
+import socket
 import threading
 from collections.abc import Callable
 
@@ -15,27 +16,42 @@ from aiohttp import web
 from companion.errors import ErrorCode, LookError
 from companion.server.app import create_app
 from companion.server.config import HOST, ServerConfig
-from companion.server.keys import ENGINE
+
+BACKLOG = 128  # as aiohttp's own sites
 
 
 async def start(config: ServerConfig, warm_up: bool = False) -> tuple[web.AppRunner, int]:
-    """Bind 127.0.0.1 (never another interface) and return the runner and the bound port."""
-    app = create_app(config)
-    runner = web.AppRunner(app, access_log=None)  # the envelope logs, without query strings
-    await runner.setup()
+    """Bind 127.0.0.1 (never another interface) and return the runner and the bound port.
+
+    The port is bound before the app starts, so a taken port fails before any warm-up begins.
+    """
+    sock = _bind(config.port)
+    # No access log: the envelope logs each request, without its query string.
+    runner = web.AppRunner(create_app(config, warm_up=warm_up), access_log=None)
     try:
-        await web.TCPSite(runner, HOST, config.port).start()
-    except OSError as exc:
+        await runner.setup()
+    except BaseException:
+        sock.close()
+        raise
+    try:
+        await web.SockSite(runner, sock).start()
+    except BaseException:
         await runner.cleanup()
+        sock.close()
+        raise
+    return runner, runner.addresses[0][1]
+
+
+def _bind(port: int) -> socket.socket:
+    try:
+        return socket.create_server((HOST, port), backlog=BACKLOG)
+    except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
             raise LookError(ErrorCode.PORT_IN_USE,
-                            f"Port {config.port} is already in use: is another "
+                            f"Port {port} is already in use: is another "
                             "companion running? Stop it, or pick another with --port (and set "
                             "the same port in the extension's options).", 503) from None
         raise
-    if warm_up:
-        asyncio.get_running_loop().create_task(app[ENGINE].warm_up())
-    return runner, runner.addresses[0][1]
 
 
 def serve_forever(config: ServerConfig, ready: Callable[[int], None] | None = None) -> None:
