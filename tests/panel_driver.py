@@ -17,6 +17,7 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 
 from companion.panel.controller import PanelController
@@ -62,19 +63,44 @@ DRAG = """(() => {
 })()"""
 
 
-def wait_for(panel: Panel, condition: str, timeout: float = 30.0) -> bool:
+PAINTED = """(() => {
+  window.driverPainted = false;
+  requestAnimationFrame(() => requestAnimationFrame(() => { window.driverPainted = true; }));
+  return 0;
+})()"""
+POLL_S = 0.05
+
+
+def wait_until(condition: Callable[[], object], timeout: float = 30.0) -> bool:
+    """Poll ``condition`` until it holds; False when ``timeout`` passes first. Never a fixed
+    sleep: a wait lasts as long as the thing waited for, and its deadline only bounds a failure."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if panel.evaluate(f"Boolean({condition})"):
+        if condition():
             return True
-        time.sleep(0.1)
+        time.sleep(POLL_S)
     return False
 
 
+def wait_for(panel: Panel, condition: str, timeout: float = 30.0) -> bool:
+    """Wait until the JavaScript ``condition`` holds in the page."""
+    return wait_until(lambda: panel.evaluate(f"Boolean({condition})"), timeout)
+
+
 def screenshot(panel: Panel, path: Path) -> None:
-    """Let the compositor draw the last DOM change first (grab() returns the last frame)."""
-    time.sleep(0.6)
-    panel.screenshot(path)
+    """Save the window once it shows the last DOM change: the page has painted it (two animation
+    frames later) and the compositor has it (two grabs in a row agree; grab() returns the last
+    composited frame)."""
+    panel.evaluate(PAINTED)
+    wait_for(panel, "window.driverPainted", 10)
+    previous: list[bytes] = []
+
+    def settled() -> bool:
+        panel.screenshot(path)
+        previous.append(path.read_bytes())
+        return len(previous) > 1 and previous[-1] == previous[-2]
+
+    wait_until(settled, 10)
 
 
 def counts(panel: Panel) -> dict:
@@ -116,7 +142,7 @@ def look_scenario(panel: Panel, pipeline, out: Path, opened: list[str]) -> dict:
     panel.evaluate("document.activeElement.dispatchEvent(new KeyboardEvent('keydown', "
                    "{key: 'Enter', bubbles: true}))")
     wait_for(panel, "!window.panel.state().busy", 10)
-    time.sleep(0.3)
+    wait_until(lambda: opened, 10)  # the page asks the core to open it, in another thread
     result["opened"] = list(opened)
 
     # a drawn region: drag across the photo with (synthetic) pointer events
@@ -211,7 +237,7 @@ def serve_scenario(index: Path, out: Path) -> None:
             # the user closes the window: it only hides; the next look brings it back
             native = panel.window.native
             panel._gui_calls.run(native.close, wait=True)
-            time.sleep(0.3)
+            wait_until(lambda: not panel.visible(), 10)
             result["visible_after_close"] = panel.visible()
             second = STREET_PHOTO.with_name("ccp_0004.jpg").read_bytes()
             status, _, _ = call(port, "/v1/looks?top_k=2", second, authorised(
