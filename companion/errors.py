@@ -56,10 +56,10 @@ class ErrorCode(StrEnum):
     MODEL_MISMATCH = "model_mismatch", "A model's inputs or outputs differ from its manifest."
     # Pairing and security
     AUTH_MISSING = "auth_missing", "The request carries no token: pair the browser first."
-    AUTH_INVALID = "auth_invalid", "The token is unknown, or belongs to another origin."
+    AUTH_INVALID = "auth_invalid", "The token is unknown: never paired, or unpaired."
     TOKEN_IN_URL = "token_in_url", "A token was sent in the URL instead of the header."
     HOST_FORBIDDEN = "host_forbidden", "The Host header is not 127.0.0.1 or localhost."
-    ORIGIN_FORBIDDEN = "origin_forbidden", "The request comes from an origin that is not paired."
+    ORIGIN_FORBIDDEN = "origin_forbidden", "The Origin is not the one pinned to the token."
     BAD_PAIRING_CODE = "bad_pairing_code", "The pairing request is not a six-digit code."
     PAIRING_REFUSED = "pairing_refused", "The person at the companion did not approve pairing."
     PAIRING_BUSY = "pairing_busy", "Another pairing request is waiting for an answer."
