@@ -17,6 +17,26 @@ from pathlib import Path
 ELEMENT = "element-6066-11e4-a52e-4f735466cecf"  # the W3C WebDriver element key
 
 
+# In the browser's chrome: waits for the page's context menu to open, then activates the item
+# with the label in arguments[0]; null when it did, else the labels the menu shows.
+CHOOSE_FROM_CONTEXT_MENU = """
+const menu = document.getElementById("contentAreaContextMenu");
+return (async () => {
+  if (menu.state !== "open") {
+    await new Promise((resolve) => menu.addEventListener("popupshown", resolve, {once: true}));
+  }
+  const items = [...menu.querySelectorAll("menuitem")].filter((item) => !item.hidden);
+  const item = items.find((candidate) => candidate.label === arguments[0]);
+  if (!item) {
+    menu.hidePopup();
+    return items.map((candidate) => candidate.label);
+  }
+  menu.activateItem(item);
+  return null;
+})();
+"""
+
+
 class MarionetteError(RuntimeError):
     pass
 
@@ -85,13 +105,8 @@ class Marionette:
         loaded.
         """
         before = self.script("return performance.timeOrigin;")
-        self.call("Marionette:SetContext", {"value": "chrome"})
-        try:
-            self.call("WebDriver:ExecuteScript", {"script": (
-                "const win = Services.wm.getMostRecentWindow('navigator:browser');"
-                "win.openTrustedLinkIn(arguments[0], 'current');"), "args": [url]})
-        finally:
-            self.call("Marionette:SetContext", {"value": "content"})
+        self.chrome_script("const win = Services.wm.getMostRecentWindow('navigator:browser');"
+                           "win.openTrustedLinkIn(arguments[0], 'current');", url)
         deadline = time.monotonic() + timeout_s
         while True:
             try:
@@ -111,6 +126,15 @@ class Marionette:
         return self.call("WebDriver:ExecuteScript", {"script": source, "args": list(args)})[
             "value"]
 
+    def chrome_script(self, source: str, *args):
+        """Run ``source`` in the browser's own window (its chrome), not in the page."""
+        self.call("Marionette:SetContext", {"value": "chrome"})
+        try:
+            return self.call("WebDriver:ExecuteScript", {"script": source, "args": list(args)})[
+                "value"]
+        finally:
+            self.call("Marionette:SetContext", {"value": "content"})
+
     def element(self, css: str) -> dict:
         return self.call("WebDriver:FindElement", {"using": "css selector", "value": css})["value"]
 
@@ -127,6 +151,13 @@ class Marionette:
                         {"type": "pointerUp", "button": 2}],
         }]})
         self.call("WebDriver:ReleaseActions")
+
+    def choose_from_context_menu(self, label: str) -> None:
+        """Pick the item ``label`` in Firefox's own context menu, which a right_click opened:
+        the menu Firefox builds, extension items included, activated as a mouse click does."""
+        labels = self.chrome_script(CHOOSE_FROM_CONTEXT_MENU, label)
+        if labels is not None:
+            raise MarionetteError(f"no {label!r} in the context menu, only {labels}")
 
     def new_tab(self) -> str:
         return self.call("WebDriver:NewWindow", {"type": "tab"})["handle"]

@@ -1,29 +1,34 @@
 // "Shop this look": image bytes → companion → tell the user. The results themselves open in
 // the companion's window; here we only report the outcome.
-"use strict";
+import { t } from "../utils/api.js";
+import { companion } from "../utils/companion.js";
+import { describeFailure, Failure } from "../utils/failure.js";
+import { loadSettings, recordResult } from "../utils/settings.js";
+import { obtainImage } from "./image.js";
+import { notify } from "./notify.js";
 
-STL.shopThisLook = async (info, tab) => {
+export const shopThisLook = async (info, tab) => {
   try {
-    const settings = await STL.settings.load();
-    if (!settings.token) throw new STL.Failure("not_paired");
-    await STL.notify(tab, "progress", STL.t("lookWorking"));
-    const image = await STL.image.obtain(info, tab);
-    const { look, inPanel } = await STL.companion.look(settings, image.blob, {
+    const settings = await loadSettings();
+    if (!settings.token) throw new Failure("not_paired");
+    await notify(tab, "progress", t("lookWorking"));
+    const image = await obtainImage(info, tab);
+    const { look, inPanel } = await companion.look(settings, image.blob, {
       pageUrl: info.pageUrl ?? tab?.url ?? "",
       imageUrl: image.url,
     });
     const garments = look.items.length;
     const matches = look.items.reduce((sum, item) => sum + item.matches.length, 0);
-    if (garments === 0 || matches === 0) throw new STL.Failure("no_garments");
-    await STL.settings.recordResult({
+    if (garments === 0 || matches === 0) throw new Failure("no_garments");
+    await recordResult({
       ok: true, garments, matches, people: look.people.length, image: look.image, inPanel,
     });
     const counts = [String(garments), String(matches)];
-    await STL.notify(tab, "success", STL.t(inPanel ? "lookDone" : "lookDoneNoPanel", counts));
+    await notify(tab, "success", t(inPanel ? "lookDone" : "lookDoneNoPanel", counts));
   } catch (error) {
-    const code = error instanceof STL.Failure ? error.code : "unexpected";
-    if (!(error instanceof STL.Failure)) console.error("Shop the Look:", error);
-    await STL.settings.recordResult({ ok: false, code });
-    await STL.notify(tab, "error", STL.describeFailure(error));
+    const code = error instanceof Failure ? error.code : "unexpected";
+    if (!(error instanceof Failure)) console.error("Shop the Look:", error);
+    await recordResult({ ok: false, code });
+    await notify(tab, "error", describeFailure(error));
   }
 };

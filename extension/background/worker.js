@@ -1,21 +1,17 @@
-// The background entry point. Chrome runs this file as the service worker and loads the rest
-// with importScripts; Firefox loads the same files from manifest background.scripts.
-"use strict";
+// The background's entry point, the one file the manifest names: an ES module that Chrome runs
+// as the service worker and Firefox as the background script. It imports everything else, so
+// the list of background files is this module's imports and nowhere else. Listeners are
+// registered at the top level, as a service worker that wakes for an event needs.
+import { api, menus } from "../utils/api.js";
+import { createMenus, MENU_ID } from "./menu.js";
+import { shopThisLook } from "./shop.js";
 
-if (typeof importScripts === "function") {
-  importScripts(
-    "/utils/api.js", "/utils/failure.js", "/utils/settings.js", "/utils/companion.js",
-    "/background/menu.js", "/background/image.js", "/background/notify.js",
-    "/background/shop.js",
-  );
-}
+api.runtime.onInstalled.addListener(() => createMenus());
+api.runtime.onStartup.addListener(() => createMenus());
 
-STL.api.runtime.onInstalled.addListener(() => STL.createMenus());
-STL.api.runtime.onStartup.addListener(() => STL.createMenus());
-
-STL.menus.onClicked.addListener((info, tab) => {
-  if (info.menuItemId === STL.MENU_ID) return STL.shopThisLook(info, tab);
+menus.onClicked.addListener((info, tab) => {
+  if (info.menuItemId === MENU_ID) return shopThisLook(info, tab);
   return undefined;
 });
 
-STL.api.action.onClicked.addListener(() => STL.api.runtime.openOptionsPage());
+api.action.onClicked.addListener(() => api.runtime.openOptionsPage());

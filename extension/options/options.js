@@ -1,5 +1,10 @@
 // The options page: is the companion running, pair with it, change its port, test the link.
-"use strict";
+import { api, t } from "../utils/api.js";
+import { companion } from "../utils/companion.js";
+import { describeFailure, Failure } from "../utils/failure.js";
+import {
+  forgetPairing, lastResult, loadSettings, savePairing, savePort,
+} from "../utils/settings.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -9,41 +14,41 @@ const say = (element, text, good) => {
 };
 
 const localise = () => {
-  document.documentElement.lang = STL.api.i18n.getUILanguage();
+  document.documentElement.lang = api.i18n.getUILanguage();
   for (const element of document.querySelectorAll("[data-i18n]")) {
-    element.textContent = STL.t(element.dataset.i18n);
+    element.textContent = t(element.dataset.i18n);
   }
 };
 
 const showStatus = async () => {
-  const settings = await STL.settings.load();
+  const settings = await loadSettings();
   $("port").value = settings.port;
   try {
-    const answer = await STL.companion.ping(settings);
-    say($("status"), STL.t("statusRunning", [String(settings.port), String(answer.version)]), true);
+    const answer = await companion.ping(settings);
+    say($("status"), t("statusRunning", [String(settings.port), String(answer.version)]), true);
   } catch {
-    say($("status"), STL.t("statusNotRunning", [String(settings.port)]), false);
+    say($("status"), t("statusNotRunning", [String(settings.port)]), false);
   }
   say($("pairing-state"), settings.token
-    ? STL.t("pairedSince", [new Date(settings.pairedAt).toLocaleString()])
-    : STL.t("notPaired"), Boolean(settings.token));
+    ? t("pairedSince", [new Date(settings.pairedAt).toLocaleString()])
+    : t("notPaired"), Boolean(settings.token));
   $("unpair").hidden = !settings.token;
-  const last = await STL.settings.lastResult();
-  $("last-look").textContent = !last ? STL.t("lastLookNone")
-    : last.ok ? STL.t(last.inPanel ? "lookDone" : "lookDoneNoPanel",
+  const last = await lastResult();
+  $("last-look").textContent = !last ? t("lastLookNone")
+    : last.ok ? t(last.inPanel ? "lookDone" : "lookDoneNoPanel",
       [String(last.garments), String(last.matches)])
-    : STL.describeFailure(new STL.Failure(last.code));
+    : describeFailure(new Failure(last.code));
 };
 
 const testConnection = async () => {
-  const settings = await STL.settings.load();
-  say($("test-result"), STL.t("testing"));
+  const settings = await loadSettings();
+  say($("test-result"), t("testing"));
   try {
-    await STL.companion.ping(settings);
-    await STL.companion.session(settings);
-    say($("test-result"), STL.t("testOk"), true);
+    await companion.ping(settings);
+    await companion.session(settings);
+    say($("test-result"), t("testOk"), true);
   } catch (error) {
-    say($("test-result"), STL.describeFailure(error), false);
+    say($("test-result"), describeFailure(error), false);
   }
 };
 
@@ -55,21 +60,21 @@ const pairingCode = () => {
 
 const pair = async () => {
   // Firefox grants host permissions only on request; the request must come from this click.
-  const permitted = STL.api.permissions?.request
-    ? STL.api.permissions.request({ origins: ["<all_urls>"] }) : Promise.resolve(true);
+  const permitted = api.permissions?.request
+    ? api.permissions.request({ origins: ["<all_urls>"] }) : Promise.resolve(true);
   const code = pairingCode();
   $("pairing-code").textContent = `${code.slice(0, 3)} ${code.slice(3)}`;
   $("pairing-code").hidden = false;
-  say($("pairing-result"), STL.t("pairingWaiting"));
+  say($("pairing-result"), t("pairingWaiting"));
   $("pair").disabled = true;
   try {
-    if (!(await permitted)) throw new STL.Failure("permission_denied");
-    const settings = await STL.settings.load();
-    await STL.companion.ping(settings);
-    await STL.settings.savePairing(await STL.companion.pair(settings, code));
-    say($("pairing-result"), STL.t("pairingDone"), true);
+    if (!(await permitted)) throw new Failure("permission_denied");
+    const settings = await loadSettings();
+    await companion.ping(settings);
+    await savePairing(await companion.pair(settings, code));
+    say($("pairing-result"), t("pairingDone"), true);
   } catch (error) {
-    say($("pairing-result"), STL.describeFailure(error), false);
+    say($("pairing-result"), describeFailure(error), false);
   } finally {
     $("pairing-code").hidden = true;
     $("pair").disabled = false;
@@ -79,20 +84,20 @@ const pair = async () => {
 
 const unpair = async () => {
   try {
-    await STL.companion.unpair(await STL.settings.load());
+    await companion.unpair(await loadSettings());
   } catch {
     // not running or already unpaired there: forgetting it here is what matters
   }
-  await STL.settings.forgetPairing();
-  say($("pairing-result"), STL.t("unpaired"));
+  await forgetPairing();
+  say($("pairing-result"), t("unpaired"));
   await showStatus();
 };
 
-const savePort = async (event) => {
+const submitPort = async (event) => {
   event.preventDefault();
   const port = Number($("port").value);
   if (!Number.isInteger(port) || port < 1 || port > 65535) return;
-  await STL.settings.savePort(port);
+  await savePort(port);
   await showStatus();
 };
 
@@ -100,5 +105,5 @@ localise();
 $("test").addEventListener("click", testConnection);
 $("pair").addEventListener("click", pair);
 $("unpair").addEventListener("click", unpair);
-$("port-form").addEventListener("submit", savePort);
+$("port-form").addEventListener("submit", submitPort);
 showStatus();

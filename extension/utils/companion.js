@@ -1,8 +1,8 @@
 // The companion's HTTP API on 127.0.0.1. The token travels in the Authorization header only;
 // the browser adds our extension Origin, which the companion pinned when we paired.
-"use strict";
+import { Failure } from "./failure.js";
 
-STL.companion = {
+export const companion = {
   PING_TIMEOUT_MS: 3000,
   LOOK_TIMEOUT_MS: 120000,
   PAIR_TIMEOUT_MS: 130000, // the companion waits up to 120 s for the user's answer
@@ -20,7 +20,7 @@ STL.companion = {
   async exchange(settings, path, { method = "GET", body, auth = true, timeoutMs }) {
     const headers = {};
     if (auth) {
-      if (!settings.token) throw new STL.Failure("not_paired");
+      if (!settings.token) throw new Failure("not_paired");
       headers.Authorization = `Bearer ${settings.token}`;
     }
     if (body !== undefined && !(body instanceof FormData)) {
@@ -35,7 +35,7 @@ STL.companion = {
         method, headers, body, signal: controller.signal, credentials: "omit", cache: "no-store",
       });
     } catch (error) {
-      throw new STL.Failure(
+      throw new Failure(
         error.name === "AbortError" ? "companion_timeout" : "companion_not_running", error.message);
     } finally {
       clearTimeout(timer);
@@ -44,10 +44,10 @@ STL.companion = {
     try {
       json = await response.json();
     } catch {
-      throw new STL.Failure("companion_bad_answer", `HTTP ${response.status}`);
+      throw new Failure("companion_bad_answer", `HTTP ${response.status}`);
     }
     if (!response.ok) {
-      throw new STL.Failure(json?.error?.code ?? "unexpected", json?.error?.message ?? "");
+      throw new Failure(json?.error?.code ?? "unexpected", json?.error?.message ?? "");
     }
     return { json, headers: response.headers };
   },
@@ -55,7 +55,7 @@ STL.companion = {
   /** {app, api, version} when a companion listens on the port. */
   async ping(settings) {
     const answer = await this.call(settings, "/v1/ping", { auth: false, timeoutMs: this.PING_TIMEOUT_MS });
-    if (answer.app !== "shop-the-look") throw new STL.Failure("companion_not_running", "not ours");
+    if (answer.app !== "shop-the-look") throw new Failure("companion_not_running", "not ours");
     return answer;
   },
 

@@ -1,17 +1,17 @@
 // Everything that can go wrong, as a code the user sees a localised sentence for.
-"use strict";
+import { t } from "./api.js";
 
-STL.Failure = class Failure extends Error {
-  /** `code`: one of STL.FAILURE_MESSAGES' keys (or the companion's own error code). */
+export class Failure extends Error {
+  /** `code`: one of FAILURE_MESSAGES' keys (or the companion's own error code). */
   constructor(code, detail = "") {
     super(`${code}${detail ? `: ${detail}` : ""}`);
     this.code = code;
     this.detail = detail;
   }
-};
+}
 
 // The companion's error codes (and our own) → the messages.json key the user reads.
-STL.FAILURE_MESSAGES = {
+export const FAILURE_MESSAGES = {
   companion_not_running: "errNotRunning",
   companion_timeout: "errTimeout",
   companion_bad_answer: "errNotRunning",
@@ -40,7 +40,7 @@ STL.FAILURE_MESSAGES = {
 };
 
 /** The sentence to show for any thrown value. */
-STL.describeFailure = (error) => {
-  const code = error instanceof STL.Failure ? error.code : "unexpected";
-  return STL.t(STL.FAILURE_MESSAGES[code] ?? "errUnexpected");
+export const describeFailure = (error) => {
+  const code = error instanceof Failure ? error.code : "unexpected";
+  return t(FAILURE_MESSAGES[code] ?? "errUnexpected");
 };
