@@ -5,33 +5,36 @@ For each, the test right-clicks it for real (the content script sees a trusted c
 event) and then fires the extension's "Shop this look" handler the way Chrome does when the
 menu item is chosen (headless Chromium cannot click native menus). It passes only if the
 extension fetched the right image, the companion found garments and matches, and the
-extension told the user. A page of an ordinary web site cannot read the companion's answers.
+extension told the user. When the companion is not running, or the browser is not paired with
+it, the page says so in the words of the extension's _locales. A page of an ordinary web site
+cannot read the companion's answers.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
-import time
-from pathlib import Path
+import sys
 
 import pytest
 
 from tests.companion_http import EXTENSION_ID
-from tests.conftest import REPO, requires_data
+from tests.conftest import requires_data
+from tests.extension_browser import (
+    free_port,
+    launch_chromium,
+    message,
+    requires_chromium,
+    toast,
+    wait_until,
+)
 from tests.photo_site import BACKGROUND_PHOTO, IMG_PHOTO, photo_site
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-EXTENSION = REPO / "extension"
-LOOK_TIMEOUT_S = 90.0
-
-pytestmark = [
-    pytest.mark.browser,
-    requires_data,
-    pytest.mark.skipif(not Path(CHROMIUM).is_file(),
-                       reason="Debian's chromium is not installed (apt-get install chromium)"),
-]
-playwright_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
+pytestmark = [pytest.mark.browser, requires_data, requires_chromium]
+playwright_api = pytest.importorskip(
+    "playwright.sync_api",
+    reason=f"playwright missing: the Python package is not installed in {sys.executable} "
+           "(scripts/setup.sh --test installs it with the dev extra; it drives Debian's chromium, "
+           "so never run `playwright install`)")
 
 
 @pytest.fixture(scope="module")
@@ -43,16 +46,7 @@ def site():
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
     with playwright_api.sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            str(tmp_path_factory.mktemp("profile")),
-            executable_path=CHROMIUM,
-            headless=True,
-            ignore_default_args=["--disable-extensions"],
-            args=[f"--disable-extensions-except={EXTENSION}", f"--load-extension={EXTENSION}",
-                  "--no-sandbox", "--disable-gpu", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--disable-quic"],
-        )
+        context = launch_chromium(playwright, tmp_path_factory.mktemp("profile"))
         try:
             yield context
         finally:
@@ -109,13 +103,38 @@ def shop_this_look(worker, page, selector: str, info: dict) -> dict:
         }""",
         [info, page.url],
     )
-    deadline = time.monotonic() + LOOK_TIMEOUT_S
-    while time.monotonic() < deadline:
-        result = worker.evaluate("chrome.storage.local.get('lastResult')").get("lastResult")
-        if result:
-            return result
-        time.sleep(0.25)
-    raise AssertionError("the extension recorded no outcome")
+    return wait_until(
+        lambda: worker.evaluate("chrome.storage.local.get('lastResult')").get("lastResult"),
+        "the extension's outcome of a look")
+
+
+def shop_the_img(worker, page, site: str) -> dict:
+    """"Shop this look" on the page's <img>, with the ``info`` Chrome passes for an image."""
+    url = f"{site}/images/{IMG_PHOTO}"
+    return shop_this_look(worker, page, "#photo", {"mediaType": "image", "srcUrl": url})
+
+
+@pytest.fixture()
+def stored(worker):
+    """Sets the port and token the extension holds (``stored(port=…)`` forgets the token);
+    puts back what was there before."""
+    keys = ["port", "token", "pairedAt"]
+    before = worker.evaluate("keys => chrome.storage.local.get(keys)", keys)
+
+    def store(**values) -> None:
+        worker.evaluate("""async ([keys, values]) => {
+            await chrome.storage.local.remove(keys);
+            await chrome.storage.local.set(values);
+        }""", [keys, values])
+
+    yield store
+    store(**before)
+
+
+def what_the_page_says(page) -> tuple[str, str]:
+    """The extension's error toast in ``page``: (kind, text)."""
+    page.wait_for_selector("[data-shop-the-look=error]", state="attached", timeout=10_000)
+    return toast(page)
 
 
 def assert_looked_at(result: dict, companion, url: str, looks_before: int) -> None:
@@ -169,7 +188,36 @@ def test_a_right_click_on_no_image_tells_the_user(paired, worker, page, companio
     result = shop_this_look(worker, page, "#blank", {})
     assert result == {"ok": False, "code": "no_image", "at": result["at"]}
     assert len(companion.looks) == before
-    page.wait_for_selector("[data-shop-the-look=error]", state="attached", timeout=5_000)
+    assert what_the_page_says(page) == ("error", message("errNoImage"))
+
+
+def test_with_no_companion_on_the_port_the_page_says_to_start_it(worker, page, site, stored):
+    stored(port=free_port(), token="a token from an earlier pairing")
+    result = shop_the_img(worker, page, site)
+    assert result["code"] == "companion_not_running"
+    assert what_the_page_says(page) == ("error", message("errNotRunning"))
+    assert "shop-the-look serve" in message("errNotRunning")
+
+
+def test_with_no_token_the_page_says_to_pair_and_the_companion_runs_nothing(
+        worker, page, site, stored, companion, counting):
+    stored(port=companion.port)
+    runs = counting.runs
+    result = shop_the_img(worker, page, site)
+    assert result["code"] == "not_paired"
+    assert what_the_page_says(page) == ("error", message("errNotPaired"))
+    assert counting.runs == runs
+
+
+def test_a_token_the_companion_does_not_know_makes_the_page_say_to_pair(
+        paired, worker, page, site, stored, companion, counting):
+    """The companion knows this browser's origin (``paired``) but not this token."""
+    stored(port=companion.port, token="A" * 43)
+    runs = counting.runs
+    result = shop_the_img(worker, page, site)
+    assert result["code"] == "auth_invalid", "the companion refused the token"
+    assert what_the_page_says(page) == ("error", message("errNotPaired"))
+    assert counting.runs == runs
 
 
 def test_an_ordinary_web_page_cannot_read_the_companion(page, companion, paired):
