@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import shutil
 import struct
 import threading
 import zlib
@@ -106,3 +107,12 @@ def png_claiming(width: int, height: int) -> bytes:
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
             + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b""))
+
+
+def index_of_another_embedder(index_dir: Path, folder: Path) -> Path:
+    """A copy of ``index_dir`` whose manifest says another embedder built it."""
+    copy = Path(shutil.copytree(index_dir, folder / "index-of-another-embedder"))
+    manifest = json.loads((copy / "manifest.json").read_text(encoding="utf-8"))
+    manifest.update(embedder="someone-elses-embedder", embedder_sha256="0" * 64)
+    (copy / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    return copy

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import functools
+import http.server
 import json
 import shutil
+import subprocess
+import sys
+import threading
 
 import numpy as np
 import pytest
@@ -13,6 +18,7 @@ from companion.catalog.categories import category_of
 from companion.catalog.feed import FeedProblem, read_feed
 from companion.catalog.index import CatalogIndex
 from companion.errors import LookError
+from companion.pipeline.decode import decode_image
 from companion.pipeline.embed import Embedder
 from tests.conftest import CATALOG, requires_data
 
@@ -144,19 +150,83 @@ def test_a_missing_index_says_how_to_build_one(tmp_path):
     assert "index build" in caught.value.message
 
 
+def index_build(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "companion.cli", "index", "build", *args],
+                          capture_output=True, text=True, timeout=120)
+
+
 @requires_data
 def test_if_stale_skips_a_build_that_would_change_nothing(tmp_path):
-    import subprocess
-    import sys
-
     feed = write_feed(tmp_path, [GOOD, CAP])
     out = tmp_path / "index"
-    command = [sys.executable, "-m", "companion.cli", "index", "build", str(feed), "--out",
-               str(out), "--if-stale"]
-    first = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    command = [str(feed), "--out", str(out), "--if-stale"]
+    first = index_build(*command)
     assert first.returncode == 0 and "Indexed 2 products" in first.stdout
-    again = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    again = index_build(*command)
     assert "up to date" in again.stdout
     feed.write_text(feed.read_text() + GOOD.replace("1530", "1531", 1) + "\n")
-    changed = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    changed = index_build(*command)
     assert "Indexed" in changed.stdout
+
+
+@requires_data
+def test_index_build_with_a_split_indexes_only_the_rows_marked_index(tmp_path):
+    feed = write_feed(tmp_path, [GOOD, CAP])
+    split = tmp_path / "split.tsv"
+    split.write_text("id\tsplit\n1530\tquery\n1566\tindex\n", encoding="utf-8")
+    result = index_build(str(feed), "--out", str(tmp_path / "index"), "--split", str(split))
+    assert result.returncode == 0, result.stderr
+    assert "Indexed 1 products" in result.stdout and "Skipped 0 row(s)" in result.stdout
+    index = CatalogIndex(tmp_path / "index")
+    assert index.product("1566") is not None
+    assert index.product("1530") is None
+    assert index.manifest.counts == {"other": 1}
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *_args) -> None:
+        pass
+
+
+class PhotoServer:
+    """A web shop's image server on 127.0.0.1: serves the files of one folder, 404 otherwise."""
+
+    def __init__(self, folder) -> None:
+        handler = functools.partial(QuietHandler, directory=str(folder))
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+
+    def __enter__(self) -> PhotoServer:
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@requires_data
+def test_http_image_links_are_downloaded_at_build_time_and_a_404_is_reported(
+    tmp_path, store, monkeypatch
+):
+    monkeypatch.setenv("no_proxy", "127.0.0.1")
+    photos = tmp_path / "shop"
+    photos.mkdir()
+    shutil.copy(CATALOG / "images" / "1530.jpg", photos / "1530.jpg")
+    embedder = Embedder(store)
+    with PhotoServer(photos) as shop:
+        feed = write_feed(tmp_path, [
+            GOOD.replace("images/1530.jpg", f"{shop.url}/1530.jpg"),
+            CAP.replace("images/1566.jpg", f"{shop.url}/gone.jpg"),
+        ])
+        report = build_index(feed, tmp_path / "index", embedder, show_progress=False)
+    assert report.counts == {"topwear": 1}
+    assert [(p.line, p.message) for p in report.problems] == [
+        (3, "image of 1566 unreadable: HTTP Error 404: File not found")]
+    index = CatalogIndex(tmp_path / "index")
+    product = index.product("1530")
+    assert product["image_link"] == f"{shop.url}/1530.jpg"
+    assert product["image_path"] == "", "a downloaded photo is not kept on disk"
+    photo = decode_image((CATALOG / "images" / "1530.jpg").read_bytes()).pixels
+    (match,) = index.search("topwear", embedder.embed([photo])[0], 1)
+    assert (match.id, match.score) == ("1530", 1.0), "the served photo is the one embedded"

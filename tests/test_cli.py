@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 
+from tests.companion_http import index_of_another_embedder
 from tests.conftest import STREET, requires_data
 
 pytestmark = requires_data
@@ -47,6 +48,20 @@ def test_a_missing_catalog_tells_the_user_how_to_build_it(tmp_path):
     assert result.returncode == 1
     assert "catalog_missing" in result.stderr
     assert "index build" in result.stderr
+
+
+def test_a_catalog_of_another_embedder_stops_the_look_and_asks_for_a_rebuild(
+    small_index_dir, tmp_path
+):
+    index = index_of_another_embedder(small_index_dir, tmp_path)
+    result = run_cli("look", str(STREET / "images" / "ccp_0003.jpg"), "--index", str(index),
+                     "--json")
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.startswith(
+        f"error [catalog_embedder_mismatch]: The catalog at {index} was built with the embedder "
+        "someone-elses-embedder (000000000000…)")
+    assert "Rebuild the catalog with `shop-the-look index build`." in result.stderr
 
 
 def test_models_list_checks_every_checksum():

@@ -11,7 +11,12 @@ import pytest
 from companion.inference.store import LoadedModel
 from companion.pipeline.look import LookRequest
 from companion.pipeline.look_output import look_to_json
-from tests.companion_http import LiveCompanion, authorised, png_claiming
+from tests.companion_http import (
+    LiveCompanion,
+    authorised,
+    index_of_another_embedder,
+    png_claiming,
+)
 from tests.conftest import requires_data, street_photo
 
 pytestmark = requires_data
@@ -200,3 +205,18 @@ def test_an_oversize_text_field_is_refused_before_any_work(companion, token, cou
                                authorised(token, **{"Content-Type": content_type}))
     assert (answer.status, answer.error_code) == (400, "bad_argument")
     assert counting.runs == runs
+
+
+def test_a_catalog_of_another_embedder_answers_503_and_asks_for_a_rebuild(small_index_dir,
+                                                                          tmp_path):
+    index = index_of_another_embedder(small_index_dir, tmp_path)
+    live = LiveCompanion(None, tmp_path / "pairings.json", {"index_dir": index})
+    try:
+        answer = live.request("POST", "/v1/looks", street_photo(PHOTO),
+                              authorised(live.pair(), **{"Content-Type": "image/jpeg"}))
+    finally:
+        live.stop()
+    assert (answer.status, answer.error_code) == (503, "catalog_embedder_mismatch")
+    assert set(answer.json) == {"error"}
+    assert "Rebuild the catalog" in answer.json["error"]["message"]
+    assert live.looks == []

@@ -89,6 +89,25 @@ def test_each_refusal_has_its_code_and_processes_nothing(name, companion, token,
     assert len(companion.looks) == looks
 
 
+def test_localhost_with_the_port_is_accepted_as_host(companion, token):
+    answer = companion.request("POST", "/v1/session",
+                               headers=authorised(token, Host=f"localhost:{companion.port}"))
+    assert answer.status == 200
+    assert answer.json["paired"] is True
+
+
+def test_a_token_is_refused_when_sent_from_another_paired_origin(companion):
+    first, second = ("chrome-extension://aaaabbbbccccddddaaaabbbbccccdddd",
+                     "moz-extension://0b5e1c2d-1111-4222-8333-944455556666")
+    tokens = {first: companion.pair(first), second: companion.pair(second)}
+    for origin, token in tokens.items():
+        assert companion.request("POST", "/v1/session",
+                                 headers=authorised(token, origin)).status == 200
+    for origin, other in ((first, second), (second, first)):
+        answer = companion.request("POST", "/v1/session", headers=authorised(tokens[other], origin))
+        assert (answer.status, answer.error_code) == (403, "origin_forbidden")
+
+
 def test_a_web_page_cannot_pair(companion):
     before = companion.pairings_path.read_bytes()
     for origin in ("https://shop.evil.example", "null", ""):
