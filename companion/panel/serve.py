@@ -69,9 +69,6 @@ def run_with_server(config, ready: Callable[[Panel, int], object] | None = None)
 
 def _asks_in_terminal(config) -> bool:
     """Whether pairing would be asked in the terminal (``serve``'s choice and the default)."""
-    from dataclasses import fields
-
     from companion.server.confirm import ask_in_terminal
 
-    default = next(f.default for f in fields(config) if f.name == "confirm")
-    return config.confirm in (ask_in_terminal, default)
+    return config.confirm is ask_in_terminal
