@@ -1,4 +1,5 @@
-"""The body gender step: how a person is cropped and fed, and what the shipped model says.
+"""The body gender step: how a person is cropped and fed, what the shipped model says, and that
+it answers for the people whose face gives none.
 
 The crop preparation is shared by training and the runtime, so its geometry is pinned here; the
 shipped model is checked on held-out pedestrians (people/ test, never trained on).
@@ -12,8 +13,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from companion.inference.body_gender import BodyGender, prepare
 from companion.inference.store import ModelStore
-from companion.pipeline.body_gender import BodyGender, body_crop, expand_box, prepare, to_gender
+from companion.pipeline.crops import body_crop, expand_box, face_crop
+from companion.pipeline.look import with_body_fallback
+from companion.types import DecodedImage, Gender
 from tests.conftest import DATA, requires_data
 
 PEOPLE = DATA / "people"
@@ -42,13 +46,6 @@ def test_a_tall_crop_fills_the_input_height_centred_between_grey_bars():
     assert (row[96:] == grey).all()
 
 
-def test_unsure_answers_become_unknown():
-    assert to_gender(0.9, 0.7).label == "male"
-    assert to_gender(0.2, 0.7).label == "female"
-    assert to_gender(0.6, 0.7).label == "unknown"
-    assert to_gender(0.6, 0.7).score == pytest.approx(0.6)
-
-
 def _held_out_people(count: int) -> list[tuple[np.ndarray, str]]:
     with (PEOPLE / "labels.csv").open(encoding="utf-8") as handle:
         rows = [r for r in csv.DictReader(handle) if r["split"] == "test"]
@@ -56,24 +53,22 @@ def _held_out_people(count: int) -> list[tuple[np.ndarray, str]]:
     return [(np.asarray(Image.open(PEOPLE / r["file"]).convert("RGB")), r["gender"]) for r in rows]
 
 
-class _FixedBody(BodyGender):
-    """The real class with its model replaced by fixed answers, to test the fallback rule."""
+class _FixedBody:
+    """Stands in for BodyGender with fixed answers, to test the fallback rule on its own."""
 
-    def __init__(self, answers: list[float]) -> None:
+    margin = 0.08
+
+    def __init__(self, answers: list[Gender]) -> None:
         self.answers = answers
-        self.min_confidence, self.margin = 0.7, 0.08
         self.asked: list[int] = []
 
-    def male_probability(self, crops):
+    def predict(self, crops):
         self.asked.append(len(crops))
-        return np.array(self.answers[: len(crops)], dtype=np.float32)
+        return self.answers[: len(crops)]
 
 
 def test_the_body_answers_only_for_people_whose_face_said_unknown():
-    from companion.pipeline.body_gender import with_body_fallback
-    from companion.pipeline.types import Gender
-
-    body = _FixedBody([0.9, 0.1])
+    body = _FixedBody([Gender("male", 0.9), Gender("female", 0.9)])
     faces = [Gender("female", 0.95), Gender("unknown", 0.0), Gender("unknown", 0.55)]
     pixels = np.zeros((300, 300, 3), dtype=np.uint8)
     boxes = [(0, 0, 100, 300), (100, 0, 200, 300), (200, 0, 300, 300)]
@@ -94,11 +89,12 @@ def held_out() -> list[tuple[np.ndarray, str]]:
 
 @requires_data
 def test_the_shipped_model_loads_through_its_manifest(classifier):
-    manifest = classifier.model.manifest
+    manifest = classifier.manifest
     assert manifest.task == "body-gender"
     assert manifest.input.value_range == (0, 1)
-    assert (classifier.width, classifier.height) == (128, 256)
+    assert classifier.size == (128, 256)
     assert 0.5 <= classifier.min_confidence <= 0.95
+    assert classifier.margin == pytest.approx(0.08)
 
 
 @requires_data
@@ -112,7 +108,7 @@ def test_held_out_pedestrians_are_told_apart_better_than_chance(classifier, held
 @requires_data
 def test_confident_answers_are_mostly_right_and_the_rest_say_unknown(classifier, held_out):
     """Measured: 23 % answered, 89 % of those right; "unknown" for the others."""
-    answers = classifier.classify([pixels for pixels, _ in held_out])
+    answers = classifier.predict([pixels for pixels, _ in held_out])
     answered = [(a.label, truth) for a, (_, truth) in zip(answers, held_out, strict=True)
                 if a.label != "unknown"]
     assert 0.1 <= len(answered) / len(held_out) <= 0.6
@@ -123,10 +119,27 @@ def test_confident_answers_are_mostly_right_and_the_rest_say_unknown(classifier,
 def test_pixels_in_the_wrong_range_give_no_usable_answer(classifier, held_out):
     """The model wants 0..1; fed 0..255 it must not look as if it still worked."""
     crops = [pixels for pixels, _ in held_out[:60]]
-    name = classifier.model.manifest.input.name
-    batch = np.stack([prepare(c, classifier.width, classifier.height) for c in crops])
-    right = classifier.model.run({name: batch})["male_probability"].ravel()
-    wrong = classifier.model.run({name: batch * 255.0})["male_probability"].ravel()
+    model = classifier.load()
+    name = model.manifest.input.name
+    batch = np.stack([prepare(c, *classifier.size) for c in crops])
+    right = model.run({name: batch})["male_probability"].ravel()
+    wrong = model.run({name: batch * 255.0})["male_probability"].ravel()
     truth = np.array([label == "male" for _, label in held_out[:60]])
     assert ((wrong >= 0.5) == truth).mean() < ((right >= 0.5) == truth).mean()
     assert wrong.std() < right.std()  # answers collapse towards one label
+
+
+@requires_data
+@pytest.mark.parametrize(("name", "truth"), [
+    ("peta_sarc3d_041-back.jpg", "male"),  # seen from behind
+    ("peta_3dpes_135-767-frame-197-rgb.jpg", "female"),  # from afar: too small for a face
+])
+def test_a_person_whose_face_is_not_found_gets_the_body_models_answer(pipeline, name, truth):
+    """The look's real models end to end: no face found, so the body model's answer is the
+    person's gender (and here a confident, right one, not "unknown")."""
+    pixels = np.asarray(Image.open(PEOPLE / "images" / name).convert("RGB"))
+    (person, gender), = pipeline.detect(DecodedImage(pixels, pixels.shape[1], pixels.shape[0]))[0]
+    assert face_crop(pipeline.blazeface, pixels, person) is None
+    body = pipeline.body_gender
+    assert gender == body.predict([body_crop(pixels, person.box, body.margin)])[0]
+    assert gender.label == truth

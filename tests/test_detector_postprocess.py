@@ -1,7 +1,7 @@
-"""The detector's numpy pre- and post-processing: letterbox, decoding and NMS.
+"""The detector's output decoding, and whose garment each box is.
 
-These replace ultralytics at run time, so they must agree with how the model was trained:
-a centred letterbox padded with grey 114, boxes mapped back exactly, NMS per label.
+The decoding replaces ultralytics at run time, so it must read the head's output the way the model
+was trained (its letterbox and NMS are the shared ones: test_preprocess, test_postprocess).
 """
 
 from __future__ import annotations
@@ -9,44 +9,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from companion.pipeline.detect_garments import (
-    GarmentDetector,
-    Letterbox,
-    assign_to_people,
-    decode,
-    detect_for_people,
-    letterbox,
-    nms,
-    nms_per_label,
-)
-from companion.pipeline.types import Garment
-
-
-def test_letterbox_centres_a_portrait_image_and_pads_with_grey():
-    pixels = np.full((640, 420, 3), 200, dtype=np.uint8)
-    square, placement = letterbox(pixels, 320)
-    assert square.shape == (320, 320, 3)
-    assert placement.scale == pytest.approx(0.5)
-    assert placement.pad_y == 0
-    assert placement.pad_x == (320 - 210) // 2
-    assert (square[:, : int(placement.pad_x)] == 114).all()  # left border is padding
-    assert (square[:, -int(placement.pad_x) :] == 114).all()  # and so is the right one
-    assert (square[:, 160] == 200).all()  # the image sits in the middle
-
-
-def test_letterbox_maps_boxes_back_to_the_original_pixels():
-    pixels = np.zeros((300, 600, 3), dtype=np.uint8)  # landscape: padded above and below
-    _, placement = letterbox(pixels, 320)
-    original = np.array([[60.0, 30.0, 300.0, 270.0]])
-    in_square = original * placement.scale + [placement.pad_x, placement.pad_y] * 2
-    back = placement.to_original(in_square, 600, 300)
-    np.testing.assert_allclose(back, original, atol=1e-3)
-
-
-def test_boxes_outside_the_image_are_clipped_to_it():
-    placement = Letterbox(scale=1.0, pad_x=10.0, pad_y=0.0)
-    back = placement.to_original(np.array([[0.0, -5.0, 500.0, 50.0]]), 100, 40)
-    np.testing.assert_allclose(back, [[0.0, 0.0, 100.0, 40.0]])
+from companion.inference.garment_detector import decode
+from companion.pipeline.garments import assign_to_people, detect_for_people, garments_of_people
+from companion.types import Garment, Person
 
 
 def test_decode_reads_centre_size_boxes_and_the_best_label():
@@ -67,38 +32,6 @@ def test_decode_reads_centre_size_boxes_and_the_best_label():
     assert labels[0] == 1
 
 
-def test_nms_keeps_the_best_of_overlapping_boxes_and_separate_ones():
-    boxes = np.array([
-        [0, 0, 10, 10],
-        [1, 1, 11, 11],  # IoU 0.68 with the first
-        [20, 20, 30, 30],
-        [0, 0, 10, 10.5],
-    ], dtype=np.float32)
-    scores = np.array([0.8, 0.9, 0.5, 0.3], dtype=np.float32)
-    keep = nms(boxes, scores, iou_threshold=0.5)
-    assert keep.tolist() == [1, 2]
-
-
-def test_nms_keeps_overlaps_below_the_threshold():
-    boxes = np.array([[0, 0, 10, 10], [5, 0, 15, 10]], dtype=np.float32)  # IoU 1/3
-    assert nms(boxes, np.array([0.9, 0.8]), 0.5).tolist() == [0, 1]
-    assert nms(boxes, np.array([0.9, 0.8]), 0.3).tolist() == [0]
-
-
-def test_nms_per_label_never_lets_one_label_suppress_another():
-    boxes = np.array([[0, 0, 10, 10], [0, 0, 10, 10], [0, 0, 10, 10]], dtype=np.float32)
-    scores = np.array([0.9, 0.8, 0.7], dtype=np.float32)
-    labels = np.array([0, 1, 0])
-    keep = nms_per_label(boxes, scores, labels, 0.5)
-    assert sorted(keep.tolist()) == [0, 1]
-
-
-def test_nms_per_label_handles_no_candidates():
-    empty = np.zeros((0, 4), dtype=np.float32)
-    keep = nms_per_label(empty, np.zeros(0), np.zeros(0, dtype=int), 0.5)
-    assert keep.size == 0
-
-
 def test_garments_go_to_the_person_who_holds_most_of_them():
     people = [(0.0, 0.0, 100.0, 300.0), (120.0, 0.0, 220.0, 300.0)]
     garments = [
@@ -110,13 +43,13 @@ def test_garments_go_to_the_person_who_holds_most_of_them():
     assert persons == [0, None, None]
 
 
-class _CropEcho(GarmentDetector):
-    """The real class with its model replaced: one topwear box in the middle of every crop."""
+class _CropEcho:
+    """Stands in for GarmentDetector: one topwear box in the middle of every crop it is shown."""
 
     def __init__(self) -> None:
         self.crops: list[tuple[int, int]] = []
 
-    def detect(self, pixels, score_threshold=None):
+    def predict(self, pixels, score_threshold=None):
         height, width = pixels.shape[:2]
         self.crops.append((width, height))
         return [Garment("topwear", (width / 4, height / 4, width * 3 / 4, height / 2), None, 0.9)]
@@ -131,3 +64,21 @@ def test_garments_found_in_a_persons_crop_land_on_that_person_in_image_pixels():
     assert [g.person for g in found] == [0, 1]
     assert found[0].box == pytest.approx((90 + 30, 80 + 60, 90 + 90, 80 + 120))
     assert found[1].box == pytest.approx((390 + 30, 20 + 90, 390 + 90, 20 + 180))
+
+
+def _person(box) -> Person:
+    return Person(box, 0.9, np.zeros((17, 3), np.float32))
+
+
+def test_people_the_whole_photo_left_bare_get_a_pass_of_their_own_unless_they_overlap_someone():
+    """Whole photo (600×400): the echo's box (150..450, 100..200) lies in person 0 only. Person 1
+    is bare and alone: a pass of its own. Person 2 overlaps person 0 (a second pose): none."""
+    detector = _CropEcho()
+    pixels = np.zeros((400, 600, 3), dtype=np.uint8)
+    people = [_person((100.0, 50.0, 500.0, 390.0)), _person((520.0, 100.0, 590.0, 300.0)),
+              _person((110.0, 60.0, 480.0, 380.0))]
+    found = garments_of_people(detector, pixels, people)
+    assert detector.crops[0] == (600, 400)  # the whole photo first
+    assert len(detector.crops) == 2  # then person 1 only
+    assert [g.person for g in found] == [0, 1]
+    assert 520 - 0.15 * 70 <= found[1].box[0] < found[1].box[2] <= 590 + 0.15 * 70

@@ -12,12 +12,12 @@ import pytest
 from PIL import Image
 
 from companion.errors import LookError
-from companion.inference.manifest import TensorSpec, file_sha256, read_manifest
+from companion.inference.faceres import OUTPUT, FaceRes
+from companion.inference.manifest import file_sha256, read_manifest
+from companion.inference.preprocess import to_model_input
 from companion.inference.store import ModelStore
 from companion.paths import models_dir
 from companion.pipeline.decode import decode_image
-from companion.pipeline.gender import OUTPUT, classify_faces
-from companion.pipeline.imaging import to_model_input
 from tests.conftest import FACES, requires_data
 
 MODEL_NAMES = sorted(p.parent.name for p in models_dir().glob("*/manifest.json"))
@@ -44,27 +44,6 @@ def test_loading_checks_declared_inputs_and_outputs(name):
     loaded = ModelStore().get(name)
     declared = {o.name for o in loaded.manifest.outputs}
     assert declared == {o.name for o in loaded.session.get_outputs()}
-
-
-def test_model_input_follows_the_manifest_range_layout_normalisation_and_dtype():
-    pixels = np.zeros((2, 4, 5, 3), np.uint8)
-    pixels[..., 0], pixels[..., 1], pixels[..., 2] = 255, 51, 0  # red, a fifth green, no blue
-    spec = TensorSpec("x", [2, 3, 4, 5], "float32", layout="NCHW", value_range=(0, 1))
-    tensor = to_model_input(pixels, spec)
-    assert tensor.shape == (2, 3, 4, 5) and tensor.dtype == np.float32
-    assert tensor.flags.c_contiguous  # what ONNX Runtime takes without a copy
-    assert np.allclose(tensor[:, :, 0, 0], [1.0, 0.2, 0.0])
-
-    signed = dataclasses.replace(spec, layout="NHWC", value_range=(-1, 1))
-    assert np.allclose(to_model_input(pixels, signed)[0, 0, 0], [1.0, -0.6, -1.0])
-
-    normalised = dataclasses.replace(spec, value_range=None, mean=(0.5, 0.2, 0.0),
-                                     std=(0.5, 0.1, 1.0))
-    assert np.allclose(to_model_input(pixels, normalised)[0, :, 0, 0], [1.0, 0.0, 0.0])
-
-    raw = dataclasses.replace(spec, layout="NHWC", dtype="int32", value_range=(0, 255))
-    as_int = to_model_input(pixels, raw)
-    assert as_int.dtype == np.int32 and as_int[0, 0, 0].tolist() == [255, 51, 0]
 
 
 def _copy_model(tmp_path, name):
@@ -110,15 +89,15 @@ def _faces(count: int) -> list[tuple[np.ndarray, str]]:
 @requires_data
 def test_faceres_range_in_the_manifest_is_the_one_that_works():
     """FaceRes wants raw 0..255 pixels; fed 0..1 it answers the same for every face."""
-    store = ModelStore()
+    faceres = FaceRes(ModelStore())
     faces = _faces(20)
-    genders = classify_faces(store, [f for f, _ in faces])
+    genders = faceres.predict([f for f, _ in faces])
     decided = [(g.label, truth) for g, (_, truth) in zip(genders, faces, strict=True)
                if g.label != "unknown"]
     assert len(decided) >= 15
     assert sum(label == truth for label, truth in decided) >= len(decided) - 1
 
-    model = store.get("faceres")
+    model = faceres.load()
     assert model.manifest.input.value_range == (0, 255)
     wrong = dataclasses.replace(model.manifest.input, value_range=(0.0, 1.0))
     batch = np.stack([np.asarray(Image.fromarray(f).resize((224, 224))) for f, _ in faces])

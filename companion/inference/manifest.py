@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from companion.errors import LookError
+from companion.errors import ErrorCode, LookError
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,7 @@ def read_manifest(model_dir: Path) -> ModelManifest:
     manifest_path = model_dir / "manifest.json"
     if not manifest_path.is_file():
         raise LookError(
-            "model_missing",
+            ErrorCode.MODEL_MISSING,
             f"No model manifest at {manifest_path}. Reinstall Shop the Look or run "
             "scripts/convert_models.py.",
             503,
@@ -101,14 +101,14 @@ def verify_file(manifest: ModelManifest) -> None:
     """Raise ``model_missing`` / ``model_corrupt`` unless the file matches the manifest."""
     if not manifest.path.is_file():
         raise LookError(
-            "model_missing",
+            ErrorCode.MODEL_MISSING,
             f"Model file {manifest.path} is missing. Reinstall Shop the Look.",
             503,
         )
     actual = file_sha256(manifest.path)
     if actual != manifest.sha256:
         raise LookError(
-            "model_corrupt",
+            ErrorCode.MODEL_CORRUPT,
             f"Model {manifest.name} does not match its manifest (sha256 {actual[:12]}…, "
             f"expected {manifest.sha256[:12]}…). Reinstall Shop the Look.",
             503,
@@ -124,7 +124,7 @@ def verify_signature(manifest: ModelManifest, session) -> None:
             got = by_name.get(spec.name)
             if got is None:
                 raise LookError(
-                    "model_mismatch",
+                    ErrorCode.MODEL_MISMATCH,
                     f"Model {manifest.name} has no {kind} named {spec.name!r}.",
                     503,
                 )
@@ -134,7 +134,7 @@ def verify_signature(manifest: ModelManifest, session) -> None:
             )
             if not fixed_ok:
                 raise LookError(
-                    "model_mismatch",
+                    ErrorCode.MODEL_MISMATCH,
                     f"Model {manifest.name} {kind} {spec.name!r} has shape {got.shape}, "
                     f"manifest says {spec.shape}.",
                     503,

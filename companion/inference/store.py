@@ -9,7 +9,7 @@ from pathlib import Path
 import onnxruntime as ort
 
 from companion import paths
-from companion.errors import LookError
+from companion.errors import ErrorCode, LookError
 from companion.inference.manifest import (
     ModelManifest,
     read_manifest,
@@ -54,7 +54,7 @@ class ModelStore:
                     session = create_session(manifest.path, self.threads)
                 except Exception as exc:  # ORT raises its own types for broken files
                     raise LookError(
-                        "model_corrupt", f"Model {name} could not be loaded: {exc}", 503
+                        ErrorCode.MODEL_CORRUPT, f"Model {name} could not be loaded: {exc}", 503
                     ) from exc
                 verify_signature(manifest, session)
                 self._loaded[name] = LoadedModel(manifest, session)

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from companion.pipeline.types import Match
+from companion.types import Match
 
 
 @dataclass(frozen=True)

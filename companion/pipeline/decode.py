@@ -8,8 +8,8 @@ import warnings
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from companion.errors import LookError
-from companion.pipeline.types import DecodedImage
+from companion.errors import ErrorCode, LookError
+from companion.types import DecodedImage
 
 ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF")
 MAX_PIXELS = 40_000_000  # a 40-megapixel photo is fine; a decompression bomb is not
@@ -19,7 +19,7 @@ WORKING_SIDE = 1600  # the models never need more; big JPEGs are decoded at redu
 def decode_image(data: bytes, max_pixels: int = MAX_PIXELS) -> DecodedImage:
     """Decode JPEG/PNG/WebP/GIF (first frame), apply EXIF orientation, composite alpha on white."""
     if not data:
-        raise LookError("image_empty", "The image is empty. Try another image.", 400)
+        raise LookError(ErrorCode.IMAGE_EMPTY, "The image is empty. Try another image.", 400)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -27,7 +27,7 @@ def decode_image(data: bytes, max_pixels: int = MAX_PIXELS) -> DecodedImage:
             width, height = image.size
             if width * height > max_pixels:
                 raise LookError(
-                    "image_too_large",
+                    ErrorCode.IMAGE_TOO_LARGE,
                     f"The image is {width}×{height} pixels; the limit is "
                     f"{max_pixels // 1_000_000} megapixels. Try a smaller copy.",
                     413,
@@ -42,19 +42,19 @@ def decode_image(data: bytes, max_pixels: int = MAX_PIXELS) -> DecodedImage:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise LookError(
-            "image_too_large",
+            ErrorCode.IMAGE_TOO_LARGE,
             f"The image claims more than {max_pixels // 1_000_000} megapixels. Try a smaller copy.",
             413,
         ) from None
     except UnidentifiedImageError:
         raise LookError(
-            "image_unreadable",
+            ErrorCode.IMAGE_UNREADABLE,
             "This is not an image we can read (JPEG, PNG, WebP or GIF). Try another image.",
             415,
         ) from None
     except (OSError, ValueError, SyntaxError, EOFError) as exc:
         raise LookError(
-            "image_corrupt", f"The image file is damaged ({exc}). Try another copy.", 400
+            ErrorCode.IMAGE_CORRUPT, f"The image file is damaged ({exc}). Try another copy.", 400
         ) from None
     if max(image.size) > WORKING_SIDE:
         image.thumbnail((WORKING_SIDE, WORKING_SIDE), Image.Resampling.BILINEAR)

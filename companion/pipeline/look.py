@@ -10,24 +10,39 @@ from dataclasses import dataclass
 import numpy as np
 
 from companion.catalog.index import CatalogIndex
-from companion.errors import LookError
+from companion.errors import ErrorCode, LookError
+from companion.inference.blazeface import BlazeFace
+from companion.inference.body_gender import BodyGender
+from companion.inference.centernet import BAG_CLASSES, CenterNet
+from companion.inference.embedder import DEFAULT_EMBEDDER, Embedder
+from companion.inference.faceres import FaceRes
+from companion.inference.garment_detector import GarmentDetector
+from companion.inference.movenet import MoveNet
 from companion.inference.store import ModelStore
-from companion.pipeline.body_gender import BodyGender, with_body_fallback
 from companion.pipeline.consensus import ConsensusWeights, rerank
+from companion.pipeline.crops import body_crop, face_crop
+from companion.pipeline.crowd import add_missed_people
 from companion.pipeline.decode import decode_image
-from companion.pipeline.detect_garments import GarmentDetector, assign_to_people, detect_for_people
-from companion.pipeline.embed import DEFAULT_EMBEDDER, Embedder
-from companion.pipeline.faces import face_crop
-from companion.pipeline.gender import UNKNOWN, classify_faces
-from companion.pipeline.imaging import box_area, crop, iou
-from companion.pipeline.objects import BAG_CLASSES, LOOK_CLASSES, DetectedObject, find_objects
-from companion.pipeline.people import add_missed_people, find_people
+from companion.pipeline.garments import bags, garments_of_people
+from companion.pipeline.imaging import crop, iou
 from companion.pipeline.regions import garment_regions
 from companion.pipeline.search import vote_category
-from companion.pipeline.types import Box, DecodedImage, Garment, Gender, Item, Look, Match, Person
+from companion.types import (
+    Box,
+    DecodedImage,
+    DetectedObject,
+    Garment,
+    Gender,
+    Item,
+    Look,
+    Match,
+    Person,
+)
 
 DRESS_VOTE = 0.5  # share of neighbours that must be dresses to call an outfit a dress
 CROWD_PERSON_SCORE = 0.4  # CenterNet people worth a second look when MoveNet missed them
+LOOK_CLASSES = ("person", *BAG_CLASSES)  # what CenterNet is asked for
+UNKNOWN = Gender("unknown", 0.0)  # no face to ask
 # How garments are found: the trained detector (default: better on every category of the street
 # test split, see models/garment-detector/MODEL_CARD.md) or regions from body keypoints (no
 # trained detector needed, e.g. for a build that leaves the AGPL-trained detector out).
@@ -59,7 +74,8 @@ class Timer:
 
 
 class LookPipeline:
-    """Owns nothing but references: the model store and the catalog index it was given."""
+    """The steps of a look over one wrapper per network (companion.inference), the model store
+    they share and the catalog index it was given."""
 
     def __init__(
         self, store: ModelStore, index: CatalogIndex, embedder_name: str = DEFAULT_EMBEDDER,
@@ -69,12 +85,18 @@ class LookPipeline:
             raise ValueError(f"garment_finder must be one of {GARMENT_FINDERS}")
         self.store = store
         self.index = index
+        self.movenet, self.centernet = MoveNet(store), CenterNet(store)
+        self.blazeface, self.faceres = BlazeFace(store), FaceRes(store)
+        self.body_gender = BodyGender(store)
         self.embedder = Embedder(store, embedder_name)
+        self.detector = GarmentDetector(store) if garment_finder == "detector" else None
         manifest = self.embedder.manifest
         index.require_embedder(manifest.name, manifest.sha256)
         self.consensus = ConsensusWeights.of(manifest.extra)
-        self.detector = GarmentDetector(store) if garment_finder == "detector" else None
-        self.body_gender = BodyGender(store)
+        # The models every look needs load now: a missing or damaged one fails here, not mid-look.
+        for model in (self.detector, self.body_gender):
+            if model is not None:
+                model.load()
 
     def run(self, data: bytes, source: str = "", request: LookRequest | None = None) -> Look:
         request = request or LookRequest()
@@ -99,29 +121,17 @@ class LookPipeline:
             return with_gender, []
         if self.detector is not None:
             with timer.step("garments"):
-                return with_gender, self._detected_garments(image, people)
+                return with_gender, garments_of_people(self.detector, image.pixels, people)
         height, width = image.pixels.shape[:2]
         with timer.step("regions"):
             garments = [
                 g for i, person in enumerate(people)
                 for g in garment_regions(person, i, (width, height))
             ]
-            garments += _bags(objects, people)
+            garments += bags(objects, people)
         with timer.step("dresses"):
             garments = self._dresses(image, with_gender, garments)
         return with_gender, garments
-
-    def _detected_garments(self, image: DecodedImage, people: list[Person]) -> list[Garment]:
-        """The detector on the whole photo; then, for people it left bare (small ones in a group
-        photo), again on their own crop, unless they overlap someone already dressed (usually a
-        second pose of the same person)."""
-        boxes = [p.box for p in people]
-        garments = assign_to_people(self.detector.detect(image.pixels), boxes)
-        covered = {g.person for g in garments if g.person is not None}
-        alone = [i for i in range(len(people)) if i not in covered
-                 and all(iou(boxes[i], boxes[j]) < 0.3 for j in covered)]
-        again = detect_for_people(self.detector, image.pixels, [boxes[i] for i in alone])
-        return garments + [Garment(g.category, g.box, alone[g.person], g.score) for g in again]
 
     def _full_look(self, image: DecodedImage, source: str, request: LookRequest,
                    timer: Timer) -> Look:
@@ -153,7 +163,7 @@ class LookPipeline:
                         people: list[tuple[Person, Gender]], garments: list[Garment],
                         request: LookRequest, timer: Timer) -> Look:
         with timer.step("embed"):
-            vectors = self.embedder.embed([crop(image.pixels, g.box) for g in garments])
+            vectors = self.embedder.predict([crop(image.pixels, g.box) for g in garments])
         items = []
         with timer.step("search"):
             for garment, vector in zip(garments, vectors, strict=True):
@@ -181,25 +191,25 @@ class LookPipeline:
                 ) -> tuple[list[Person], list[Gender], list[DetectedObject]]:
         """People, their genders, and CenterNet's objects when they were needed."""
         with timer.step("people"):
-            people = find_people(self.store, image)
+            people = self.movenet.predict(image.pixels)
         objects: list[DetectedObject] = []
         # CenterNet (about 100 ms on 2 cores) runs only where it helps: bags for the keypoint
         # regions, and people MoveNet may have missed: in a group, or when it saw nobody.
         if self.detector is None or len(people) != 1:
             with timer.step("objects"):
-                objects = find_objects(self.store, image, labels=LOOK_CLASSES)
+                objects = self.centernet.predict(image.pixels, labels=LOOK_CLASSES)
             others = [o.box for o in objects
                       if o.label == "person" and o.score >= CROWD_PERSON_SCORE]
             with timer.step("people"):
-                people = add_missed_people(self.store, image, people, others)
+                people = add_missed_people(self.movenet, image.pixels, people, others)
         with timer.step("gender"):
             genders = self._genders(image, people)
         return people, genders, objects
 
     def _genders(self, image: DecodedImage, people: list[Person]) -> list[Gender]:
-        faces = [face_crop(self.store, image.pixels, p) for p in people]
+        faces = [face_crop(self.blazeface, image.pixels, p) for p in people]
         found = [f for f in faces if f is not None]
-        labels = iter(classify_faces(self.store, found))
+        labels = iter(self.faceres.predict(found))
         by_face = [next(labels) if f is not None else UNKNOWN for f in faces]
         # Seen from behind or too small for a face: the body model answers, or says unknown.
         return with_body_fallback(self.body_gender, image.pixels, [p.box for p in people], by_face)
@@ -219,12 +229,23 @@ class LookPipeline:
                 continue
             outfit = (min(top.box[0], bottom.box[0]), top.box[1],
                       max(top.box[2], bottom.box[2]), bottom.box[3])
-            vector = self.embedder.embed([crop(image.pixels, outfit)])[0]
+            vector = self.embedder.predict([crop(image.pixels, outfit)])[0]
             category, share = vote_category(self.index, vector, ["topwear", "bottomwear", "dress"])
             if category == "dress" and share >= DRESS_VOTE:
                 result = [g for g in result if g is not top and g is not bottom]
                 result.append(Garment("dress", outfit, index, round(share, 4)))
         return result
+
+
+def with_body_fallback(
+    body: BodyGender, pixels: np.ndarray, boxes: list[Box], faces: list[Gender]
+) -> list[Gender]:
+    """Face answers where there are some; the body's answer for people whose face said unknown."""
+    unknown = [i for i, g in enumerate(faces) if g.label == "unknown"]
+    if not unknown:
+        return list(faces)
+    answers = iter(body.predict([body_crop(pixels, boxes[i], body.margin) for i in unknown]))
+    return [next(answers) if g.label == "unknown" else g for g in faces]
 
 
 def _checked_region(region: Box, image: DecodedImage) -> Box:
@@ -233,28 +254,12 @@ def _checked_region(region: Box, image: DecodedImage) -> Box:
     inside = 0 <= x1 < x2 <= image.width + 1 and 0 <= y1 < y2 <= image.height + 1
     if not inside or (x2 - x1) < 8 or (y2 - y1) < 8:
         raise LookError(
-            "bad_region",
+            ErrorCode.BAD_REGION,
             f"The region {list(region)} is not a box inside the {image.width}×{image.height} "
             "image (x1 < x2, y1 < y2, at least 8 pixels each way). Draw it again.",
             400,
         )
     return tuple(v / image.scale for v in (x1, y1, x2, y2))
-
-
-def _bags(objects: list[DetectedObject], people: list[Person]) -> list[Garment]:
-    """Bags as garments of the person they overlap most (or nobody's)."""
-    bags = []
-    for found in objects:
-        if found.label not in BAG_CLASSES:
-            continue
-        overlaps = [box_area(_intersection(p.box, found.box)) for p in people]
-        owner = int(np.argmax(overlaps)) if max(overlaps) > 0 else None
-        bags.append(Garment("bag", found.box, owner, round(found.score, 4)))
-    return bags
-
-
-def _intersection(a: Box, b: Box) -> Box:
-    return (max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3]))
 
 
 def _scale_box(box: Box, scale: float) -> Box:

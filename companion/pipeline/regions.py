@@ -25,7 +25,7 @@ from companion.pipeline.keypoints import (
     SHOULDERS,
     visible_of,
 )
-from companion.pipeline.types import Box, Garment, Person
+from companion.types import Box, Garment, Person
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from collections import Counter
 import numpy as np
 
 from companion.catalog.index import CatalogIndex
-from companion.pipeline.types import Match
+from companion.types import Match
 
 VOTERS = 15  # nearest products that vote on an unlabelled crop's category
 

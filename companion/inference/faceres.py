@@ -1,0 +1,39 @@
+"""Gender from a face crop with FaceRes; "unknown" below its confidence threshold."""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+
+from companion.inference.model import InferenceModel
+from companion.inference.postprocess import to_gender
+from companion.types import Gender
+
+INPUT_SIDE = 224
+OUTPUT = "gender_pred/Sigmoid:0"
+MIN_CONFIDENCE = 0.7  # below this the label is a coin toss: say "unknown"
+
+
+class FaceRes(InferenceModel):
+    """Faces (with a margin, see companion.pipeline.crops) → their gender."""
+
+    model_name = "faceres"
+
+    @property
+    def min_confidence(self) -> float:
+        return self.settings.number("min_confidence", MIN_CONFIDENCE)
+
+    def male_probability(self, faces: list[np.ndarray]) -> np.ndarray:
+        """P(male) for each face crop (RGB uint8, any size: stretched to the input square)."""
+        size = self.settings.size(INPUT_SIDE)
+        batch = np.stack([
+            np.asarray(Image.fromarray(face).resize(size, Image.Resampling.BILINEAR))
+            for face in faces
+        ])
+        return self._run(self._input(batch))[OUTPUT][:, 0]
+
+    def _predict(self, faces: list[np.ndarray]) -> list[Gender]:
+        """One Gender per face crop."""
+        if not faces:
+            return []
+        return [to_gender(float(p), self.min_confidence) for p in self.male_probability(faces)]

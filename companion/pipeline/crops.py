@@ -1,0 +1,68 @@
+"""The crops of a person the models see: the head (from keypoints), the face in it (confirmed and
+tightened by BlazeFace, widened for FaceRes) and the whole body (for the body model)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from companion.inference.blazeface import BlazeFace
+from companion.pipeline.imaging import crop
+from companion.pipeline.keypoints import HEAD, LEFT_SHOULDER, RIGHT_SHOULDER, visible
+from companion.types import Box, Person
+
+FACE_MARGIN = 0.25  # of the face box's longer side, on every side: the context FaceRes wants
+
+
+def head_box(person: Person) -> Box | None:
+    """A generous square around the head, from face and shoulder keypoints; None if hidden."""
+    points = person.keypoints
+    head = [i for i in HEAD if visible(points, i)]
+    if not head:
+        return None
+    xs, ys = points[head, 0], points[head, 1]
+    cx, cy = float(xs.mean()), float(ys.mean())
+    spread = float(max(np.ptp(xs), np.ptp(ys)))
+    shoulders = [i for i in (LEFT_SHOULDER, RIGHT_SHOULDER) if visible(points, i)]
+    if len(shoulders) == 2:
+        spread = max(spread, 0.5 * float(abs(points[LEFT_SHOULDER, 0] - points[RIGHT_SHOULDER, 0])))
+    person_height = person.box[3] - person.box[1]
+    half = max(spread * 1.6, person_height * 0.06, 12.0)
+    return (cx - half, cy - half, cx + half, cy + half)
+
+
+def face_box_with_margin(faces: BlazeFace, pixels: np.ndarray) -> Box | None:
+    """The most confident face in ``pixels``, widened as FaceRes wants it; None if none."""
+    found = faces.predict(pixels)
+    if found is None:
+        return None
+    (x1, y1, x2, y2), _ = found
+    margin = FACE_MARGIN * max(x2 - x1, y2 - y1)
+    return (x1 - margin, y1 - margin, x2 + margin, y2 + margin)
+
+
+def face_crop(faces: BlazeFace, pixels: np.ndarray, person: Person) -> np.ndarray | None:
+    """The person's face with a margin, ready for the gender model; None when no face shows."""
+    head = head_box(person)
+    if head is None:
+        return None
+    face = face_box_with_margin(faces, crop(pixels, head))
+    if face is None:
+        return None
+    left, top = head[0], head[1]
+    return crop(pixels, (face[0] + left, face[1] + top, face[2] + left, face[3] + top))
+
+
+def expand_box(box: Box, width: int, height: int, margin: float) -> Box:
+    """The person box grown by ``margin`` (of its width/height) on every side, clipped to the
+    image."""
+    x1, y1, x2, y2 = box
+    dx, dy = (x2 - x1) * margin, (y2 - y1) * margin
+    return (max(0.0, x1 - dx), max(0.0, y1 - dy), min(float(width), x2 + dx),
+            min(float(height), y2 + dy))
+
+
+def body_crop(pixels: np.ndarray, box: Box, margin: float) -> np.ndarray:
+    """The person's pixels with a margin (at least one pixel): what the body model was trained on
+    (its manifest's ``crop_margin``, BodyGender.margin)."""
+    height, width = pixels.shape[:2]
+    return crop(pixels, expand_box(box, width, height, margin))
