@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from companion.inference.embedder import DEFAULT_EMBEDDER, Embedder
 from companion.inference.manifest import file_sha256
-from companion.pipeline.embed import DEFAULT_EMBEDDER, Embedder
 from tests.conftest import CATALOG, requires_data
 
 NAME = "garment-embedder"
@@ -71,8 +71,8 @@ def tighter_crop(photo: np.ndarray) -> np.ndarray:
 def test_a_crop_of_a_product_is_nearer_to_it_than_to_any_other_kind_of_garment(embedder):
     photos = product_photos(("Tshirts", "Jeans", "Casual Shoes", "Handbags", "Dresses"), 4)
     kinds = [k for k, items in photos.items() for _ in items]
-    products = embedder.embed([p for items in photos.values() for p in items])
-    crops = embedder.embed([tighter_crop(p) for items in photos.values() for p in items])
+    products = embedder.predict([p for items in photos.values() for p in items])
+    crops = embedder.predict([tighter_crop(p) for items in photos.values() for p in items])
 
     similarity = crops @ products.T
     for i, kind in enumerate(kinds):
@@ -83,7 +83,7 @@ def test_a_crop_of_a_product_is_nearer_to_it_than_to_any_other_kind_of_garment(e
 @requires_data
 def test_embeddings_are_unit_vectors(embedder):
     photos = product_photos(("Shirts",), 2)["Shirts"]
-    vectors = embedder.embed(photos)
+    vectors = embedder.predict(photos)
     assert vectors.dtype == np.float32 and vectors.shape == (2, embedder.ndim)
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-5)
 
@@ -93,7 +93,7 @@ def test_among_garments_of_one_kind_colour_decides_which_are_nearest(embedder):
     colours = ("Black", "White", "Red", "Blue")
     photos = {c: product_photos(("Tshirts",), 3, colour=c)["Tshirts"] for c in colours}
     labels = [c for c in colours for _ in photos[c]]
-    vectors = embedder.embed([p for c in colours for p in photos[c]])
+    vectors = embedder.predict([p for c in colours for p in photos[c]])
 
     similarity = vectors @ vectors.T
     # per colour, over its three photos: one photo may sit nearer a same-brand shirt of another

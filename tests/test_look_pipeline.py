@@ -7,13 +7,13 @@ import json
 import numpy as np
 import pytest
 
+from companion.inference.movenet import MoveNet
 from companion.pipeline.decode import decode_image
-from companion.pipeline.imaging import iou
-from companion.pipeline.look import LookRequest
-from companion.pipeline.people import find_people
+from companion.pipeline.imaging import crop, iou
+from companion.pipeline.look import LookPipeline, LookRequest
+from companion.pipeline.look_output import look_to_json
 from companion.pipeline.regions import garment_regions
-from companion.pipeline.result_json import look_to_json
-from companion.pipeline.types import Person
+from companion.types import DecodedImage, Person
 from scripts.street_labels import load_street
 from tests.conftest import CATALOG, STREET, requires_data, street_photo
 
@@ -22,26 +22,31 @@ TEST_PHOTOS = (STREET / "test.txt").read_text().split()[:12] if STREET.is_dir() 
 
 
 @pytest.fixture(scope="module")
+def movenet(store) -> MoveNet:
+    return MoveNet(store)
+
+
+@pytest.fixture(scope="module")
 def labelled():
     """name → the street photo with its labelled person and garment boxes."""
     return {item.name: item for item in load_street(STREET, "test")}
 
 
-def test_the_person_in_each_street_photo_is_found(store, labelled):
+def test_the_person_in_each_street_photo_is_found(movenet, labelled):
     found = 0
     for name in TEST_PHOTOS:
         image = decode_image(street_photo(name))
-        people = find_people(store, image)
+        people = movenet.predict(image.pixels)
         found += bool(people) and iou(people[0].box, labelled[name].person) >= 0.6
     assert found >= len(TEST_PHOTOS) - 1
 
 
-def test_keypoint_regions_overlap_the_labelled_garments(store, labelled):
+def test_keypoint_regions_overlap_the_labelled_garments(movenet, labelled):
     hits = {"topwear": 0, "bottomwear": 0, "footwear": 0}
     totals = dict.fromkeys(hits, 0)
     for name in TEST_PHOTOS:
         image = decode_image(street_photo(name))
-        person = find_people(store, image)[0]
+        person = movenet.predict(image.pixels)[0]
         regions = {g.category: g.box for g in garment_regions(person, 0, (image.width,
                                                                           image.height))}
         for category in hits:
@@ -52,14 +57,12 @@ def test_keypoint_regions_overlap_the_labelled_garments(store, labelled):
         assert hits[category] >= 0.7 * totals[category], (category, hits, totals)
 
 
-def test_a_portrait_gets_a_top_but_no_trousers_or_shoes(store):
+def test_a_portrait_gets_a_top_but_no_trousers_or_shoes(movenet):
     """Only the upper body shows: no guessing garments whose joints are out of the picture."""
     full = decode_image(street_photo(TEST_PHOTOS[0]))
     upper = full.pixels[: full.pixels.shape[0] * 2 // 5]
-    from companion.pipeline.types import DecodedImage
-
     portrait = DecodedImage(upper, upper.shape[1], upper.shape[0])
-    people = find_people(store, portrait)
+    people = movenet.predict(portrait.pixels)
     assert people
     categories = {g.category for g in garment_regions(people[0], 0, (portrait.width,
                                                                      portrait.height))}
@@ -135,15 +138,13 @@ def test_a_crowd_of_twelve_is_mostly_found(pipeline):
     """MoveNet alone sees at most six; CenterNet's extra people get their own pose pass."""
     from PIL import Image
 
-    from companion.pipeline.types import DecodedImage
-
     names = (STREET / "test.txt").read_text().split()[:12]
     tiles = [np.asarray(Image.open(STREET / "images" / n).convert("RGB").resize((200, 300)))
              for n in names]
     grid = np.concatenate([np.concatenate(tiles[row * 6 : row * 6 + 6], axis=1)
                            for row in range(2)], axis=0)
     image = DecodedImage(grid, grid.shape[1], grid.shape[0])
-    alone = find_people(pipeline.store, image)
+    alone = pipeline.movenet.predict(image.pixels)
     people, garments = pipeline.detect(image)
     assert len(alone) <= 6
     assert len(people) >= 10
@@ -153,8 +154,6 @@ def test_a_crowd_of_twelve_is_mostly_found(pipeline):
 
 def test_keypoint_regions_remain_a_working_garment_finder(store, small_index):
     """Without the trained detector (e.g. a build that leaves it out) looks still work."""
-    from companion.pipeline.look import LookPipeline
-
     keypoints = LookPipeline(store, small_index, garment_finder="keypoints")
     look = keypoints.run(street_photo("ccp_0003.jpg"), request=LookRequest(top_k=2))
     assert keypoints.detector is None
@@ -167,3 +166,24 @@ def test_the_trained_detector_is_the_default_garment_finder(pipeline):
     assert pipeline.detector is not None
     assert "garments" in look.timings_ms
     assert {"topwear", "footwear"} <= {item.garment.category for item in look.items}
+
+
+def _genders(matches) -> set[str]:
+    return {m.gender for m in matches}
+
+
+def test_an_unknown_gender_searches_without_a_gender_filter(pipeline, small_index):
+    """A person whose gender nobody could tell gets the products of every gender, the same ones
+    as a search with no gender at all; a known gender keeps to its own and unisex."""
+    image = decode_image(street_photo("ccp_0003.jpg"))
+    top = next(g for g in pipeline.detect(image)[1] if g.category == "topwear")
+    vector = pipeline.embedder.predict([crop(image.pixels, top.box)])[0]
+    unknown = small_index.search("topwear", vector, 60, "unknown")
+    assert [m.id for m in unknown] == [m.id for m in small_index.search("topwear", vector, 60)]
+    assert {"female", "male"} <= _genders(unknown)
+    assert _genders(small_index.search("topwear", vector, 60, "female")) <= {"female", "unisex"}
+
+    shown = pipeline.matches("topwear", vector, 30, "unknown")
+    assert [m.id for m in shown] == [m.id for m in pipeline.matches("topwear", vector, 30, None)]
+    assert {"female", "male"} <= _genders(shown)
+    assert "male" not in _genders(pipeline.matches("topwear", vector, 30, "female"))
