@@ -18,8 +18,8 @@ from companion.catalog.categories import category_of
 from companion.catalog.feed import FeedProblem, read_feed
 from companion.catalog.index import CatalogIndex
 from companion.errors import LookError
+from companion.inference.embedder import Embedder
 from companion.pipeline.decode import decode_image
-from companion.pipeline.embed import Embedder
 from tests.conftest import CATALOG, requires_data
 
 HEADER = "id\ttitle\tlink\timage_link\tproduct_type\tgender\tprice\tavailability\n"
@@ -96,7 +96,7 @@ def test_a_row_with_a_stray_tab_is_a_problem_not_a_crash(tmp_path):
 class FailingEmbedder(Embedder):
     """An embedder that dies part way, like a build killed by the user."""
 
-    def embed(self, crops):
+    def _predict(self, crops):
         raise KeyboardInterrupt
 
 
@@ -127,7 +127,7 @@ def test_the_manifest_records_the_embedder(small_index_dir, store):
 
 @requires_data
 def test_gender_filtering_keeps_that_gender_and_unisex(small_index, store):
-    vector = Embedder(store).embed([np.full((80, 60, 3), 200, np.uint8)])[0]
+    vector = Embedder(store).predict([np.full((80, 60, 3), 200, np.uint8)])[0]
     for gender in ("female", "male"):
         matches = small_index.search("topwear", vector, 20, gender)
         assert len(matches) == 20
@@ -228,5 +228,5 @@ def test_http_image_links_are_downloaded_at_build_time_and_a_404_is_reported(
     assert product["image_link"] == f"{shop.url}/1530.jpg"
     assert product["image_path"] == "", "a downloaded photo is not kept on disk"
     photo = decode_image((CATALOG / "images" / "1530.jpg").read_bytes()).pixels
-    (match,) = index.search("topwear", embedder.embed([photo])[0], 1)
+    (match,) = index.search("topwear", embedder.predict([photo])[0], 1)
     assert (match.id, match.score) == ("1530", 1.0), "the served photo is the one embedded"

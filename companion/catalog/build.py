@@ -28,8 +28,8 @@ from usearch.index import Index
 from companion.catalog.feed import FeedProblem, Product, read_feed
 from companion.catalog.index import DATABASE, FORMAT_VERSION, MANIFEST, IndexManifest
 from companion.errors import LookError
+from companion.inference.embedder import Embedder
 from companion.pipeline.decode import decode_image
-from companion.pipeline.embed import Embedder
 from companion.progress import Progress
 
 BATCH = 64
@@ -146,7 +146,7 @@ def _add_batch(batch: list[Product], base: Path, embedder: Embedder, db: sqlite3
             report.problems.append(FeedProblem(product.line, problem))
         else:
             good.append((product, pixels, local_path))
-    embedded = embedder.embed([pixels for _, pixels, _ in good])
+    embedded = embedder.predict([pixels for _, pixels, _ in good])
     for (product, _, local_path), vector in zip(good, embedded, strict=True):
         key = product.line  # stable and unique within one feed
         db.execute(

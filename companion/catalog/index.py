@@ -11,7 +11,7 @@ import numpy as np
 from usearch.index import Index
 
 from companion.errors import ErrorCode, LookError
-from companion.pipeline.types import Match
+from companion.types import Match
 
 MANIFEST = "manifest.json"
 DATABASE = "products.sqlite"

@@ -36,8 +36,8 @@ def run_build(args) -> int:
     import csv
 
     from companion.catalog.build import build_index, is_up_to_date, source_fingerprint
+    from companion.inference.embedder import DEFAULT_EMBEDDER, Embedder
     from companion.inference.store import ModelStore
-    from companion.pipeline.embed import DEFAULT_EMBEDDER, Embedder
 
     include = None
     if args.split:

@@ -7,7 +7,7 @@ Other tools depend on the exact JSON shape; change it only with a new API versio
 from __future__ import annotations
 
 from companion.errors import LookError
-from companion.pipeline.types import Look, Match
+from companion.types import Look, Match
 
 
 def look_to_json(look: Look) -> dict:

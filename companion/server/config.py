@@ -13,7 +13,7 @@ from companion.server.pairing import PAIRING_TIMEOUT_S, Confirm
 
 if TYPE_CHECKING:
     from companion.pipeline.look import LookRequest
-    from companion.pipeline.types import Look
+    from companion.types import Look
 
 APP_NAME = "shop-the-look"
 API_VERSION = 1
