@@ -1,8 +1,9 @@
-"""The one way our scripts write a model's manifest.json (read by companion.inference.manifest).
+"""The one way training code writes a model's manifest.json (read by companion.inference.manifest).
 
-Conversion and training scripts run in their own virtual environments, so this module needs
-only the standard library. Each script says what is particular to its model (task, tensors,
-labels, licence, provenance, extra); the file's identity (name, sha256, size) is filled in here.
+Conversion and training run in their own virtual environments (training.convert in
+.venv-convert), so this module needs only the standard library. Each trainer says what is
+particular to its model (task, tensors, labels, licence, provenance, extra); the file's identity
+(name, sha256, size) is filled in here.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ def sha256_of(path: Path) -> str:
 
 def extra_of_a_changed_file(manifest: dict) -> dict:
     """The manifest's `extra` for a new file made from its model: without the consensus weights,
-    which belong to the very file they were tuned on (scripts/tune_consensus.py)."""
+    which belong to the very file they were tuned on (training.evaluate.consensus)."""
     return {k: v for k, v in manifest.get("extra", {}).items() if k != "consensus"}
 
 

@@ -1,0 +1,43 @@
+"""The one reader of the catalog: feed.tsv (products and their labels) and split.tsv.
+
+split.tsv gives every product id a split: `index` (what a look searches, and what training may
+see) or `query` (held out: the evaluation's queries, never trained on).
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8") as handle:
+        return list(csv.DictReader(handle, delimiter="\t"))
+
+
+@dataclass(frozen=True)
+class Feed:
+    """feed.tsv's rows in file order (column name -> text) and split.tsv's id -> split."""
+
+    folder: Path
+    rows: list[dict[str, str]]
+    split: dict[str, str]
+
+    def rows_of(self, split: str) -> list[dict[str, str]]:
+        """The products of one split, in feed order."""
+        return [r for r in self.rows if self.split.get(r["id"]) == split]
+
+    def ids_of(self, split: str) -> set[str]:
+        """The ids that split.tsv puts in `split`."""
+        return {i for i, s in self.split.items() if s == split}
+
+    def image(self, row: dict[str, str]) -> Path:
+        """Where a product's photo is."""
+        return self.folder / row["image_link"]
+
+
+def read_feed(folder: Path) -> Feed:
+    """catalog/ (the folder holding feed.tsv, split.tsv and the photos)."""
+    split = {r["id"]: r["split"] for r in _rows(folder / "split.tsv")}
+    return Feed(folder, _rows(folder / "feed.tsv"), split)
