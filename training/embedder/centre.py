@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Centre the garment embedder: subtract the training products' mean embedding, normalise again.
 
 Why
@@ -11,17 +10,17 @@ Why
     they were (the model card has the numbers).
 
 What it does
-    1. Embeds the training products (train_embedder.py's own split: the catalog's index rows less
+    1. Embeds the training products (training.embedder's own split: the catalog's index rows less
        the monitoring slice; never a query row) through the runtime's Embedder.
     2. Appends to the graph: subtract their mean, divide by the length (at least 1e-6). The
        model's input and output names stay; the old output is kept as `uncentred_embedding`.
     3. Checks the new file computes what it was meant to, and writes it and its manifest
        (`provenance.centring`). Consensus weights are dropped: they were tuned on the old file,
-       so run scripts/tune_consensus.py next.
+       so run training.evaluate.consensus next.
 
-A file that is already centred is refused: centre the graft scripts/train_label_heads.py wrote.
+A file that is already centred is refused: centre the graft training.label_heads wrote.
 Training environment (torch for the training split's loaders; never the runtime):
-    .venv-train/bin/python scripts/centre_embedder.py     # rewrites models/garment-embedder/
+    .venv-train/bin/python -m training.embedder.centre   # rewrites models/garment-embedder/
 """
 
 from __future__ import annotations
@@ -30,6 +29,7 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -38,17 +38,23 @@ from onnx import helper, numpy_helper
 
 from companion.inference.store import ModelStore
 from companion.pipeline.embed import Embedder
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import train_embedder as te
-from eval_retrieval import embed
-from model_manifest import extra_of_a_changed_file, write_manifest
-from tuning_run import add_embedder_options, training_data
+from training.embedder.shipped import ShippedRun, training_data
+from training.evaluate.retrieval import embed
+from training.log import log
+from training.manifest import extra_of_a_changed_file, write_manifest
+from training.params import cli, parse
 
 UNCENTRED = "uncentred_embedding"
 MEAN = "centring/mean"
 EPSILON = 1e-6  # an embedding equal to the mean is left near zero rather than divided by zero
-log = te.log
+
+
+@dataclass(kw_only=True)
+class CentreParams(ShippedRun):
+    """Which embedder to centre, and where the centred one goes."""
+
+    out: Path | None = field(default=None, metadata=cli(
+        "write the centred model here (default: over the embedder's folder)"))
 
 
 def centred_graph(model: onnx.ModelProto, mean: np.ndarray) -> onnx.ModelProto:
@@ -84,34 +90,26 @@ def check(folder: Path, mean: np.ndarray, crops: list[np.ndarray],
     log(f"centred ONNX matches the centred embeddings (max abs diff {diff:.1e})")
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_embedder_options(p)
-    p.add_argument("--out", type=Path, default=None,
-                   help="write the centred model here (default: over the embedder's folder)")
-    return p.parse_args(argv)
-
-
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+    params = parse(CentreParams, argv, description=__doc__,
+                   formatter_class=argparse.RawDescriptionHelpFormatter)
     started = time.time()
-    folder = args.models / args.embedder
+    folder = params.models / params.embedder
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     model = onnx.load(str(folder / manifest["file"]))
     if any(t.name == MEAN for t in model.graph.initializer):
         raise SystemExit("this embedder is already centred; centre the file that "
-                         "scripts/train_label_heads.py wrote instead")
-    data = training_data(args)
+                         "training.label_heads wrote instead")
+    data = training_data(params.data, params.limit)
     products = list(data.cat.images.numpy())
-    embeddings = embed(Embedder(ModelStore(args.models, threads=args.threads), args.embedder),
+    embeddings = embed(Embedder(ModelStore(params.models, threads=params.threads), params.embedder),
                        products, "training products")
     mean = embeddings.mean(axis=0)
     length = float(np.linalg.norm(mean))
     log(f"mean of {len(products)} training products' embeddings: length {length:.3f} "
         f"(a product's cosine to it: median {np.median(embeddings @ mean) / length:.3f})")
 
-    out = args.out or folder
+    out = params.out or folder
     # written and checked here before it replaces anything
     staging = out.parent / f".{out.name}-centring" / out.name
     staging.mkdir(parents=True, exist_ok=True)
@@ -122,8 +120,8 @@ def main(argv: list[str] | None = None) -> int:
                          "embeddings (provenance.centring) subtracted and L2-normalised again")
     provenance = dict(manifest["provenance"])
     provenance["centring"] = {
-        "by": "scripts/centre_embedder.py",
-        "mean_of": f"{len(products)} training products of scripts/train_embedder.py's split "
+        "by": "training.embedder.centre",
+        "mean_of": f"{len(products)} training products of training.embedder's split "
                    "(the catalog's index rows less the monitoring slice)",
         "uncentred_sha256": manifest["sha256"],
         "mean_length": round(length, 4),
@@ -140,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     staging.rmdir()
     staging.parent.rmdir()
     log(f"wrote {out / manifest['file']} ({written['bytes'] / 1e6:.1f} MB, sha256 "
-        f"{written['sha256'][:12]}…); next: scripts/tune_consensus.py")
+        f"{written['sha256'][:12]}…); next: python -m training.evaluate.consensus")
     return 0
 
 

@@ -1,31 +1,36 @@
-"""The options and data of the scripts that run a shipped embedder over the training's own split.
+"""A shipped embedder run over the training's own split: the settings and data of the runs that
+embed the training products (and the held-out street boxes) through the runtime's Embedder.
 
-scripts/tune_consensus.py and scripts/centre_embedder.py both embed the training products (and
-the held-out street boxes) through the runtime's Embedder, so they take the same options and
-read the same split as scripts/train_embedder.py: never the evaluation's queries.
+training.evaluate.consensus and training.embedder.centre take the same options and read the
+same split as the embedder's training (training.embedder): never the evaluation's queries.
 """
 
 from __future__ import annotations
 
-import argparse
+from dataclasses import dataclass, field
 from pathlib import Path
 
-import train_embedder as te
+from training.data import data_root
+from training.embedder.data import TrainingData, TrainingSplit, load_training_data
+from training.embedder.params import MODEL_NAME
+from training.params import cli
+from training.paths import MODELS
 
 
-def add_embedder_options(p: argparse.ArgumentParser) -> None:
+@dataclass(kw_only=True)
+class ShippedRun:
     """--data, --models, --embedder, --limit and --threads."""
-    p.add_argument("--data", type=Path, default=te.REPO / ".." / "shared" / "data",
-                   help="folder with catalog/ and street/ (default: ../shared/data)")
-    p.add_argument("--models", type=Path, default=te.REPO / "models",
-                   help="model folder holding the embedder (default: the shipped models/)")
-    p.add_argument("--embedder", default=te.MODEL_NAME, help="model name under --models")
-    p.add_argument("--limit", type=int, default=None,
-                   help="use only this many catalog products (smoke tests)")
-    p.add_argument("--threads", type=int, default=2, help="ONNX Runtime threads")
+
+    data: Path = field(default=data_root(), metadata=cli(
+        f"folder with catalog/ and street/ (default: {data_root()})"))
+    models: Path = field(default=MODELS, metadata=cli(
+        "model folder holding the embedder (default: the shipped models/)"))
+    embedder: str = field(default=MODEL_NAME, metadata=cli("model name under --models"))
+    limit: int | None = field(default=None, metadata=cli(
+        "use only this many catalog products (smoke tests)"))
+    threads: int = field(default=2, metadata=cli("ONNX Runtime threads"))
 
 
-def training_data(args: argparse.Namespace) -> te.TrainingData:
-    """train_embedder.py's split of --data (the first --limit products only, if given)."""
-    limit = ["--limit", str(args.limit)] if args.limit else []
-    return te.load_training_data(te.parse_args(["--data", str(args.data.resolve()), *limit]))
+def training_data(data: Path, limit: int | None) -> TrainingData:
+    """The embedder's training split of `data` (the first `limit` products only, if given)."""
+    return load_training_data(TrainingSplit(data.resolve(), limit))
