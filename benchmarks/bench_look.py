@@ -18,10 +18,10 @@ from pathlib import Path
 
 from companion.catalog.build import build_index
 from companion.catalog.index import CatalogIndex
+from companion.inference.embedder import Embedder
 from companion.inference.session import pick_providers
 from companion.inference.store import ModelStore
 from companion.paths import default_index_dir
-from companion.pipeline.embed import Embedder
 from companion.pipeline.look import LookPipeline
 
 ROOT = Path(__file__).resolve().parent.parent
