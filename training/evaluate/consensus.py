@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Tune how the catalog's own labels arrange the products a look shows (consensus re-ranking).
 
 Why
@@ -12,16 +11,17 @@ Why
     stay valid.
 
 How
-    The embedder's own tuning queries (scripts/train_embedder.py `TuningQueries`: the monitoring
+    The embedder's own tuning queries (training.embedder.tuning `TuningQueries`: the monitoring
     slice of the catalog's index rows searching the training products, and held-out street
     trainval boxes; never the evaluation's queries) are embedded through the runtime's Embedder,
     and every grid point picks their ten results as the evaluation does
-    (`eval_retrieval.look_order`, the runtime's `consensus_order`). The point with the best sum
-    of scores wins (ties: the first in grid order, the smaller weights).
+    (`training.evaluate.retrieval.look_order`, the runtime's `consensus_order`). The point with
+    the best sum of scores wins (ties: the first in grid order, the smaller weights).
 
-Usage (training environment: torch for the tuning queries; run after train_label_heads.py):
-    .venv-train/bin/python scripts/tune_consensus.py              # updates models/garment-embedder
-    .venv-train/bin/python scripts/tune_consensus.py --dry-run    # prints, writes nothing
+Usage (training environment: torch for the tuning queries; run after training.label_heads and
+training.embedder.centre):
+    .venv-train/bin/python -m training.evaluate.consensus           # updates garment-embedder
+    .venv-train/bin/python -m training.evaluate.consensus --dry-run # prints, writes nothing
 """
 
 from __future__ import annotations
@@ -30,8 +30,7 @@ import argparse
 import itertools
 import json
 import sys
-from dataclasses import asdict
-from pathlib import Path
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import torch
@@ -39,11 +38,11 @@ import torch
 from companion.inference.store import ModelStore
 from companion.pipeline.consensus import ConsensusWeights
 from companion.pipeline.embed import Embedder
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import train_embedder as te
-from eval_retrieval import embed, look_order, nearest
-from tuning_run import add_embedder_options, training_data
+from training.embedder.shipped import ShippedRun, training_data
+from training.embedder.tuning import TuningQueries
+from training.evaluate.retrieval import embed, look_order, nearest
+from training.log import log
+from training.params import cli, parse
 
 TYPE_BONUS = (0.0, 0.005, 0.01, 0.02)
 TYPE_COLOUR_BONUS = (0.0, 0.01, 0.02, 0.05)
@@ -61,15 +60,19 @@ def describe(weights: ConsensusWeights) -> str:
     return ", ".join(f"{k} {v}" for k, v in asdict(weights).items())
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_embedder_options(p)
-    p.add_argument("--dry-run", action="store_true", help="print the choice, write nothing")
-    args = p.parse_args(argv)
+@dataclass(kw_only=True)
+class ConsensusParams(ShippedRun):
+    """Which embedder to tune, and whether to write the result."""
 
-    data = training_data(args)
-    embedder = Embedder(ModelStore(args.models, threads=args.threads), args.embedder)
+    dry_run: bool = field(default=False, metadata=cli("print the choice, write nothing"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    params = parse(ConsensusParams, argv, description=__doc__,
+                   formatter_class=argparse.RawDescriptionHelpFormatter)
+
+    data = training_data(params.data, params.limit)
+    embedder = Embedder(ModelStore(params.models, threads=params.threads), params.embedder)
     # the training data's letterboxed uint8 images, one array per image
     gallery = embed(embedder, list(data.cat.images.numpy()), "training products")
     queries = [embed(embedder, list(data.val.images.numpy()), "monitoring products"),
@@ -80,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     labels, classes = data.cat.labels, data.cat.classes
     types = names(labels["type"], classes["type"])
     colours = names(labels["colour"], classes["colour"])
-    rule = te.TuningQueries.of(data)
+    rule = TuningQueries.of(data)
 
     def scores(weights: ConsensusWeights) -> list[float]:
         return rule.scores_of_top(*(
@@ -89,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
             for sim, pool in zip(sims, pools, strict=True)))
 
     alone = scores(ConsensusWeights())
-    te.log(f"similarity alone: {te.TuningQueries.describe(alone)}")
+    log(f"similarity alone: {TuningQueries.describe(alone)}")
     best, best_scores = ConsensusWeights(), alone
     for type_bonus, colour_bonus, variety, pool in itertools.product(
             TYPE_BONUS, TYPE_COLOUR_BONUS, VARIETY, POOL):
@@ -97,21 +100,21 @@ def main(argv: list[str] | None = None) -> int:
         found = scores(weights)
         if sum(found) > sum(best_scores) + 1e-9:
             best, best_scores = weights, found
-            te.log(f"better: {describe(weights)}: {te.TuningQueries.describe(found)}")
-    te.log(f"chosen: {describe(best)}: {te.TuningQueries.describe(best_scores)}")
-    if args.dry_run:
+            log(f"better: {describe(weights)}: {TuningQueries.describe(found)}")
+    log(f"chosen: {describe(best)}: {TuningQueries.describe(best_scores)}")
+    if params.dry_run:
         return 0
-    path = args.models / args.embedder / "manifest.json"
+    path = params.models / params.embedder / "manifest.json"
     manifest = json.loads(path.read_text(encoding="utf-8"))
     manifest.setdefault("extra", {})["consensus"] = {
-        **asdict(best), "tuned_by": "scripts/tune_consensus.py",
+        **asdict(best), "tuned_by": "training.evaluate.consensus",
         "tuning_scores": {"names": ["type R@1", "type+colour R@1", "type+colour R@10",
                                     "street top-10 share"],
                           "similarity_alone": [round(s, 4) for s in alone],
                           "consensus": [round(s, 4) for s in best_scores]},
     }
     path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-    te.log(f"wrote extra.consensus to {path}")
+    log(f"wrote extra.consensus to {path}")
     return 0
 
 

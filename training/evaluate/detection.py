@@ -5,26 +5,21 @@ keypoints`` regions from body keypoints, CenterNet bags and the dress vote) are 
 street photos against the labelled boxes: per category, recall at IoU ≥ 0.5 and false positives
 per image. Labelled classes are grouped as the product groups them: shirt and jacket → one
 topwear box (their union), pants/shorts/skirt → one bottomwear box, shoe → footwear (the pair),
-dress, bag. Gender: the face step (BlazeFace + FaceRes) on ../shared/data/faces; "unknown" counts
+dress, bag. Gender: the face step (BlazeFace + FaceRes) on the data's faces/; "unknown" counts
 as wrong for accuracy and is reported as coverage.
 
-    python scripts/eval_detection.py                        # street test split + faces
-    python scripts/eval_detection.py --garments keypoints   # the keypoint regions instead
-    python scripts/tune_regions.py                           # fits keypoint margins on trainval
+    python -m training.evaluate.detection                        # street test split + faces
+    python -m training.evaluate.detection --garments keypoints   # the keypoint regions instead
+    python -m training.evaluate.regions                          # fits keypoint margins on trainval
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import json
-import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from street_labels import Scorer, load_street
 
 from companion.catalog.index import CatalogIndex
 from companion.inference.store import ModelStore
@@ -35,8 +30,11 @@ from companion.pipeline.gender import classify_faces
 from companion.pipeline.imaging import crop
 from companion.pipeline.look import GARMENT_FINDERS, LookPipeline
 from companion.progress import Progress
-
-ROOT = Path(__file__).resolve().parent.parent
+from training.data import data_root
+from training.data.people import labelled_photos
+from training.data.street import load_street
+from training.evaluate.scoring import Scorer
+from training.params import cli, parse
 
 
 def evaluate_street(pipeline: LookPipeline, street: Path, split: str) -> dict:
@@ -56,8 +54,7 @@ def evaluate_street(pipeline: LookPipeline, street: Path, split: str) -> dict:
 
 
 def evaluate_faces(store: ModelStore, faces: Path) -> dict:
-    with (faces / "labels.csv").open(encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
+    rows = labelled_photos(faces)
     right = unknown = 0
     with Progress(len(rows), "faces") as bar:
         for row in rows:
@@ -77,26 +74,32 @@ def evaluate_faces(store: ModelStore, faces: Path) -> dict:
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0],
-        epilog=__doc__.split("\n\n", 1)[1], formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("--data", type=Path, default=ROOT / ".." / "shared" / "data")
-    parser.add_argument("--index", type=Path, default=None, help="catalog index (for the dress "
-                        "check); default: the demo index")
-    parser.add_argument("--split", default="test", choices=["test", "trainval"])
-    parser.add_argument("--garments", choices=GARMENT_FINDERS, default="detector",
-                        help="how the pipeline finds garments (default: the trained detector)")
-    parser.add_argument("--skip-faces", action="store_true")
-    args = parser.parse_args()
+@dataclass(kw_only=True)
+class DetectionParams:
+    """Which garment finder to score, on which split."""
+
+    data: Path = field(default=data_root(), metadata=cli(
+        f"folder holding street/ and faces/ (default: {data_root()})"))
+    index: Path | None = field(default=None, metadata=cli(
+        "catalog index (for the dress check); default: the demo index"))
+    split: str = field(default="test", metadata=cli(choices=["test", "trainval"]))
+    garments: str = field(default="detector", metadata=cli(
+        "how the pipeline finds garments (default: the trained detector)",
+        choices=GARMENT_FINDERS))
+    skip_faces: bool = field(default=False, metadata=cli())
+
+
+def main(argv: list[str] | None = None) -> None:
+    params = parse(DetectionParams, argv,
+                   description=__doc__.split("\n\n")[0], epilog=__doc__.split("\n\n", 1)[1],
+                   formatter_class=argparse.RawDescriptionHelpFormatter)
     store = ModelStore()
-    pipeline = LookPipeline(store, CatalogIndex(args.index or default_index_dir()),
-                            garment_finder=args.garments)
-    report = {"garment_finder": args.garments,
-              "street": evaluate_street(pipeline, args.data / "street", args.split)}
-    if not args.skip_faces:
-        report["gender_on_faces"] = evaluate_faces(store, args.data / "faces")
+    pipeline = LookPipeline(store, CatalogIndex(params.index or default_index_dir()),
+                            garment_finder=params.garments)
+    report = {"garment_finder": params.garments,
+              "street": evaluate_street(pipeline, params.data / "street", params.split)}
+    if not params.skip_faces:
+        report["gender_on_faces"] = evaluate_faces(store, params.data / "faces")
     print(json.dumps(report, indent=2))
 
 

@@ -1,6 +1,6 @@
 """Measure the score above which the panel may call a match "exact match".
 
-    .venv/bin/python scripts/measure_exact_match.py [--index index/demo] [--samples 300]
+    .venv/bin/python -m training.evaluate.exact_match [--index index/demo] [--samples 300]
 
 The question the label answers: is this product the very one in the picture? We can measure
 that on the catalog itself, the way a user meets it (right-clicking a shop's product photo):
@@ -21,12 +21,11 @@ companion/panel/layout.py.
 
 from __future__ import annotations
 
-import argparse
-import csv
 import io
 import math
 import random
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -37,9 +36,11 @@ from companion.catalog.index import CatalogIndex
 from companion.inference.store import ModelStore
 from companion.pipeline.decode import decode_image
 from companion.pipeline.embed import Embedder
+from training.data import data_root
+from training.data.catalog import read_feed
+from training.params import cli, parse
+from training.paths import REPO
 
-REPO = Path(__file__).resolve().parent.parent
-CATALOG = REPO.parent / "shared" / "data" / "catalog"
 SELF_DEPTH = 100  # how deep to look for the product itself
 MIN_RECALL = 0.5  # a label that misses most real exact matches is not worth showing
 
@@ -65,26 +66,30 @@ def best(index: CatalogIndex, category: str, vector: np.ndarray, k: int = 5) -> 
     return index.search(category, vector, k)  # no gender filter: every product competes
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--index", type=Path, default=REPO / "index" / "demo")
-    parser.add_argument("--samples", type=int, default=300)
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
+@dataclass(kw_only=True)
+class ExactMatchParams:
+    """Which index to measure, with how many samples."""
 
-    index = CatalogIndex(args.index)
+    index: Path = field(default=REPO / "index" / "demo", metadata=cli())
+    samples: int = field(default=300, metadata=cli())
+    seed: int = field(default=0, metadata=cli())
+
+
+def main(argv: list[str] | None = None) -> int:
+    params = parse(ExactMatchParams, argv, description=__doc__.split("\n")[0])
+
+    index = CatalogIndex(params.index)
     embedder = Embedder(ModelStore(), index.manifest.embedder)
-    with (CATALOG / "split.tsv").open(encoding="utf-8") as handle:
-        split = {r["id"]: r["split"] for r in csv.DictReader(handle, delimiter="\t")}
-    with (CATALOG / "feed.tsv").open(encoding="utf-8") as handle:
-        feed = {r["id"]: r for r in csv.DictReader(handle, delimiter="\t")}
-    rng = random.Random(args.seed)
+    catalog = read_feed(data_root() / "catalog")
+    split = catalog.split
+    feed = {r["id"]: r for r in catalog.rows}
+    rng = random.Random(params.seed)
     indexed = [i for i in feed if split.get(i) == "index" and index.product(i)]
     held_out = [i for i in feed if split.get(i) == "query"]
     positives: dict[str, list[float]] = {}
     negatives: list[float] = []
 
-    for product_id in rng.sample(indexed, min(args.samples, len(indexed))):
+    for product_id in rng.sample(indexed, min(params.samples, len(indexed))):
         row = index.product(product_id)
         data = Path(row["image_path"]).read_bytes()
         for name, pixels in variants(data).items():
@@ -97,9 +102,9 @@ def main() -> int:
                 negatives.extend(others[:1])
 
     held_scores = []
-    for product_id in rng.sample(held_out, min(args.samples, len(held_out))):
+    for product_id in rng.sample(held_out, min(params.samples, len(held_out))):
         row = feed[product_id]
-        path = CATALOG / row["image_link"]
+        path = catalog.image(row)
         category = category_of(row["product_type"], row.get("google_product_category", ""))
         vector = embedder.embed([decode_image(path.read_bytes()).pixels])[0]
         matches = best(index, category, vector, k=1)
@@ -109,7 +114,7 @@ def main() -> int:
 
     negatives_arr = np.array(negatives)
     threshold = math.ceil(float(np.percentile(negatives_arr, 99.5)) / 0.005) * 0.005
-    print(f"index {args.index} ({index.manifest.embedder}), {args.samples} samples per group")
+    print(f"index {params.index} ({index.manifest.embedder}), {params.samples} samples per group")
     print(f"negatives (best other product): n={len(negatives_arr)} "
           f"p50={np.percentile(negatives_arr, 50):.4f} p99={np.percentile(negatives_arr, 99):.4f} "
           f"p99.5={np.percentile(negatives_arr, 99.5):.4f} max={negatives_arr.max():.4f}")

@@ -3,23 +3,18 @@
 People and keypoints are found once and cached under runs/; then each margin is tuned in turn
 (coordinate ascent over a few values) to maximise the mean IoU ≥ 0.5 recall of topwear,
 bottomwear and footwear. The test split is never looked at: its numbers come from
-``scripts/eval_detection.py``.
+``python -m training.evaluate.detection``.
 
-    python scripts/tune_regions.py
+    python -m training.evaluate.regions
 """
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
-import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from street_labels import load_street, match_count
 
 from companion.inference.store import ModelStore
 from companion.pipeline.decode import decode_image
@@ -27,8 +22,12 @@ from companion.pipeline.people import find_people
 from companion.pipeline.regions import DEFAULT_GEOMETRY, RegionGeometry, garment_regions
 from companion.pipeline.types import Person
 from companion.progress import Progress
+from training.data import data_root
+from training.data.street import load_street, read_split
+from training.evaluate.scoring import match_count
+from training.params import cli, parse
+from training.paths import RUNS
 
-ROOT = Path(__file__).resolve().parent.parent
 CATEGORIES = ("topwear", "bottomwear", "footwear")
 STEPS = (0.5, 0.75, 1.0, 1.25, 1.5, 2.0)  # multipliers tried for each margin
 
@@ -64,21 +63,27 @@ def score(geometry: RegionGeometry, people: dict, truth: dict[str, list]) -> flo
     return float(np.mean([found[c] / max(total[c], 1) for c in CATEGORIES]))
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, default=ROOT / ".." / "shared" / "data")
-    parser.add_argument("--rounds", type=int, default=2)
-    args = parser.parse_args()
-    street = args.data / "street"
-    names = (street / "trainval.txt").read_text().split()
+@dataclass(kw_only=True)
+class RegionsParams:
+    """Where the street photos are, and how many rounds of coordinate ascent to run."""
+
+    data: Path = field(default=data_root(), metadata=cli(
+        f"folder holding street/ (default: {data_root()})"))
+    rounds: int = field(default=2, metadata=cli())
+
+
+def main(argv: list[str] | None = None) -> None:
+    params = parse(RegionsParams, argv, description=__doc__.split("\n\n")[0])
+    street = params.data / "street"
+    names = read_split(street, "trainval")
     truth = {item.name: item.garments for item in load_street(street, "trainval")}
-    people = cached_people(street, names, ROOT / "runs" / "tune_regions" / "people.npz")
+    people = cached_people(street, names, RUNS / "tune_regions" / "people.npz")
     best = DEFAULT_GEOMETRY
     best_score = score(best, people, truth)
     print(f"start: mean recall {best_score:.3f}")
     numeric = [f.name for f in dataclasses.fields(RegionGeometry)
                if isinstance(getattr(best, f.name), float) and f.name != "min_area_fraction"]
-    for _ in range(args.rounds):
+    for _ in range(params.rounds):
         for name in numeric:
             for factor in STEPS:
                 candidate = dataclasses.replace(best, **{name: getattr(best, name) * factor})

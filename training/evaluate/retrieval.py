@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Retrieval quality of the shipped embedders, side by side, through the runtime's own Embedder.
 
 Everything goes through `companion.pipeline.embed.Embedder` (ONNX Runtime, preprocessing read
@@ -31,19 +30,19 @@ training checkpoint.
    a rough sign of how far the pixels alone can go on the type+colour rule.
 
 Usage:
-    .venv/bin/python scripts/eval_retrieval.py                      # both embedders
-    .venv/bin/python scripts/eval_retrieval.py --embedders garment-embedder --json runs/eval/r.json
+    .venv/bin/python -m training.evaluate.retrieval                  # both embedders
+    .venv/bin/python -m training.evaluate.retrieval --embedders garment-embedder \\
+        --json runs/eval/r.json
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import sys
 import time
 from collections import Counter, defaultdict
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -53,11 +52,13 @@ from companion.catalog.categories import category_of
 from companion.inference.store import ModelStore
 from companion.pipeline.consensus import ConsensusWeights, consensus_order
 from companion.pipeline.embed import Embedder
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from garment_pixels import studio_backdrop
-
-REPO = Path(__file__).resolve().parents[1]
+from companion.progress import Progress
+from training.data import data_root
+from training.data.catalog import read_feed
+from training.data.street import read_annotations, read_split
+from training.log import note
+from training.params import cli, parse
+from training.pixels import studio_backdrop
 
 FOOTWEAR = ["Casual Shoes", "Sports Shoes", "Formal Shoes", "Heels", "Flats", "Sandals",
             "Sports Sandals", "Flip Flops"]
@@ -80,10 +81,6 @@ CLASS_CATEGORY = {"shirt": "topwear", "jacket": "topwear", "pants": "bottomwear"
                   "shorts": "bottomwear", "skirt": "bottomwear", "shoe": "footwear"}
 
 
-def log(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
-
-
 @dataclass
 class Products:
     """Catalog rows with decoded images and the labels the hit rules need."""
@@ -101,10 +98,8 @@ class Products:
 def load_products(catalog: Path, limit: int | None = None) -> Products:
     """All catalog products, decoded to RGB arrays (about 35 MB of JPEGs, a few seconds);
     `limit`: only the first `limit` rows of each split (smoke runs)."""
-    with open(catalog / "split.tsv", encoding="utf-8") as f:
-        split = {r["id"]: r["split"] for r in csv.DictReader(f, delimiter="\t")}
-    with open(catalog / "feed.tsv", encoding="utf-8") as f:
-        rows = list(csv.DictReader(f, delimiter="\t"))
+    feed = read_feed(catalog)
+    split, rows = feed.split, feed.rows
     if limit is not None:
         taken: dict[str, int] = defaultdict(int)
         kept = []
@@ -114,14 +109,11 @@ def load_products(catalog: Path, limit: int | None = None) -> Products:
                 kept.append(row)
         rows = kept
     images = []
-    started = time.time()
-    for i, row in enumerate(rows):
-        with Image.open(catalog / row["image_link"]) as img:
-            images.append(np.asarray(img.convert("RGB")))
-        if (i + 1) % 2000 == 0:
-            rate = (i + 1) / (time.time() - started)
-            log(f"  decoded {i + 1}/{len(rows)} catalog images ({rate:.0f}/s, "
-                f"ETA {(len(rows) - i - 1) / rate:.0f}s)")
+    with Progress(len(rows), "  decoding catalog images") as bar:
+        for row in rows:
+            with Image.open(feed.image(row)) as img:
+                images.append(np.asarray(img.convert("RGB")))
+            bar.advance()
 
     def column(name: str) -> np.ndarray:
         return np.array([r[name] for r in rows])
@@ -142,35 +134,30 @@ def load_products(catalog: Path, limit: int | None = None) -> Products:
 def street_boxes(street: Path, limit: int | None = None) -> list[tuple[str, np.ndarray]]:
     """(class, crop) for every labelled box of CLASS_TYPES in the street test split (`limit`:
     of its first `limit` photos only)."""
-    names = set((street / "test.txt").read_text().split()[:limit])
-    coco = json.loads((street / "annotations.json").read_text())
-    cats = {c["id"]: c["name"] for c in coco["categories"]}
-    images = {im["id"]: im for im in coco["images"] if Path(im["file_name"]).name in names}
+    names = set(read_split(street, "test")[:limit])
+    annotations = read_annotations(street)
     out: list[tuple[str, np.ndarray]] = []
-    pixels: dict[int, np.ndarray] = {}
-    for ann in coco["annotations"]:
-        cls = cats[ann["category_id"]]
-        if ann["image_id"] not in images or cls not in CLASS_TYPES:
+    pixels: dict[str, np.ndarray] = {}
+    for box in annotations.boxes:  # in the file's order
+        if box.photo not in names or box.cls not in CLASS_TYPES:
             continue
-        if ann["image_id"] not in pixels:
-            with Image.open(street / images[ann["image_id"]]["file_name"]) as img:
-                pixels[ann["image_id"]] = np.asarray(img.convert("RGB"))
-        x, y, w, h = ann["bbox"]
+        if box.photo not in pixels:
+            with Image.open(annotations.path(box.photo)) as img:
+                pixels[box.photo] = np.asarray(img.convert("RGB"))
+        x, y, w, h = box.bbox
         x1, y1 = int(x), int(y)
-        out.append((cls, pixels[ann["image_id"]][y1 : max(y1 + 1, round(y + h)),
-                                                  x1 : max(x1 + 1, round(x + w))]))
+        out.append((box.cls, pixels[box.photo][y1 : max(y1 + 1, round(y + h)),
+                                                x1 : max(x1 + 1, round(x + w))]))
     return out
 
 
 def embed(embedder: Embedder, crops: list[np.ndarray], what: str) -> np.ndarray:
     """Embed in chunks with progress, rate and ETA."""
-    out, started, chunk = [], time.time(), 512
-    for start in range(0, len(crops), chunk):
-        out.append(embedder.embed(crops[start : start + chunk]))
-        done = min(start + chunk, len(crops))
-        rate = done / (time.time() - started)
-        log(f"  {embedder.name}: embedded {done}/{len(crops)} {what} ({rate:.0f}/s, "
-            f"ETA {(len(crops) - done) / rate:.0f}s)")
+    out, chunk = [], 512
+    with Progress(len(crops), f"  {embedder.name}: embedding", unit=what) as bar:
+        for start in range(0, len(crops), chunk):
+            out.append(embedder.embed(crops[start : start + chunk]))
+            bar.advance(len(out[-1]))
     return np.concatenate(out)
 
 
@@ -388,38 +375,42 @@ def table(results: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", type=Path, default=REPO / ".." / "shared" / "data",
-                    help="folder with catalog/ and street/ (default: ../shared/data)")
-    ap.add_argument("--embedders", default="nanodet-embedder,garment-embedder",
-                    help="comma-separated model names under models/ (first = baseline column)")
-    ap.add_argument("--json", type=Path, default=None, help="also write the results here")
-    ap.add_argument("--threads", type=int, default=2, help="ONNX Runtime threads")
-    ap.add_argument("--limit", type=int, default=None,
-                    help="smoke runs: only the first N products of each split and the boxes "
-                         "of the first N street test photos (numbers not comparable)")
-    ap.add_argument("--models", type=Path, default=None,
-                    help="model folder to read the embedders from (default: the shipped models/)")
-    args = ap.parse_args(argv)
+@dataclass(kw_only=True)
+class RetrievalParams:
+    """Which embedders to compare, on which data."""
 
-    data = args.data.resolve()
-    log(f"loading catalog from {data / 'catalog'}")
-    products = load_products(data / "catalog", args.limit)
-    boxes = street_boxes(data / "street", args.limit)
-    log(f"{len(products.ids)} products, {len(boxes)} street test boxes")
-    store = ModelStore(args.models, threads=args.threads)
-    results = [evaluate(n.strip(), store, products, boxes) for n in args.embedders.split(",")]
+    data: Path = field(default=data_root(), metadata=cli(
+        f"folder with catalog/ and street/ (default: {data_root()})"))
+    embedders: str = field(default="nanodet-embedder,garment-embedder", metadata=cli(
+        "comma-separated model names under models/ (first = baseline column)"))
+    json: Path | None = field(default=None, metadata=cli("also write the results here"))
+    threads: int = field(default=2, metadata=cli("ONNX Runtime threads"))
+    limit: int | None = field(default=None, metadata=cli(
+        "smoke runs: only the first N products of each split and the boxes of the first N "
+        "street test photos (numbers not comparable)"))
+    models: Path | None = field(default=None, metadata=cli(
+        "model folder to read the embedders from (default: the shipped models/)"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    params = parse(RetrievalParams, argv, description=__doc__,
+                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    data = params.data.resolve()
+    note(f"loading catalog from {data / 'catalog'}")
+    products = load_products(data / "catalog", params.limit)
+    boxes = street_boxes(data / "street", params.limit)
+    note(f"{len(products.ids)} products, {len(boxes)} street test boxes")
+    store = ModelStore(params.models, threads=params.threads)
+    results = [evaluate(n.strip(), store, products, boxes) for n in params.embedders.split(",")]
     print(table(results))
     names = colour_name_disagreement(products)
     print(f"catalog colour names: of {names['pairs']} pairs of index products with one "
           f"articleType whose garments' mean colours lie within delta E {names['delta E']:g}, "
           f"{names['names differ']:.1%} have different baseColour names, most often "
           f"{pairs_text(names['most frequent'])}")
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(results, indent=2) + "\n")
+    if params.json:
+        params.json.parent.mkdir(parents=True, exist_ok=True)
+        params.json.write_text(json.dumps(results, indent=2) + "\n")
     return 0
 
 

@@ -11,49 +11,46 @@ Why: a trained model becomes the default only where it is measurably better. Two
    split photos that show a person (product gender as the label). Face (BlazeFace + FaceRes, the
    pipeline's step), body (``models/body-gender``) and face-then-body. "unknown" counts as a miss.
 
-Ground truth groups the labelled classes as the product does (``scripts/street_labels.py``).
+Ground truth groups the labelled classes as the product does (``training/data/street.py``).
 
-    .venv/bin/python scripts/eval_detector.py                       # everything, ~10 min
-    .venv/bin/python scripts/eval_detector.py --skip-gender --json runs/eval/detector.json
-    .venv/bin/python scripts/eval_detector.py --limit 20             # a quick look
+    .venv/bin/python -m training.evaluate.trained_models                # everything, ~10 min
+    .venv/bin/python -m training.evaluate.trained_models --skip-gender \
+        --json runs/eval/detector.json
+    .venv/bin/python -m training.evaluate.trained_models --limit 20     # a quick look
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from collections import defaultdict
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from street_labels import CATEGORIES, Scorer, load_street  # noqa: E402
-
-from companion.catalog.index import CatalogIndex  # noqa: E402
-from companion.inference.store import ModelStore  # noqa: E402
-from companion.paths import default_index_dir  # noqa: E402
-from companion.pipeline.body_gender import BodyGender, body_crop  # noqa: E402
-from companion.pipeline.decode import decode_image  # noqa: E402
-from companion.pipeline.detect_garments import GarmentDetector  # noqa: E402
-from companion.pipeline.faces import face_crop  # noqa: E402
-from companion.pipeline.gender import classify_faces  # noqa: E402
-from companion.pipeline.look import LookPipeline, Timer  # noqa: E402
-from companion.pipeline.people import find_people  # noqa: E402
-from companion.pipeline.types import DecodedImage  # noqa: E402
-from companion.progress import Progress  # noqa: E402
+from companion.catalog.index import CatalogIndex
+from companion.inference.store import ModelStore
+from companion.paths import default_index_dir
+from companion.pipeline.body_gender import BodyGender, body_crop
+from companion.pipeline.decode import decode_image
+from companion.pipeline.detect_garments import GarmentDetector
+from companion.pipeline.faces import face_crop
+from companion.pipeline.gender import classify_faces
+from companion.pipeline.look import LookPipeline, Timer
+from companion.pipeline.people import find_people
+from companion.pipeline.types import DecodedImage
+from companion.progress import Progress
+from training.data import data_root
+from training.data.people import labelled_photos
+from training.data.street import CATEGORIES, load_street
+from training.evaluate.scoring import Scorer
+from training.params import cli, parse
+from training.paths import repo_path
 
 GARMENT_STEPS = ("people", "objects", "regions", "dresses")  # the keypoint finder's steps
-
-
-def repo_path(path: str | Path) -> Path:
-    path = Path(path)
-    return path if path.is_absolute() else (ROOT / path)
 
 
 def evaluate_garments(store: ModelStore, data: Path, index: Path, limit: int | None) -> dict:
@@ -80,17 +77,14 @@ def evaluate_garments(store: ModelStore, data: Path, index: Path, limit: int | N
 
 def gender_people(data: Path, limit: int | None) -> list[tuple[np.ndarray, str]]:
     """people/ test: (whole crop, label); each image is one pedestrian."""
-    import csv
-
     root = data / "people"
-    with (root / "labels.csv").open(encoding="utf-8") as handle:
-        rows = [r for r in csv.DictReader(handle) if r["split"] == "test"][:limit]
+    rows = labelled_photos(root, "test")[:limit]
     return [(np.asarray(Image.open(root / r["file"]).convert("RGB")), r["gender"]) for r in rows]
 
 
 def gender_catalog(data: Path, work: Path, limit: int | None) -> list[tuple[np.ndarray, str]]:
     """Catalog ``query`` photos with one clear person: (person crop, product gender)."""
-    from train_gender import CROP_MARGIN, catalog_people
+    from training.gender.samples import CROP_MARGIN, catalog_people
 
     samples = catalog_people(data, "query", work / "catalog_query_people.json")[:limit]
     out = []
@@ -168,38 +162,46 @@ def print_tables(report: dict) -> None:
             print(f"  {method:<16}{row['accuracy (unknown = miss)']:.3f} / {row['coverage']:.3f}")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0],
-        epilog=__doc__.split("\n\n", 1)[1], formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("--data", default="../shared/data",
-                        help="relative to the repository root (default %(default)s)")
-    parser.add_argument("--index", default=None,
-                        help="catalog index for the pipeline's dress vote "
-                        "(default: the demo index)")
-    parser.add_argument("--work", default="runs/gender",
-                        help="cache of the catalog query people (default %(default)s)")
-    parser.add_argument("--limit", type=int, default=None, help="first N images/people only")
-    parser.add_argument("--skip-garments", action="store_true")
-    parser.add_argument("--skip-gender", action="store_true")
-    parser.add_argument("--json", default=None, help="also write the report here")
-    args = parser.parse_args()
-    data = repo_path(args.data)
+@dataclass(kw_only=True)
+class TrainedModelsParams:
+    """What to compare, on how much data. Paths are relative to the repository root."""
+
+    data: Path = field(default=data_root(), metadata=cli(
+        "relative to the repository root (default %(default)s)"))
+    index: Path | None = field(default=None, metadata=cli(
+        "catalog index for the pipeline's dress vote (default: the demo index)"))
+    work: Path = field(default=Path("runs/gender"), metadata=cli(
+        "cache of the catalog query people (default %(default)s)"))
+    limit: int | None = field(default=None, metadata=cli("first N images/people only"))
+    skip_garments: bool = field(default=False, metadata=cli())
+    skip_gender: bool = field(default=False, metadata=cli())
+    json: Path | None = field(default=None, metadata=cli("also write the report here"))
+
+    def __post_init__(self) -> None:
+        self.data, self.work = repo_path(self.data), repo_path(self.work)
+        self.index = repo_path(self.index) if self.index else None
+        self.json = repo_path(self.json) if self.json else None
+
+
+def main(argv: list[str] | None = None) -> None:
+    params = parse(TrainedModelsParams, argv, description=__doc__.split("\n\n")[0],
+                   epilog=__doc__.split("\n\n", 1)[1],
+                   formatter_class=argparse.RawDescriptionHelpFormatter)
+    data = params.data
     store = ModelStore()
     report: dict = {}
-    if not args.skip_garments:
-        index = repo_path(args.index) if args.index else default_index_dir()
-        report["garments"] = evaluate_garments(store, data, index, args.limit)
-    if not args.skip_gender:
+    if not params.skip_garments:
+        index = params.index or default_index_dir()
+        report["garments"] = evaluate_garments(store, data, index, params.limit)
+    if not params.skip_gender:
         report["gender_people_test"] = evaluate_gender(
-            store, gender_people(data, args.limit), "people test")
+            store, gender_people(data, params.limit), "people test")
         report["gender_catalog_query"] = evaluate_gender(
-            store, gender_catalog(data, repo_path(args.work), args.limit), "catalog query")
+            store, gender_catalog(data, params.work, params.limit), "catalog query")
     print(json.dumps(report, indent=2))
     print_tables(report)
-    if args.json:
-        out = repo_path(args.json)
+    if params.json:
+        out = params.json
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
 
