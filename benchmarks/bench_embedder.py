@@ -1,8 +1,10 @@
 """Speed of an embedder per garment crop, per step (letterbox, tensor, model). Medians of one run.
 
-    python benchmarks/bench_embedder.py                       # the default embedder, batches of 32
-    python benchmarks/bench_embedder.py --embedder nanodet-embedder --batch 1
-    python benchmarks/bench_embedder.py --models runs/old-models    # another export
+    python -m benchmarks.bench_embedder                   # the default embedder, batches of 32
+    python -m benchmarks.bench_embedder --embedder nanodet-embedder --batch 1
+    python -m benchmarks.bench_embedder --models runs/old-models    # another export
+
+(From the repository root: the street labels are read with the training package's reader.)
 
 The crops are the labelled garment regions of street test photos (what a look embeds), cut out
 before any clock starts. The session is created and warmed up first. "embed" is one call of
@@ -13,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -21,14 +22,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from companion.inference.session import pick_providers  # noqa: E402
-from companion.inference.store import ModelStore  # noqa: E402
-from companion.pipeline.embed import DEFAULT_EMBEDDER, Embedder  # noqa: E402
-from companion.pipeline.imaging import crop, to_model_input  # noqa: E402
-from scripts.street_labels import load_street  # noqa: E402
+from companion.inference.session import pick_providers
+from companion.inference.store import ModelStore
+from companion.pipeline.embed import DEFAULT_EMBEDDER, Embedder
+from companion.pipeline.imaging import crop, to_model_input
+from training.data import data_root
+from training.data.street import load_street
 
 
 def garment_crops(street: Path, photos: int) -> list[np.ndarray]:
@@ -68,7 +67,8 @@ def bench(embedder: Embedder, crops: list[np.ndarray], batch: int,
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, default=ROOT / ".." / "shared" / "data")
+    parser.add_argument("--data", type=Path, default=data_root(),
+                        help="folder holding street/ (default: %(default)s)")
     parser.add_argument("--embedder", default=DEFAULT_EMBEDDER, help="a model under --models")
     parser.add_argument("--models", type=Path, default=None,
                         help="models folder (default: the shipped models)")

@@ -4,5 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --test
-.venv/bin/ruff check companion scripts tests benchmarks
+.venv/bin/ruff check companion training tests benchmarks
 .venv/bin/python -m pytest -q "$@"

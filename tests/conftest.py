@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import importlib.util
 import subprocess
 import sys
@@ -16,9 +15,11 @@ from companion.inference.store import ModelStore
 from companion.pipeline.embed import Embedder
 from companion.pipeline.look import LookPipeline
 from tests.companion_http import CountingPipeline, LiveCompanion
+from training.data import data_root
+from training.data.catalog import read_feed
 
 REPO = Path(__file__).resolve().parent.parent
-DATA = (REPO / ".." / "shared" / "data").resolve()
+DATA = data_root()
 STREET = DATA / "street"
 CATALOG = DATA / "catalog"
 FACES = DATA / "faces"
@@ -35,14 +36,11 @@ def store() -> ModelStore:
 
 def small_feed_ids(per_article_type: int = 8) -> set[str]:
     """A few index-split products of every article type: small, but every category present."""
-    with (CATALOG / "split.tsv").open(encoding="utf-8") as handle:
-        indexed = {r["id"] for r in csv.DictReader(handle, delimiter="\t") if r["split"] == "index"}
     chosen: dict[str, list[str]] = {}
-    with (CATALOG / "feed.tsv").open(encoding="utf-8") as handle:
-        for row in csv.DictReader(handle, delimiter="\t"):
-            key = f"{row['article_type']}/{row['gender']}"
-            if row["id"] in indexed and len(chosen.setdefault(key, [])) < per_article_type:
-                chosen[key].append(row["id"])
+    for row in read_feed(CATALOG).rows_of("index"):
+        key = f"{row['article_type']}/{row['gender']}"
+        if len(chosen.setdefault(key, [])) < per_article_type:
+            chosen[key].append(row["id"])
     return {i for ids in chosen.values() for i in ids}
 
 
@@ -77,9 +75,10 @@ def skip_unless_installed(reasons: dict[str, str]) -> None:
             pytest.skip(reason, allow_module_level=True)
 
 
-def run_script(script: str, *args: str, timeout: int) -> str:
-    """Run ``scripts/<script>`` with this interpreter; its output, or a failure with its tail."""
-    run = subprocess.run([sys.executable, str(REPO / "scripts" / script), *args],
+def run_module(module: str, *args: str, timeout: int) -> str:
+    """Run ``python -m <module>`` (e.g. ``training.embedder``) with this interpreter from the
+    repository root; its output, or a failure with its tail."""
+    run = subprocess.run([sys.executable, "-m", module, *args], cwd=REPO,
                          capture_output=True, text=True, timeout=timeout)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     return run.stdout + run.stderr

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-
 import numpy as np
 import pytest
 from PIL import Image
@@ -12,6 +10,7 @@ from companion.pipeline.consensus import ConsensusWeights, consensus_order, rera
 from companion.pipeline.embed import Embedder
 from companion.pipeline.types import Match
 from tests.conftest import CATALOG, requires_data
+from training.data.catalog import read_feed
 
 AGREEMENT = ConsensusWeights(type=0.01, type_colour=0.02)
 VARIETY = ConsensusWeights(variety=0.02, pool=4)
@@ -113,11 +112,8 @@ def test_a_look_shows_products_from_the_nearest_with_more_variety(pipeline, smal
     covers at least as many type+colour labels as the ten most similar, and more in sum."""
     weights = pipeline.consensus
     assert weights.variety > 0
-    with open(CATALOG / "split.tsv", encoding="utf-8") as handle:
-        queries = {r["id"] for r in csv.DictReader(handle, delimiter="\t") if r["split"] == "query"}
-    with open(CATALOG / "feed.tsv", encoding="utf-8") as handle:
-        tops = [r["image_link"] for r in csv.DictReader(handle, delimiter="\t")
-                if r["id"] in queries and "Topwear" in r["product_type"]][:12]
+    tops = [r["image_link"] for r in read_feed(CATALOG).rows_of("query")
+            if "Topwear" in r["product_type"]][:12]
     photos = [np.asarray(Image.open(CATALOG / link).convert("RGB")) for link in tops]
     labels_shown = labels_nearest = 0
     for vector in pipeline.embedder.embed(photos):

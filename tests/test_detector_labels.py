@@ -7,14 +7,12 @@ per photo (shirt and jacket merged), no hats or sunglasses, and test photos neve
 from __future__ import annotations
 
 import json
-import sys
 
 import pytest
 
-from tests.conftest import REPO, STREET, requires_data
-
-sys.path.insert(0, str(REPO / "scripts"))
-from street_labels import CATEGORIES, load_street, read_split, yolo_lines
+from tests.conftest import STREET, requires_data
+from training.data.street import CATEGORIES, load_street, read_split
+from training.detector.dataset import build_dataset, yolo_lines
 
 pytestmark = requires_data
 
@@ -70,9 +68,7 @@ def test_yolo_lines_are_normalised_centre_boxes_with_the_category_index():
 
 
 def test_the_training_copy_holds_trainval_photos_only_with_generated_labels(tmp_path):
-    import train_detector
-
-    data_yaml = train_detector.build_dataset(STREET.parent, tmp_path, None, 0.1, seed=0)
+    data_yaml = build_dataset(STREET.parent, tmp_path, None, 0.1, seed=0)
     root = data_yaml.parent
     train = sorted(p.name for p in (root / "images" / "train").iterdir())
     val = sorted(p.name for p in (root / "images" / "val").iterdir())

@@ -7,8 +7,6 @@ MODEL_CARD.md), so they fail on a broken model or broken pre/post-processing, no
 
 from __future__ import annotations
 
-import sys
-
 import numpy as np
 import pytest
 from PIL import Image
@@ -18,10 +16,8 @@ from companion.inference.postprocess import nms
 from companion.inference.preprocess import letterbox
 from companion.inference.store import ModelStore
 from companion.pipeline.imaging import iou
-from tests.conftest import REPO, STREET, requires_data
-
-sys.path.insert(0, str(REPO / "scripts"))
-from street_labels import load_street
+from tests.conftest import STREET, requires_data
+from training.data.street import load_street
 
 pytestmark = requires_data
 SAMPLE = 40  # test photos, every 5th of the split

@@ -3,7 +3,7 @@
 A smoke run (one epoch on 12 street photos at 160 px) cannot find garments yet; it proves the
 script builds its data, trains without any download, exports ONNX and writes a manifest that
 loads through the same ModelStore path as the shipped models. Needs the detector environment
-(ultralytics + torch, see scripts/train_detector.py --help); skipped without it.
+(ultralytics + torch, see python -m training.detector --help); skipped without it.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from PIL import Image
 from companion.inference.manifest import file_sha256
 from companion.inference.store import ModelStore
 from companion.pipeline.detect_garments import GarmentDetector
-from tests.conftest import DATA, STREET, requires_data, run_script, skip_unless_installed
+from tests.conftest import DATA, STREET, requires_data, run_module, skip_unless_installed
 
 skip_unless_installed({
     "torch": "training needs torch (pip install torch==2.14.1)",
@@ -29,8 +29,8 @@ skip_unless_installed({
 @pytest.fixture(scope="module")
 def smoke_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("detector")
-    log = run_script(
-        "train_detector.py", "--data", str(DATA), "--limit", "12", "--epochs", "1",
+    log = run_module(
+        "training.detector", "--data", str(DATA), "--limit", "12", "--epochs", "1",
         "--imgsz", "160", "--batch", "4", "--workers", "0",
         "--work", str(root / "work"), "--out", str(root / "models" / "garment-detector"),
         timeout=900,

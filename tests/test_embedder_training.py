@@ -5,11 +5,8 @@ Needs the training packages (`pip install torch==2.13.0 onnx scipy`); skipped wi
 
 from __future__ import annotations
 
-import argparse
-import csv
 import json
 import shutil
-import sys
 
 import numpy as np
 import pytest
@@ -17,7 +14,8 @@ import pytest
 from companion.inference.manifest import file_sha256
 from companion.inference.store import ModelStore
 from companion.pipeline.embed import Embedder
-from tests.conftest import CATALOG, DATA, REPO, requires_data, run_script, skip_unless_installed
+from tests.conftest import CATALOG, DATA, REPO, requires_data, run_module, skip_unless_installed
+from training.data.catalog import read_feed
 
 skip_unless_installed({
     "torch": "training needs torch (pip install torch==2.13.0)",
@@ -30,8 +28,8 @@ skip_unless_installed({
 def smoke_model(tmp_path_factory):
     """models/garment-embedder written by three training steps on 48 products."""
     root = tmp_path_factory.mktemp("trained")
-    log = run_script(
-        "train_embedder.py", "--data", str(DATA), "--limit", "48", "--steps", "3",
+    log = run_module(
+        "training.embedder", "--data", str(DATA), "--limit", "48", "--steps", "3",
         "--batch", "32", "--views", "1", "--log-every", "1", "--eval-every", "3",
         "--out", str(root / "models" / "garment-embedder"), "--work", str(root / "work"),
         timeout=600,
@@ -68,11 +66,9 @@ def test_the_export_is_a_model_the_runtime_loads(smoke_model):
 
 @requires_data
 def test_training_never_sees_an_evaluation_query():
-    sys.path.insert(0, str(REPO / "scripts"))
-    from train_embedder import read_training_rows
+    from training.embedder.data import read_training_rows
 
-    with (CATALOG / "split.tsv").open(encoding="utf-8") as handle:
-        queries = {r["id"] for r in csv.DictReader(handle, delimiter="\t") if r["split"] == "query"}
+    queries = read_feed(CATALOG).ids_of("query")
     train, monitor = read_training_rows(DATA, val_fraction=0.04, limit=None)
     seen = {r["id"] for r in train + monitor}
     assert queries and not seen & queries
@@ -81,8 +77,7 @@ def test_training_never_sees_an_evaluation_query():
 
 @requires_data
 def test_held_out_street_photos_are_neither_backgrounds_nor_training_crops():
-    sys.path.insert(0, str(REPO / "scripts"))
-    from train_embedder import held_out, load_street
+    from training.embedder.data import held_out, load_street
 
     names = (DATA / "street" / "trainval.txt").read_text().split()[:50]  # what limit=400 reads
     kept_out = [n for n in names if held_out(n, "embedder-street-val", 0.3)]
@@ -100,8 +95,7 @@ def test_the_colour_histogram_is_the_joint_soft_assignment_to_the_rgb_grid():
     import torch
     import torch.nn.functional as F
 
-    sys.path.insert(0, str(REPO / "scripts"))
-    from train_embedder import ColourDescriptor
+    from training.embedder.model import ColourDescriptor
 
     def joint(d: ColourDescriptor, x: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
         axis = (torch.arange(d.levels, dtype=torch.float32) + 0.5) / d.levels
@@ -131,7 +125,7 @@ def test_a_reexport_computes_what_the_export_did(smoke_model, tmp_path):
     models, _ = smoke_model
     source = models / "garment-embedder"
     out = tmp_path / "models" / "garment-embedder"
-    log = run_script("train_embedder.py", "--reexport", str(source / "garment-embedder.onnx"),
+    log = run_module("training.embedder", "--reexport", str(source / "garment-embedder.onnx"),
                      "--out", str(out), timeout=300)
     assert "re-export computes what garment-embedder.onnx did" in log
 
@@ -147,9 +141,9 @@ def test_a_reexport_computes_what_the_export_did(smoke_model, tmp_path):
 
 
 def graft_heads(base, out, work, *options: str) -> str:
-    """A smoke run of train_label_heads.py (48 products, 1 view, 2 epochs) onto the embedder
+    """A smoke run of training.label_heads (48 products, 1 view, 2 epochs) onto the embedder
     ONNX `base`; its log."""
-    return run_script("train_label_heads.py", "--data", str(DATA), "--limit", "48", "--views",
+    return run_module("training.label_heads", "--data", str(DATA), "--limit", "48", "--views",
                       "1", "--epochs", "2", "--base", str(base), "--out", str(out),
                       "--work", str(work), *options, timeout=600)
 
@@ -284,7 +278,8 @@ def test_fine_tuning_cannot_start_inside_a_block_without_a_residual_sum(smoke_mo
 @pytest.fixture(scope="module")
 def averaged_model(smoke_model, grafted_model, tmp_path_factory):
     """The grafted model's heads averaged with those of a second graft (another seed, blocks
-    12-14 fine-tuned) by scripts/ensemble_heads.py: (the averaged model, the two grafts, log)."""
+    12-14 fine-tuned) by training.label_heads.ensemble: (the averaged model, the two grafts,
+    log)."""
     models, _ = smoke_model
     grafted, _ = grafted_model
     root = tmp_path_factory.mktemp("averaged")
@@ -292,7 +287,7 @@ def averaged_model(smoke_model, grafted_model, tmp_path_factory):
     graft_heads(models / "garment-embedder" / "garment-embedder.onnx", second, root / "work",
                 "--seed", "1", "--tune-from", "12")
     averaged = root / "models" / "garment-embedder"
-    log = run_script("ensemble_heads.py", str(grafted / "garment-embedder.onnx"),
+    log = run_module("training.label_heads.ensemble", str(grafted / "garment-embedder.onnx"),
                      str(second / "garment-embedder.onnx"), "--data", str(DATA), "--limit", "48",
                      "--out", str(averaged), timeout=600)
     return averaged, (grafted, second), log
@@ -342,7 +337,7 @@ def test_averaged_heads_keep_each_recipe_and_run_the_shared_frozen_blocks_once(a
 
     averaged, _, _ = averaged_model
     heads = json.loads((averaged / "manifest.json").read_text())["provenance"]["label_heads"]
-    assert heads["trained_by"] == "scripts/ensemble_heads.py"
+    assert heads["trained_by"] == "training.label_heads.ensemble"
     assert [b["seed"] for b in heads["branches"]] == [0, 1]
     assert "blocks 8-14 fine-tuned" in heads["branches"][0]["backbone"]
     assert "blocks 12-14 fine-tuned" in heads["branches"][1]["backbone"]
@@ -364,11 +359,11 @@ def test_only_heads_grafted_onto_the_same_embedder_are_averaged(averaged_model, 
     manifest["provenance"]["label_heads"]["base_sha256"] = "0" * 64
     (other / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(AssertionError, match="differ in their base_sha256"):
-        run_script("ensemble_heads.py", str(first / "garment-embedder.onnx"),
+        run_module("training.label_heads.ensemble", str(first / "garment-embedder.onnx"),
                    str(other / "garment-embedder.onnx"), "--out", str(tmp_path / "out"),
                    timeout=300)
     with pytest.raises(AssertionError, match="already averages several branches"):
-        run_script("ensemble_heads.py", str(averaged / "garment-embedder.onnx"),
+        run_module("training.label_heads.ensemble", str(averaged / "garment-embedder.onnx"),
                    str(first / "garment-embedder.onnx"), "--out", str(tmp_path / "out"),
                    timeout=300)
     assert not (tmp_path / "out").exists()
@@ -380,17 +375,17 @@ def centred_model(grafted_model, tmp_path_factory):
     grafted, _ = grafted_model
     models = tmp_path_factory.mktemp("centred") / "models"
     shutil.copytree(grafted, models / "garment-embedder")
-    log = run_script("centre_embedder.py", "--data", str(DATA), "--limit", "48",
+    log = run_module("training.embedder.centre", "--data", str(DATA), "--limit", "48",
                      "--models", str(models), timeout=300)
     return models, log
 
 
 def training_products(limit: int) -> list[np.ndarray]:
-    """The letterboxed training products train_embedder.py's split keeps (monitoring slice out)."""
-    sys.path.insert(0, str(REPO / "scripts"))
-    from tuning_run import training_data
+    """The letterboxed training products training.embedder's split keeps (monitoring slice
+    out)."""
+    from training.embedder.shipped import training_data
 
-    data = training_data(argparse.Namespace(data=DATA, limit=limit))
+    data = training_data(DATA, limit)
     return list(data.cat.images.numpy())
 
 
@@ -429,7 +424,7 @@ def test_a_centred_embedder_is_not_centred_twice(centred_model, tmp_path):
     again = tmp_path / "models"
     shutil.copytree(models / "garment-embedder", again / "garment-embedder")
     with pytest.raises(AssertionError, match="already centred"):
-        run_script("centre_embedder.py", "--data", str(DATA), "--limit", "48",
+        run_module("training.embedder.centre", "--data", str(DATA), "--limit", "48",
                    "--models", str(again), timeout=300)
     assert (file_sha256(again / "garment-embedder" / "garment-embedder.onnx")
             == file_sha256(models / "garment-embedder" / "garment-embedder.onnx"))
@@ -442,7 +437,7 @@ def test_grafting_onto_a_grafted_model_replaces_its_heads_and_its_centring(centr
     import onnx
 
     models, _ = centred_model
-    tuned = tmp_path / "tuned"  # as if scripts/tune_consensus.py had run on it
+    tuned = tmp_path / "tuned"  # as if training.evaluate.consensus had run on it
     shutil.copytree(models / "garment-embedder", tuned)
     first = json.loads((tuned / "manifest.json").read_text())
     first["extra"]["consensus"] = {"type": 0.01, "type_colour": 0.02, "variety": 0.02}
@@ -451,7 +446,7 @@ def test_grafting_onto_a_grafted_model_replaces_its_heads_and_its_centring(centr
     graft_heads(tuned / "garment-embedder.onnx", again, tmp_path / "work")
     second = json.loads((again / "manifest.json").read_text())
     assert "consensus" not in second["extra"]  # tuned for the old file, not the new one
-    assert "centring" not in second["provenance"]  # centre_embedder.py runs again afterwards
+    assert "centring" not in second["provenance"]  # training.embedder.centre runs again after
     assert "centring" not in second["outputs"][0]["meaning"]
     graph = onnx.load(str(again / "garment-embedder.onnx")).graph
     assert not [t.name for t in graph.initializer if t.name.startswith("centring/")]
@@ -467,7 +462,7 @@ def test_grafting_onto_a_grafted_model_replaces_its_heads_and_its_centring(centr
 def test_a_grafted_model_is_not_re_exported_as_if_it_were_the_embedder(grafted_model, tmp_path):
     grafted, _ = grafted_model
     with pytest.raises(AssertionError, match="label heads grafted on"):
-        run_script("train_embedder.py", "--reexport", str(grafted / "garment-embedder.onnx"),
+        run_module("training.embedder", "--reexport", str(grafted / "garment-embedder.onnx"),
                    "--out", str(tmp_path / "out"), timeout=300)
 
 
@@ -479,13 +474,14 @@ def test_consensus_tuning_writes_its_weights_into_the_manifest_and_leaves_the_mo
     models = tmp_path / "models"
     shutil.copytree(grafted, models / "garment-embedder")
     before = json.loads((models / "garment-embedder" / "manifest.json").read_text())
-    log = run_script("tune_consensus.py", "--data", str(DATA), "--limit", "48",
+    log = run_module("training.evaluate.consensus", "--data", str(DATA), "--limit", "48",
                      "--models", str(models), timeout=300)
     assert "similarity alone:" in log and "chosen:" in log and "ETA" in log
     after = json.loads((models / "garment-embedder" / "manifest.json").read_text())
     consensus = after["extra"].pop("consensus")
     assert after == before  # nothing else in the manifest changed
-    assert consensus["voters"] == 10 and consensus["tuned_by"] == "scripts/tune_consensus.py"
+    assert consensus["voters"] == 10
+    assert consensus["tuned_by"] == "training.evaluate.consensus"
     assert sum(consensus["tuning_scores"]["consensus"]) >= sum(
         consensus["tuning_scores"]["similarity_alone"])
     Embedder(ModelStore(models), "garment-embedder").embed([np.zeros((8, 8, 3), np.uint8)])

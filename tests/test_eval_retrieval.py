@@ -1,4 +1,4 @@
-"""scripts/eval_retrieval.py: the hit rules the model card's numbers rest on, and a real smoke run
+"""training.evaluate.retrieval: the hit rules the model card's numbers rest on, and a real smoke run
 of both shipped embedders on a slice of the catalog and the street test photos."""
 
 from __future__ import annotations
@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from companion.pipeline.consensus import ConsensusWeights
-from scripts.eval_retrieval import (
+from tests.conftest import DATA, requires_data, run_module
+from training.evaluate.retrieval import (
     CLASS_TYPES,
     Products,
     colour_name_disagreement,
@@ -19,7 +20,6 @@ from scripts.eval_retrieval import (
     product_to_product,
     street_to_product,
 )
-from tests.conftest import DATA, requires_data, run_script
 
 
 def products(rows: list[tuple[str, str, str, str]]) -> Products:
@@ -132,7 +132,7 @@ def test_colour_names_disagree_when_alike_garments_of_one_type_are_named_apart()
 @requires_data
 def test_a_smoke_run_reports_both_embedders_side_by_side(tmp_path):
     out = tmp_path / "eval.json"
-    log = run_script("eval_retrieval.py", "--data", str(DATA), "--limit", "40", "--json",
+    log = run_module("training.evaluate.retrieval", "--data", str(DATA), "--limit", "40", "--json",
                      str(out), timeout=600)
     assert "nanodet-embedder" in log and "garment-embedder" in log and "ETA" in log
     assert "first results that miss" in log and "catalog colour names: of " in log

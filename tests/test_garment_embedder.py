@@ -4,8 +4,6 @@ behaviour on catalog photos (a crop of a product finds that product, not another
 
 from __future__ import annotations
 
-import csv
-
 import numpy as np
 import pytest
 from PIL import Image
@@ -13,6 +11,7 @@ from PIL import Image
 from companion.inference.embedder import DEFAULT_EMBEDDER, Embedder
 from companion.inference.manifest import file_sha256
 from tests.conftest import CATALOG, requires_data
+from training.data.catalog import read_feed
 
 NAME = "garment-embedder"
 
@@ -45,19 +44,16 @@ def test_it_is_the_default_embedder_of_the_pipeline_and_index_builds():
 def product_photos(article_types: tuple[str, ...], per_type: int,
                    colour: str | None = None) -> dict[str, list]:
     """The first large (168x224) index photos of each article type, as RGB arrays."""
-    with (CATALOG / "split.tsv").open(encoding="utf-8") as handle:
-        index = {r["id"] for r in csv.DictReader(handle, delimiter="\t") if r["split"] == "index"}
     photos: dict[str, list] = {t: [] for t in article_types}
-    with (CATALOG / "feed.tsv").open(encoding="utf-8") as handle:
-        for row in csv.DictReader(handle, delimiter="\t"):
-            kind = row["article_type"]
-            if row["id"] not in index or kind not in photos or len(photos[kind]) >= per_type:
-                continue
-            if colour is not None and row["base_colour"] != colour:
-                continue
-            with Image.open(CATALOG / row["image_link"]) as img:
-                if img.height >= 200:
-                    photos[kind].append(np.asarray(img.convert("RGB")))
+    for row in read_feed(CATALOG).rows_of("index"):
+        kind = row["article_type"]
+        if kind not in photos or len(photos[kind]) >= per_type:
+            continue
+        if colour is not None and row["base_colour"] != colour:
+            continue
+        with Image.open(CATALOG / row["image_link"]) as img:
+            if img.height >= 200:
+                photos[kind].append(np.asarray(img.convert("RGB")))
     return photos
 
 

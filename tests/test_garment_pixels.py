@@ -1,4 +1,4 @@
-"""scripts/garment_pixels.py: the studio backdrop is the near-white that touches the border, so a
+"""training/pixels.py: the studio backdrop is the near-white that touches the border, so a
 white garment inside its outline stays garment (for the training's masks and the evaluation's
 garment colours alike)."""
 
@@ -7,8 +7,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from scripts.garment_pixels import studio_backdrop
-from scripts.train_embedder import garment_masks
+from training.embedder.data import garment_masks
+from training.pixels import studio_backdrop
 
 
 def white_shirt_photo() -> np.ndarray:

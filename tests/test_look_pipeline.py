@@ -14,8 +14,8 @@ from companion.pipeline.look import LookPipeline, LookRequest
 from companion.pipeline.look_output import look_to_json
 from companion.pipeline.regions import garment_regions
 from companion.types import DecodedImage, Person
-from scripts.street_labels import load_street
 from tests.conftest import CATALOG, STREET, requires_data, street_photo
+from training.data.street import load_street
 
 pytestmark = requires_data
 TEST_PHOTOS = (STREET / "test.txt").read_text().split()[:12] if STREET.is_dir() else []
