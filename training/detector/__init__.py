@@ -9,7 +9,7 @@ Usage (in the detector environment, see below)::
 
     .venv-detector/bin/python -m training.detector --hours 0.7      # the shipped model
     .venv-detector/bin/python -m training.detector --limit 16 --epochs 1 --out runs/smoke
-    .venv-detector/bin/python -m training.detector \
+    .venv-detector/bin/python -m training.detector \\
         --export-only runs/detector/train/weights/best.pt
 
 Steps: (1) build a YOLO dataset under ``--work`` (symlinked photos, generated labels in the five

@@ -1,4 +1,4 @@
-"""Evaluate garment boxes and gender, the numbers the README quotes.
+"""Evaluate garment boxes and gender, the numbers docs/evaluation.md quotes.
 
 The look pipeline's garment boxes (the trained detector by default, or with ``--garments
 keypoints`` regions from body keypoints, CenterNet bags and the dress vote) are scored on the

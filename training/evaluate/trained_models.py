@@ -14,7 +14,7 @@ Why: a trained model becomes the default only where it is measurably better. Two
 Ground truth groups the labelled classes as the product does (``training/data/street.py``).
 
     .venv/bin/python -m training.evaluate.trained_models                # everything, ~10 min
-    .venv/bin/python -m training.evaluate.trained_models --skip-gender \
+    .venv/bin/python -m training.evaluate.trained_models --skip-gender \\
         --json runs/eval/detector.json
     .venv/bin/python -m training.evaluate.trained_models --limit 20     # a quick look
 """
