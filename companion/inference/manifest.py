@@ -70,7 +70,7 @@ def read_manifest(model_dir: Path) -> ModelManifest:
         raise LookError(
             ErrorCode.MODEL_MISSING,
             f"No model manifest at {manifest_path}. Reinstall Shop the Look or run "
-            "scripts/convert_models.py.",
+            "python -m training.convert.",
             503,
         )
     data = json.loads(manifest_path.read_text(encoding="utf-8"))

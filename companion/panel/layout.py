@@ -11,15 +11,14 @@ from __future__ import annotations
 from collections.abc import Callable
 
 # Score above which a match is called the very product of the photo, per embedder; measured with
-# scripts/measure_exact_match.py on the demo catalog. An embedder that is not listed never gets the
-# "exact match" label: we only claim what we measured. The shipped nanodet-embedder separates
-# nothing (2026-11-28, 300 products per group): the best *other* product scores 0.987 at the median
-# and 1.000 at p99.5, while the product's own photo cropped by 5% a side scores 0.986 at the
-# median, and a half-size JPEG copy is not even in the top 100 for 43% of products. Neither does
+# python -m training.evaluate.exact_match on the demo catalog. An embedder that is not listed never
+# gets the "exact match" label: we only claim what we measured. The shipped nanodet-embedder
+# separates nothing (2026-11-28, 300 products per group): the best *other* product scores 0.987 at
+# the median and 1.000 at p99.5, while the product's own photo cropped by 5% a side scores 0.986 at
+# the median, and a half-size JPEG copy is not even in the top 100 for 43% of products. Neither does
 # the 160-px garment-embedder: another product scores 1.000 at p99.5 (the catalog repeats photos
 # under different ids), while a product's own photo re-encoded, cropped or padded scores 0.980 to
-# 0.989 at the median. So neither has an entry. Add one when a run of the script prints a
-# threshold.
+# 0.989 at the median. So neither has an entry. Add one when a run of the script prints a threshold.
 EXACT_MATCH_THRESHOLDS: dict[str, float] = {}
 
 AVAILABILITY = ("in_stock", "out_of_stock", "preorder", "backorder")

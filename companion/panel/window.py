@@ -23,6 +23,7 @@ from companion.panel.i18n import choose_language, messages, static_dir
 from companion.panel.images import catalog_image_source
 from companion.panel.layout import exact_threshold
 from companion.panel.pairing import PairingPrompt
+from companion.server.pairing import PAIRING_TIMEOUT_S  # as long as the terminal prompt waits
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +31,6 @@ TITLE = "Shop the Look"
 SIZE = (1180, 780)
 MIN_SIZE = (720, 520)
 LOAD_TIMEOUT_S = 60.0
-PAIRING_TIMEOUT_S = 120.0  # as long as the terminal prompt waits
 
 
 class Panel:

@@ -11,9 +11,9 @@ the truth for its own catalog, whatever words it uses. Two uses of them:
   a penalty, so ten near-identical answers (ten black t-shirts) make room for the nearest
   alternatives (a navy one, a black top) when the garment's colour or type is in doubt.
 
-The weights are tuned per embedder (``scripts/tune_consensus.py``, never on the evaluation's
-queries) and live in the embedder's manifest (``extra.consensus``); without them a look shows
-the plain similarity order. A feed without labels keeps that order too.
+The weights are tuned per embedder (``python -m training.evaluate.consensus``, never on the
+evaluation's queries) and live in the embedder's manifest (``extra.consensus``); without them a
+look shows the plain similarity order. A feed without labels keeps that order too.
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@ Each region is anchored on the joints that bound the garment and padded by body-
 margins (shoulder width, torso length), so it scales with the person. When the anchoring joints
 are hidden (a portrait, a crop, sitting legs) the region is shortened or left out rather than
 guessed: a wrong box is worse than no box. The margins were fitted on the street *trainval* split
-with ``scripts/eval_detection.py --split trainval``.
+(``python -m training.evaluate.regions``; scored with
+``python -m training.evaluate.detection --split trainval``).
 """
 
 from __future__ import annotations
