@@ -1,32 +1,39 @@
-"""Shared fixtures: the real data under ../shared/data and a small real catalog index."""
+"""Shared fixtures (real models, a small real catalog index, a live companion) and the suite's
+layout: each folder is a marker, so ``pytest -m "not e2e"`` and ``pytest tests/unit`` pick a cost.
+
+- ``unit``: no data, no models: seconds;
+- ``integration``: real models and the shared data;
+- ``e2e``: a real browser, a real window or a live server on loopback;
+- ``training_smoke``: the training and evaluation modules on a few examples.
+"""
 
 from __future__ import annotations
 
-import importlib.util
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from companion.catalog.build import build_index
 from companion.catalog.index import CatalogIndex
+from companion.inference.embedder import Embedder
 from companion.inference.store import ModelStore
-from companion.pipeline.embed import Embedder
 from companion.pipeline.look import LookPipeline
-from tests.companion_http import CountingPipeline, LiveCompanion
-from training.data import data_root
+from tests.support.companion_http import CountingPipeline, LiveCompanion
+from tests.support.data import CATALOG
 from training.data.catalog import read_feed
 
-REPO = Path(__file__).resolve().parent.parent
-DATA = data_root()
-STREET = DATA / "street"
-CATALOG = DATA / "catalog"
-FACES = DATA / "faces"
+pytest_plugins = ["tests.support.strict_skips"]
 
-requires_data = pytest.mark.skipif(
-    not (CATALOG / "feed.tsv").is_file(), reason="../shared/data is not present"
-)
+TESTS = Path(__file__).resolve().parent
+LAYERS = ("unit", "integration", "e2e", "training_smoke")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test with the folder it lives in."""
+    for item in items:
+        layer = Path(item.fspath).resolve().relative_to(TESTS).parts[0]
+        if layer in LAYERS:
+            item.add_marker(layer)
 
 
 @pytest.fixture(scope="session")
@@ -62,30 +69,6 @@ def small_index(small_index_dir: Path) -> CatalogIndex:
 @pytest.fixture(scope="session")
 def pipeline(store: ModelStore, small_index: CatalogIndex) -> LookPipeline:
     return LookPipeline(store, small_index)
-
-
-def skip_unless_installed(reasons: dict[str, str]) -> None:
-    """Skip the calling test module unless every package is installed.
-
-    Checked without importing: training runs in the script's own process, and importing its
-    packages here (ultralytics pulls in OpenCV and its Qt) would leak into later tests.
-    """
-    for package, reason in reasons.items():
-        if importlib.util.find_spec(package) is None:
-            pytest.skip(reason, allow_module_level=True)
-
-
-def run_module(module: str, *args: str, timeout: int) -> str:
-    """Run ``python -m <module>`` (e.g. ``training.embedder``) with this interpreter from the
-    repository root; its output, or a failure with its tail."""
-    run = subprocess.run([sys.executable, "-m", module, *args], cwd=REPO,
-                         capture_output=True, text=True, timeout=timeout)
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    return run.stdout + run.stderr
-
-
-def street_photo(name: str) -> bytes:
-    return (STREET / "images" / name).read_bytes()
 
 
 # A live companion on loopback, one per test module that asks for it (module scope), so each

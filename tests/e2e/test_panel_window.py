@@ -1,0 +1,200 @@
+"""The real panel window on a real X server (Xvfb), driven through its page.
+
+Each test runs tests/support/panel_driver.py in its own process (one GUI loop per process)
+against an Xvfb this module starts, then judges what the driver saw. Screenshots land in the
+test's tmp_path.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from importlib.util import find_spec
+from pathlib import Path
+
+import pytest
+
+from companion.catalog.index import IndexManifest
+from companion.panel.layout import exact_threshold
+from tests.support.companion_http import EXTENSION_ORIGIN
+from tests.support.data import REPO, STREET, requires_data
+
+pytestmark = [pytest.mark.panel, pytest.mark.slow]
+
+DRIVER = "tests.support.panel_driver"  # run as a module from the repository root
+RUN_TIMEOUT_S = 240
+
+
+@pytest.fixture(scope="module")
+def display() -> str:
+    """A private Xvfb for this module; its display name (":N")."""
+    if shutil.which("Xvfb") is None:
+        pytest.skip("Xvfb is not installed (apt-get install xvfb and the Qt WebEngine libraries, "
+                    "see README)")
+    if find_spec("webview") is None or find_spec("PyQt6") is None:
+        pytest.skip("the panel extra is not installed: pip install -e '.[panel]'")
+    read, write = os.pipe()
+    server = subprocess.Popen(
+        ["Xvfb", "-displayfd", str(write), "-screen", "0", "1400x900x24", "-nolisten", "tcp"],
+        pass_fds=(write,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        number = pipe.readline().strip()
+    if not number:
+        server.kill()
+        pytest.fail("Xvfb did not start")
+    yield f":{number}"
+    server.terminate()
+    server.wait(10)
+
+
+def drive(display: str, scenario: str, out: Path, *extra: str, lang: str = "en") -> dict:
+    env = {k: v for k, v in os.environ.items() if k not in ("QT_QPA_PLATFORM", "WAYLAND_DISPLAY")}
+    env.update(DISPLAY=display, SHOP_THE_LOOK_LANG=lang)
+    done = subprocess.run(
+        [sys.executable, "-m", DRIVER, scenario, "--out", str(out), *extra],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=RUN_TIMEOUT_S,
+    )
+    result_file = out / "result.json"
+    assert result_file.is_file(), f"driver wrote nothing (rc {done.returncode}):\n{done.stderr}"
+    result = json.loads(result_file.read_text(encoding="utf-8"))
+    assert "failure" not in result, result.get("failure")
+    page_errors = [line for line in done.stderr.splitlines()
+                   if line.startswith("js:") and ("Uncaught" in line or "Refused" in line)]
+    assert not page_errors, "the page logged errors or CSP refusals:\n" + "\n".join(page_errors)
+    return result
+
+
+def assert_png(path: Path) -> None:
+    assert path.is_file() and path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", path
+    from PIL import Image
+
+    with Image.open(path) as image:
+        assert image.size[0] >= 700 and image.size[1] >= 500
+        assert len(image.convert("L").resize((64, 64)).getcolors(256)) > 20  # not a blank frame
+
+
+@requires_data
+def test_a_street_look_in_the_window(display, small_index_dir, tmp_path):
+    result = drive(display, "look", tmp_path, "--index", str(small_index_dir))
+    look, shown = result["look"], result["shown"]
+
+    # hidden until a look arrives, then on screen
+    assert result["visible_before_look"] is False
+    assert result["visible_after_look"] is True
+
+    # one box per garment and per person, one card per match, the photo itself shown
+    assert len(look["items"]) >= 2 and len(look["people"]) == 1
+    assert shown["garmentBoxes"] == shown["garments"] == len(look["items"])
+    assert shown["personBoxes"] == len(look["people"])
+    assert shown["cards"] == sum(len(i["matches"]) for i in look["items"]) > 0
+    assert sorted(shown["cardsPerGarment"]) == sorted(len(i["matches"]) for i in look["items"])
+    threshold = exact_threshold(IndexManifest.read(small_index_dir).embedder)
+    assert shown["exact"] == sum(  # "exact match" only where the measured threshold says so
+        threshold is not None and m["score"] >= threshold
+        for i in look["items"] for m in i["matches"])
+    assert shown["photoLoaded"] and shown["cardImages"] == shown["cards"]
+    # a card tells a shopper what the product is and costs, not the raw similarity, which the
+    # consensus arrangement does not keep in decreasing order down a list
+    matches = [m for i in look["items"] for m in i["matches"]]
+    assert len(shown["cardTexts"]) == len(matches)
+    for text in shown["cardTexts"]:
+        assert not re.search(r"\b[01]\.\d{2}\b", text), text
+    shown_titles = " ".join(shown["cardTexts"])
+    assert all(m["title"][:20] in shown_titles for m in matches)
+    assert_png(tmp_path / "look.png")
+
+    # keyboard: ↓ selects the next garment and focuses its card, → the next card, Enter opens it
+    keys = result["keyboard"]
+    assert keys["selected"] != keys["before"] and keys["focusedGarment"] == keys["selected"]
+    assert result["opened"] == [f"https://shop.example/products/{keys['focusedProduct']}"]
+
+    # a drawn region is searched for exactly that region and shown as its own garment
+    width, height = look["width"], look["height"]
+    left, top, right, bottom = result["region_fractions"]
+    assert len(result["region_requests"]) == 1
+    assert result["region_requests"][0] == pytest.approx(  # within a screen pixel
+        [left * width, top * height, right * width, bottom * height], abs=2.0)
+    after = result["after_region"]
+    assert after["garmentBoxes"] == shown["garmentBoxes"] + 1
+    assert after["cards"] > shown["cards"]
+    drawn = result["drawn_box"]
+    assert drawn["title"] == "Your selection" and drawn["cards"] > 0
+    assert "left: 1" in drawn["style"] and "top: 5" in drawn["style"]
+    assert_png(tmp_path / "region.png")
+
+    # "Everyone" re-runs the look without the gender filter
+    assert result["gender_requests"] == ["all"]
+
+    # a product photo: no person, still matches, and the panel says why
+    product = result["product_photo"]
+    assert product["notices"] == ["no_person"] and product["personBoxes"] == 0
+    assert product["garments"] == 1 and product["cards"] > 0
+    assert product["counter"] == "Look 2 of 2"
+    assert_png(tmp_path / "product.png")
+
+
+def test_an_error_state_in_greek(display, tmp_path):
+    result = drive(display, "error", tmp_path, "--size", "800x600", lang="el")
+    assert result["state"] == "error" and not result["stateHidden"] and result["photoHidden"]
+    assert result["lang"] == "el"
+    assert result["title"] == "Δεν υπάρχει ακόμη κατάλογος προϊόντων"
+    assert "shop-the-look index build" in result["hint"]
+    assert "/nowhere" in result["detail"]
+    assert result["visible"] is True  # errors are shown, not left in a hidden window
+    assert_png(tmp_path / "error.png")
+
+
+@requires_data
+def test_serve_shows_each_look_with_its_photo(display, small_index_dir, tmp_path):
+    """``serve`` with the window: the extension pairs through the window's question, posts a
+    photo, and the window comes up with it."""
+    result = drive(display, "serve", tmp_path, "--index", str(small_index_dir))
+    look, shown = result["look"], result["shown"]
+    assert result["status"] == 200
+    # pairing asked in the window: the code the browser sent, "Don't pair" focused, then paired
+    assert result["pairing_dialog"] == {"code": "123 456", "origin": EXTENSION_ORIGIN,
+                                        "focused": "pairing-deny"}
+    assert result["visible_while_pairing"] is True and result["dialog_hidden_after"] is True
+    assert result["pairing_status"] == 200
+    assert_png(tmp_path / "pairing.png")
+    assert result["visible_before_look"] is False and result["visible_after_look"] is True
+    assert shown["garmentBoxes"] == len(look["items"]) > 0
+    assert shown["cards"] == sum(len(i["matches"]) for i in look["items"]) > 0
+    assert result["photo_size"] == [look["width"], look["height"]]  # the posted photo, in memory
+    assert_png(tmp_path / "serve.png")
+    # closing the window hides it (the companion keeps serving); the next look shows it again
+    assert result["visible_after_close"] is False
+    second = result["second"]
+    assert second["status"] == 200 and second["visible"] is True
+    assert second["shown"]["counter"] == "Look 2 of 2" and second["shown"]["cards"] > 0
+
+
+@requires_data
+def test_look_show_opens_the_window_and_stops_on_ctrl_c(display, small_index_dir):
+    env = {k: v for k, v in os.environ.items() if k not in ("QT_QPA_PLATFORM", "WAYLAND_DISPLAY")}
+    env["DISPLAY"] = display
+    photo = STREET / "images" / "ccp_0003.jpg"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "companion.cli", "look", str(photo), "--show", "--json",
+         "--index", str(small_index_dir), "--top-k", "3"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        line = process.stdout.readline()  # printed just before the window shows the look
+        look = json.loads(line)
+        time.sleep(2.0)
+        assert process.poll() is None, "the window stays open until it is closed"
+        process.send_signal(signal.SIGINT)
+        assert process.wait(30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert look["image"] == str(photo) and look["items"]
