@@ -12,7 +12,8 @@ from tests.support.data import REPO
 
 
 def _setuptools() -> dict:
-    return tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    return project["tool"]["setuptools"]
 
 
 def test_every_runtime_package_is_listed_for_the_wheel():
