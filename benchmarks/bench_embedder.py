@@ -8,7 +8,7 @@
 
 The crops are the labelled garment regions of street test photos (what a look embeds), cut out
 before any clock starts. The session is created and warmed up first. "embed" is one call of
-`Embedder.embed`, which does the three steps; each figure is milliseconds per crop.
+`Embedder.predict`, which does the three steps; each figure is milliseconds per crop.
 """
 
 from __future__ import annotations
@@ -22,10 +22,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from companion.inference.embedder import DEFAULT_EMBEDDER, Embedder
+from companion.inference.preprocess import to_model_input
 from companion.inference.session import pick_providers
 from companion.inference.store import ModelStore
-from companion.pipeline.embed import DEFAULT_EMBEDDER, Embedder
-from companion.pipeline.imaging import crop, to_model_input
+from companion.pipeline.imaging import crop
 from training.data import data_root
 from training.data.street import load_street
 
@@ -43,9 +44,9 @@ def garment_crops(street: Path, photos: int) -> list[np.ndarray]:
 def bench(embedder: Embedder, crops: list[np.ndarray], batch: int,
           repeats: int) -> dict[str, float]:
     """Median ms per crop of each step over every full batch, `repeats` times."""
-    model = embedder.store.get(embedder.name)
+    model = embedder.load()
     spec = model.manifest.input
-    embedder.embed(crops[:batch])  # session creation, allocations
+    embedder.predict(crops[:batch])  # session creation, allocations
     per_crop: dict[str, list[float]] = defaultdict(list)
     for _ in range(repeats):
         for start in range(0, len(crops) - batch + 1, batch):
@@ -57,7 +58,7 @@ def bench(embedder: Embedder, crops: list[np.ndarray], batch: int,
             ticks.append(time.perf_counter())
             model.run({spec.name: tensor})
             ticks.append(time.perf_counter())
-            embedder.embed(chunk)
+            embedder.predict(chunk)
             ticks.append(time.perf_counter())
             for step, begin, end in zip(("letterbox", "tensor", "model", "embed"), ticks[:-1],
                                         ticks[1:], strict=True):

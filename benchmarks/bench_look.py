@@ -1,7 +1,7 @@
 """Speed of a look, per pipeline step, and of index builds. Medians from one run.
 
-    python benchmarks/bench_look.py                 # 30 street photos, 300-product build
-    python benchmarks/bench_look.py --photos 100 --build 1000
+    python -m benchmarks.bench_look                 # 30 street photos, 300-product build
+    python -m benchmarks.bench_look --photos 100 --build 1000
 
 Models are loaded and warmed up before timing; each photo's bytes are read before its clock
 starts, so the numbers are the pipeline's own. Index-build speed includes decoding product
@@ -23,8 +23,7 @@ from companion.inference.session import pick_providers
 from companion.inference.store import ModelStore
 from companion.paths import default_index_dir
 from companion.pipeline.look import LookPipeline
-
-ROOT = Path(__file__).resolve().parent.parent
+from training.data import data_root
 
 
 def bench_looks(pipeline: LookPipeline, photos: list[Path]) -> dict[str, tuple[float, int]]:
@@ -47,7 +46,8 @@ def bench_build(store: ModelStore, feed: Path, count: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, default=ROOT / ".." / "shared" / "data")
+    parser.add_argument("--data", type=Path, default=data_root(),
+                        help="folder holding street/ and catalog/ (default: %(default)s)")
     parser.add_argument("--index", type=Path, default=None, help="default: the demo index")
     parser.add_argument("--photos", type=int, default=30, help="street test photos to look at")
     parser.add_argument("--build", type=int, default=300, help="products to index")

@@ -1,7 +1,7 @@
 """Pixels for training code: the letterbox the models are trained at, and which pixels of a studio
 product photo are the backdrop (and so which are the garment).
 
-Shared with nothing at runtime: the companion letterboxes in companion/pipeline/imaging.py.
+Shared with nothing at runtime: the companion letterboxes in companion/inference/preprocess.py.
 Where training must prepare pixels exactly as the runtime does (the body-gender crops), it calls
 the runtime's own function instead.
 

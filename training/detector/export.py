@@ -99,15 +99,15 @@ def choose_threshold(out: Path, data: Path, work: Path) -> float:
     import numpy as np
     from PIL import Image
 
+    from companion.inference.garment_detector import GarmentDetector
     from companion.inference.store import ModelStore
-    from companion.pipeline.detect_garments import GarmentDetector
     from companion.pipeline.imaging import iou
 
     val_names = {p.name for p in (work / "dataset" / "images" / "val").iterdir()}
     images = [im for im in load_street(data / "street", "trainval") if im.name in val_names]
     detector = GarmentDetector(ModelStore(out.parent), out.name)
     lowest = 0.05
-    found = [(im, detector.detect(np.asarray(Image.open(im.path).convert("RGB")), lowest))
+    found = [(im, detector.predict(np.asarray(Image.open(im.path).convert("RGB")), lowest))
              for im in images]
     best = (-1.0, 0.25)
     for threshold in np.arange(lowest, 0.61, 0.05):

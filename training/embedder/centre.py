@@ -36,8 +36,8 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
+from companion.inference.embedder import Embedder
 from companion.inference.store import ModelStore
-from companion.pipeline.embed import Embedder
 from training.embedder.shipped import ShippedRun, training_data
 from training.evaluate.retrieval import embed
 from training.log import log
@@ -84,7 +84,7 @@ def check(folder: Path, mean: np.ndarray, crops: list[np.ndarray],
     """The model in `folder` embeds as the uncentred one did, centred on `mean` and normalised."""
     want = uncentred - mean
     want /= np.linalg.norm(want, axis=1, keepdims=True)
-    got = Embedder(ModelStore(folder.parent), folder.name).embed(crops)
+    got = Embedder(ModelStore(folder.parent), folder.name).predict(crops)
     diff = float(np.abs(got - want).max())
     assert diff < 1e-4, f"the centred ONNX differs from the centred embeddings by {diff}"
     log(f"centred ONNX matches the centred embeddings (max abs diff {diff:.1e})")

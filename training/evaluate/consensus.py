@@ -35,9 +35,9 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import torch
 
+from companion.inference.embedder import Embedder
 from companion.inference.store import ModelStore
 from companion.pipeline.consensus import ConsensusWeights
-from companion.pipeline.embed import Embedder
 from training.embedder.shipped import ShippedRun, training_data
 from training.embedder.tuning import TuningQueries
 from training.evaluate.retrieval import embed, look_order, nearest

@@ -22,11 +22,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from companion.catalog.index import CatalogIndex
+from companion.inference.blazeface import BlazeFace
+from companion.inference.faceres import FaceRes
 from companion.inference.store import ModelStore
 from companion.paths import default_index_dir
+from companion.pipeline.crops import face_box_with_margin
 from companion.pipeline.decode import decode_image
-from companion.pipeline.faces import face_box_with_margin
-from companion.pipeline.gender import classify_faces
 from companion.pipeline.imaging import crop
 from companion.pipeline.look import GARMENT_FINDERS, LookPipeline
 from companion.progress import Progress
@@ -55,13 +56,14 @@ def evaluate_street(pipeline: LookPipeline, street: Path, split: str) -> dict:
 
 def evaluate_faces(store: ModelStore, faces: Path) -> dict:
     rows = labelled_photos(faces)
+    blazeface, faceres = BlazeFace(store), FaceRes(store)
     right = unknown = 0
     with Progress(len(rows), "faces") as bar:
         for row in rows:
             pixels = decode_image((faces / row["file"]).read_bytes()).pixels
-            box = face_box_with_margin(store, pixels)
+            box = face_box_with_margin(blazeface, pixels)
             face = pixels if box is None else crop(pixels, box)
-            gender = classify_faces(store, [face])[0]
+            gender = faceres.predict([face])[0]
             unknown += gender.label == "unknown"
             right += gender.label == row["gender"]
             bar.advance()

@@ -33,9 +33,9 @@ from PIL import Image, ImageOps
 
 from companion.catalog.categories import category_of
 from companion.catalog.index import CatalogIndex
+from companion.inference.embedder import Embedder
 from companion.inference.store import ModelStore
 from companion.pipeline.decode import decode_image
-from companion.pipeline.embed import Embedder
 from training.data import data_root
 from training.data.catalog import read_feed
 from training.params import cli, parse
@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         row = index.product(product_id)
         data = Path(row["image_path"]).read_bytes()
         for name, pixels in variants(data).items():
-            vector = embedder.embed([pixels])[0]
+            vector = embedder.predict([pixels])[0]
             matches = best(index, row["category"], vector, k=SELF_DEPTH)
             self_score = next((m.score for m in matches if m.id == product_id), math.nan)
             positives.setdefault(name, []).append(self_score)
@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
         row = feed[product_id]
         path = catalog.image(row)
         category = category_of(row["product_type"], row.get("google_product_category", ""))
-        vector = embedder.embed([decode_image(path.read_bytes()).pixels])[0]
+        vector = embedder.predict([decode_image(path.read_bytes()).pixels])[0]
         matches = best(index, category, vector, k=1)
         if matches:
             held_scores.append(matches[0].score)

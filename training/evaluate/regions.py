@@ -16,12 +16,12 @@ from pathlib import Path
 
 import numpy as np
 
+from companion.inference.movenet import MoveNet
 from companion.inference.store import ModelStore
 from companion.pipeline.decode import decode_image
-from companion.pipeline.people import find_people
 from companion.pipeline.regions import DEFAULT_GEOMETRY, RegionGeometry, garment_regions
-from companion.pipeline.types import Person
 from companion.progress import Progress
+from companion.types import Person
 from training.data import data_root
 from training.data.street import load_street, read_split
 from training.evaluate.scoring import match_count
@@ -37,12 +37,12 @@ def cached_people(street: Path, names: list[str], cache: Path) -> dict[str, tupl
     if cache.is_file():
         data = np.load(cache, allow_pickle=True)
         return data["people"].item()
-    store = ModelStore()
+    movenet = MoveNet(ModelStore())
     people = {}
     with Progress(len(names), "people") as bar:
         for name in names:
             image = decode_image((street / "images" / name).read_bytes())
-            found = find_people(store, image)
+            found = movenet.predict(image.pixels)
             people[name] = (found[0] if found else None, (image.width, image.height))
             bar.advance()
     cache.parent.mkdir(parents=True, exist_ok=True)

@@ -1,6 +1,6 @@
 """Retrieval quality of the shipped embedders, side by side, through the runtime's own Embedder.
 
-Everything goes through `companion.pipeline.embed.Embedder` (ONNX Runtime, preprocessing read
+Everything goes through `companion.inference.embedder.Embedder` (ONNX Runtime, preprocessing read
 from each model's manifest), so the numbers are those of the artefacts under models/, not of a
 training checkpoint.
 
@@ -49,9 +49,9 @@ import numpy as np
 from PIL import Image
 
 from companion.catalog.categories import category_of
+from companion.inference.embedder import Embedder
 from companion.inference.store import ModelStore
 from companion.pipeline.consensus import ConsensusWeights, consensus_order
-from companion.pipeline.embed import Embedder
 from companion.progress import Progress
 from training.data import data_root
 from training.data.catalog import read_feed
@@ -156,7 +156,7 @@ def embed(embedder: Embedder, crops: list[np.ndarray], what: str) -> np.ndarray:
     out, chunk = [], 512
     with Progress(len(crops), f"  {embedder.name}: embedding", unit=what) as bar:
         for start in range(0, len(crops), chunk):
-            out.append(embedder.embed(crops[start : start + chunk]))
+            out.append(embedder.predict(crops[start : start + chunk]))
             bar.advance(len(out[-1]))
     return np.concatenate(out)
 
@@ -306,11 +306,11 @@ def street_to_product(p: Products, boxes: list, emb_boxes: np.ndarray, emb: np.n
 
 def speed(embedder: Embedder, crops: list[np.ndarray], repeats: int = 3) -> float:
     """Best-of-N milliseconds per crop for a batch of crops (preprocessing included)."""
-    embedder.embed(crops[:8])  # warm-up: session creation, allocations
+    embedder.predict(crops[:8])  # warm-up: session creation, allocations
     best = float("inf")
     for _ in range(repeats):
         started = time.perf_counter()
-        embedder.embed(crops)
+        embedder.predict(crops)
         best = min(best, (time.perf_counter() - started) * 1000 / len(crops))
     return best
 

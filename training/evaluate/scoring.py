@@ -10,7 +10,7 @@ import statistics
 from collections import defaultdict
 
 from companion.pipeline.imaging import iou
-from companion.pipeline.types import Garment
+from companion.types import Garment
 from training.data.street import CATEGORIES, StreetImage
 
 

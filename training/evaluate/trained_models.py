@@ -32,16 +32,16 @@ import numpy as np
 from PIL import Image
 
 from companion.catalog.index import CatalogIndex
+from companion.inference.blazeface import BlazeFace
+from companion.inference.body_gender import BodyGender
+from companion.inference.faceres import FaceRes
+from companion.inference.garment_detector import GarmentDetector
+from companion.inference.movenet import MoveNet
 from companion.inference.store import ModelStore
 from companion.paths import default_index_dir
-from companion.pipeline.body_gender import BodyGender, body_crop
+from companion.pipeline.crops import body_crop, face_crop
 from companion.pipeline.decode import decode_image
-from companion.pipeline.detect_garments import GarmentDetector
-from companion.pipeline.faces import face_crop
-from companion.pipeline.gender import classify_faces
 from companion.pipeline.look import LookPipeline, Timer
-from companion.pipeline.people import find_people
-from companion.pipeline.types import DecodedImage
 from companion.progress import Progress
 from training.data import data_root
 from training.data.people import labelled_photos
@@ -69,7 +69,7 @@ def evaluate_garments(store: ModelStore, data: Path, index: Path, limit: int | N
             ms = sum(timer.ms.get(step, 0.0) for step in GARMENT_STEPS)
             scorers["pipeline"].add(item, garments, ms)
             started = time.perf_counter()
-            found = detector.detect(image.pixels)
+            found = detector.predict(image.pixels)
             scorers["detector"].add(item, found, (time.perf_counter() - started) * 1e3)
             bar.advance()
     return {name: scorer.report() for name, scorer in scorers.items()}
@@ -94,22 +94,33 @@ def gender_catalog(data: Path, work: Path, limit: int | None) -> list[tuple[np.n
     return out
 
 
-def face_gender(store: ModelStore, pixels: np.ndarray) -> str:
-    """The pipeline's face step on a person crop: person → head → face → FaceRes."""
-    image = DecodedImage(pixels, pixels.shape[1], pixels.shape[0])
-    people = find_people(store, image)
-    if not people:
-        return "unknown"
-    face = face_crop(store, pixels, people[0])
-    return classify_faces(store, [face])[0].label if face is not None else "unknown"
+@dataclass
+class FaceStep:
+    """The pipeline's face step on a person crop: person → head → face → FaceRes (its three
+    networks built once per run)."""
+
+    movenet: MoveNet
+    blazeface: BlazeFace
+    faceres: FaceRes
+
+    @classmethod
+    def of(cls, store: ModelStore) -> FaceStep:
+        return cls(MoveNet(store), BlazeFace(store), FaceRes(store))
+
+    def gender(self, pixels: np.ndarray) -> str:
+        people = self.movenet.predict(pixels)
+        if not people:
+            return "unknown"
+        face = face_crop(self.blazeface, pixels, people[0])
+        return self.faceres.predict([face])[0].label if face is not None else "unknown"
 
 
 def evaluate_gender(store: ModelStore, people: list[tuple[np.ndarray, str]], name: str) -> dict:
-    body = BodyGender(store)
+    faces, body = FaceStep.of(store), BodyGender(store)
     counts = defaultdict(int)
     with Progress(len(people), f"gender: {name}", unit="people") as bar:
         for pixels, truth in people:
-            face = face_gender(store, pixels)
+            face = faces.gender(pixels)
             probability = float(body.male_probability([pixels])[0])
             confident = max(probability, 1 - probability) >= body.min_confidence
             guess = "male" if probability >= 0.5 else "female"

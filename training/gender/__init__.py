@@ -7,7 +7,7 @@ onnx2torch) plus one logistic unit on whole-body crops, so the companion gets a 
 Training people (labels are never guessed):
   * ``people/`` train split: 960 pedestrian crops with gender labels (PETA).
   * ``catalog/`` model shots: products of the ``index`` split (never ``query``) whose photo shows a
-    person, found with MoveNet (the companion's own ``find_people``); the product's gender is the
+    person, found with the companion's own MoveNet wrapper; the product's gender is the
     label, unisex products are skipped. Detections are cached under ``--work``.
 A fixed 10 % of those people is held out for validation (threshold choice). ``people/`` test and
 the catalog ``query`` split are left for ``python -m training.evaluate.trained_models``.

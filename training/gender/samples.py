@@ -1,11 +1,11 @@
 """The people the body-gender classifier learns from, and their crops as the runtime prepares
-them (`companion.pipeline.body_gender.prepare` and `body_crop`: training must see exactly what
-the companion will feed the model).
+them (`companion.inference.body_gender.prepare` and `companion.pipeline.crops.body_crop`: training
+must see exactly what the companion will feed the model).
 
 Training people (labels are never guessed):
   * ``people/`` train split: 960 pedestrian crops with gender labels (PETA).
   * ``catalog/`` model shots: products of the ``index`` split (never ``query``) whose photo shows a
-    person, found with MoveNet (the companion's own ``find_people``); the product's gender is the
+    person, found with the companion's own MoveNet wrapper; the product's gender is the
     label, unisex products are skipped. Detections are cached.
 """
 
@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from companion.pipeline.body_gender import body_crop, prepare
+from companion.inference.body_gender import prepare
+from companion.pipeline.crops import body_crop
 from companion.progress import Progress
 from training.data.catalog import read_feed
 from training.data.people import labelled_photos
@@ -51,19 +52,17 @@ def catalog_people(data: Path, split: str, cache: Path) -> list[Sample]:
     """Catalog products of ``split`` whose photo shows one clear person, labelled by gender."""
     if cache.is_file():
         return [Sample(**{**s, "box": tuple(s["box"])}) for s in json.loads(cache.read_text())]
+    from companion.inference.movenet import MoveNet
     from companion.inference.store import ModelStore
-    from companion.pipeline.people import find_people
-    from companion.pipeline.types import DecodedImage
 
     feed = read_feed(data / "catalog")
     rows = [r for r in feed.rows_of(split) if r["gender"] in ("male", "female")]
-    store = ModelStore()
+    movenet = MoveNet(ModelStore())
     samples: list[Sample] = []
     with Progress(len(rows), "finding people in catalog photos", unit="photos") as bar:
         for row in rows:
             pixels = np.asarray(Image.open(feed.image(row)).convert("RGB"))
-            image = DecodedImage(pixels, pixels.shape[1], pixels.shape[0])
-            people = [p for p in find_people(store, image) if p.score >= MIN_PERSON_SCORE]
+            people = [p for p in movenet.predict(pixels) if p.score >= MIN_PERSON_SCORE]
             if len(people) == 1 and _shows_a_body(people[0].keypoints, people[0].box,
                                                   pixels.shape[0]):
                 box = tuple(round(float(v), 1) for v in people[0].box)
