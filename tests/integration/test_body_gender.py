@@ -99,7 +99,8 @@ def test_the_shipped_model_loads_through_its_manifest(classifier):
 
 @requires_data
 def test_held_out_pedestrians_are_told_apart_better_than_chance(classifier, held_out):
-    """Measured 0.679 on all 240 (scripts/eval_detector.py); a coin toss gives 0.5."""
+    """Measured 0.679 on all 240 (python -m training.evaluate.trained_models); a coin toss
+    gives 0.5."""
     probabilities = classifier.male_probability([pixels for pixels, _ in held_out])
     truth = np.array([label == "male" for _, label in held_out])
     assert ((probabilities >= 0.5) == truth).mean() >= 0.62

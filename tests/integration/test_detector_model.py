@@ -1,8 +1,9 @@
 """The shipped garment detector: loads through its manifest and finds garments in real photos.
 
 Checked on street *test* photos, which training never saw. The thresholds sit well below what
-scripts/eval_detector.py measured on the whole test split (see models/garment-detector/
-MODEL_CARD.md), so they fail on a broken model or broken pre/post-processing, not on noise.
+``python -m training.evaluate.trained_models`` measured on the whole test split (see
+models/garment-detector/MODEL_CARD.md), so they fail on a broken model or broken
+pre/post-processing, not on noise.
 """
 
 from __future__ import annotations
