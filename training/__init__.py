@@ -2,7 +2,7 @@
 
 Never imported by the runtime (`companion/`, which ships in the installer; this package does
 not): training needs torch, onnx and ultralytics, which the companion never loads
-(tests/test_training_boundary.py checks it). The training code may import the companion, to
+(tests/unit/test_training_boundary.py checks it). The training code may import the companion, to
 prepare pixels exactly as it does or to measure the shipped models through it.
 
     data/         the one reader of each data source under ../shared/data ($SHOP_THE_LOOK_DATA)

@@ -47,7 +47,7 @@ colour head), tuning.py (part weights), export.py (ONNX, manifest, re-export), c
 shipped model centred), shipped.py (a shipped embedder run over the training's split).
 
 Time on 2 idle CPU cores with the defaults: see the model card (models/garment-embedder).
-`--steps 3 --limit 48 --views 1` is a smoke run (tests/test_embedder_training.py).
+`--steps 3 --limit 48 --views 1` is a smoke run (tests/training_smoke/test_embedder_training.py).
 Needs the training environment (never the runtime; torchvision is not needed):
     python3 -m venv .venv-train
     .venv-train/bin/pip install torch==2.13.0 onnx onnxruntime numpy pillow scipy

@@ -38,5 +38,5 @@ heads and their training), parts.py and tuning.py (the heads' weights), graft.py
 graph), export.py (its manifest), ensemble.py (averaging the heads of several grafts).
 Needs the training environment (torch, onnx, onnx2torch; never the runtime):
     .venv-train/bin/python -m training.label_heads     # rewrites models/garment-embedder/
-`--limit 48 --views 1 --epochs 2` is a smoke run (tests/test_embedder_training.py).
+`--limit 48 --views 1 --epochs 2` is a smoke run (tests/training_smoke/test_embedder_training.py).
 """
