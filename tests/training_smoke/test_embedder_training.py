@@ -21,6 +21,7 @@ skip_unless_installed({
     "torch": "training needs torch (pip install torch==2.13.0)",
     "onnx": "training reads the NanoDet weights with onnx",
     "scipy": "training cuts garments from studio backgrounds with scipy",
+    "onnx2torch": "the label heads fine-tune blocks via onnx2torch (the train extra)",
 })
 
 
@@ -151,7 +152,6 @@ def graft_heads(base, out, work, *options: str) -> str:
 @pytest.fixture(scope="module")
 def grafted_model(smoke_model, tmp_path_factory):
     """The smoke-trained embedder with CenterNet-backbone label heads grafted on."""
-    pytest.importorskip("onnx2torch", reason="the label heads fine-tune blocks via onnx2torch")
     models, _ = smoke_model
     out = tmp_path_factory.mktemp("grafted") / "models" / "garment-embedder"
     log = graft_heads(models / "garment-embedder" / "garment-embedder.onnx", out,
