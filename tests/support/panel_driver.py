@@ -179,11 +179,10 @@ def look_scenario(panel: Panel, pipeline, out: Path, opened: list[str]) -> dict:
 
 def serve_scenario(index: Path, out: Path) -> None:
     """``serve`` with the window: a paired client posts a photo; the panel must show it."""
-    from companion_http import EXTENSION_ORIGIN, authorised
-
     from companion.panel.serve import run_with_server
     from companion.server.config import ServerConfig
     from companion.server.confirm import ask_in_terminal
+    from tests.support.companion_http import EXTENSION_ORIGIN, authorised
 
     def call(port: int, path: str, body: bytes, headers: dict) -> tuple[int, dict, dict]:
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
