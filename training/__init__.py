@@ -32,4 +32,5 @@ Commands, from the repository root (each takes --help):
     python -m training.evaluate.trained_models    the trained detector and body gender vs without
     python -m training.evaluate.exact_match       the score of an "exact match", if any
     python -m training.evaluate.regions           fit the keypoint-region margins on trainval
+    python -m training.evaluate.look_diff         two runs of look --json: same looks?
 """
