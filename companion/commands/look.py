@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 
 from companion import paths
@@ -44,47 +42,26 @@ def run(args) -> int:
     from companion.catalog.index import CatalogIndex
     from companion.inference.store import ModelStore
     from companion.pipeline.look import LookPipeline, LookRequest
-    from companion.pipeline.look_output import format_look, look_to_json
+    from companion.pipeline.look_output import print_failure, print_look, read_photo
 
     if args.top_k < 1:
         raise LookError(ErrorCode.BAD_ARGUMENT, "--top-k must be at least 1.")
+    request = LookRequest(top_k=args.top_k, gender=args.gender)
     if args.show:
         from companion.panel.show import show_looks
 
-        request = LookRequest(top_k=args.top_k, gender=args.gender)
         return show_looks(args.images, args.index, request, as_json=args.json)
     pipeline = LookPipeline(ModelStore(), CatalogIndex(args.index or paths.default_index_dir()),
                             garment_finder=args.garments)
-    request = LookRequest(top_k=args.top_k, gender=args.gender)
     failures = 0
     for path in args.images:
         try:
-            data = path.read_bytes()
-        except OSError as exc:
-            error = LookError(ErrorCode.IMAGE_UNREADABLE,
-                              f"Cannot read {path}: {exc.strerror}.")
-            failures += 1
-            _print_failure(args, str(path), error)
-            continue
-        try:
-            look = pipeline.run(data, source=str(path), request=request)
+            look = pipeline.run(read_photo(path), source=str(path), request=request)
         except LookError as error:
             if error.status >= 500:  # the catalog or a model is broken: no point going on
                 raise
             failures += 1
-            _print_failure(args, str(path), error)
+            print_failure(str(path), error, args.json)
             continue
-        if args.json:
-            print(json.dumps(look_to_json(look), ensure_ascii=False), flush=True)
-        else:
-            print(format_look(look))
+        print_look(look, args.json)
     return 1 if failures == len(args.images) else 0
-
-
-def _print_failure(args, source: str, error: LookError) -> None:
-    from companion.pipeline.look_output import error_to_json
-
-    if args.json:
-        print(json.dumps(error_to_json(source, error), ensure_ascii=False), flush=True)
-    else:
-        print(f"{source}: error [{error.code}]: {error.message}", file=sys.stderr)

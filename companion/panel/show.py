@@ -4,8 +4,6 @@ look in the window (the last one in front; ‹ › switches). Closing the window
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 
 from companion import paths
@@ -26,7 +24,7 @@ def show_looks(images: list[Path], index_dir: Path | None, request, as_json: boo
     from companion.panel.controller import PanelController
     from companion.panel.window import Panel
     from companion.pipeline.look import LookPipeline
-    from companion.pipeline.look_output import error_to_json, format_look, look_to_json
+    from companion.pipeline.look_output import print_failure, print_look, read_photo
 
     try:
         pipeline = LookPipeline(ModelStore(), CatalogIndex(index_dir or paths.default_index_dir()))
@@ -36,35 +34,22 @@ def show_looks(images: list[Path], index_dir: Path | None, request, as_json: boo
         panel = Panel(PanelController())
     shown = 0
 
-    def report(source: str, error: LookError) -> None:
-        if as_json:
-            print(json.dumps(error_to_json(source, error), ensure_ascii=False), flush=True)
-        else:
-            print(f"{source}: error [{error.code}]: {error.message}", file=sys.stderr, flush=True)
-
     def work() -> None:
         nonlocal shown
         if pipeline is None:
-            report("", problem)
+            print_failure("", problem, as_json)
             panel.show_error(problem.code, problem.message)
             return
         last: LookError | None = None
         for path in images:
             try:
-                data = path.read_bytes()
+                data = read_photo(path)
                 look = pipeline.run(data, source=str(path), request=request)
-            except OSError as exc:
-                last = LookError(ErrorCode.IMAGE_UNREADABLE, f"Cannot read {path}: {exc.strerror}.")
-                report(str(path), last)
-                continue
             except LookError as exc:
                 last = exc
-                report(str(path), exc)
+                print_failure(str(path), exc, as_json)
                 continue
-            payload = look_to_json(look)
-            print(json.dumps(payload, ensure_ascii=False) if as_json else format_look(look),
-                  flush=True)
-            panel.show_look(payload, data)
+            panel.show_look(print_look(look, as_json), data)
             shown += 1
         if not shown and last is not None:
             panel.show_error(last.code, last.message)

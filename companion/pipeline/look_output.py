@@ -6,7 +6,11 @@ Other tools depend on the exact JSON shape; change it only with a new API versio
 
 from __future__ import annotations
 
-from companion.errors import LookError
+import json
+import sys
+from pathlib import Path
+
+from companion.errors import ErrorCode, LookError
 from companion.types import Look, Match
 
 
@@ -71,3 +75,27 @@ def format_look(look: Look) -> str:
     total = look.timings_ms.get("total", 0.0)
     lines.append(f"  took {total:.0f} ms")
     return "\n".join(lines)
+
+
+def read_photo(path: Path) -> bytes:
+    """A photo file's bytes, or ``image_unreadable`` saying why the file cannot be read."""
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        message = f"Cannot read {path}: {exc.strerror}."
+        raise LookError(ErrorCode.IMAGE_UNREADABLE, message) from None
+
+
+def print_look(look: Look, as_json: bool) -> dict:
+    """Print a look as ``look`` does (one JSON line, or the summary); returns its JSON."""
+    payload = look_to_json(look)
+    print(json.dumps(payload, ensure_ascii=False) if as_json else format_look(look), flush=True)
+    return payload
+
+
+def print_failure(source: str, error: LookError, as_json: bool) -> None:
+    """A photo that could not be looked at: a JSON line on stdout, or a line on stderr."""
+    if as_json:
+        print(json.dumps(error_to_json(source, error), ensure_ascii=False), flush=True)
+    else:
+        print(f"{source}: error [{error.code}]: {error.message}", file=sys.stderr, flush=True)
