@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from training.data import data_root
+from training.paths import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 DATA = data_root()
 STREET = DATA / "street"
 CATALOG = DATA / "catalog"

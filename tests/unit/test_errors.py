@@ -5,19 +5,17 @@ from __future__ import annotations
 import ast
 import json
 import re
-from pathlib import Path
 
 import pytest
 
 from companion.errors import ErrorCode, LookError, errors_markdown
 from companion.panel.layout import ERROR_KINDS
 from companion.server.envelope import HTTP_CODES
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.data import REPO
 
 
 def test_docs_errors_md_is_rendered_from_the_enumeration():
-    written = (ROOT / "docs" / "errors.md").read_text(encoding="utf-8")
+    written = (REPO / "docs" / "errors.md").read_text(encoding="utf-8")
     assert written == errors_markdown(), (
         "docs/errors.md is out of date: run `python -m companion.errors > docs/errors.md`")
 
@@ -45,11 +43,11 @@ def test_an_unknown_code_is_refused_where_it_is_written():
 
 def _literal_codes_of_look_errors() -> list[tuple[str, str]]:
     found = []
-    for path in sorted((ROOT / "companion").rglob("*.py")):
+    for path in sorted((REPO / "companion").rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if (isinstance(node, ast.Call) and getattr(node.func, "id", None) == "LookError"
                     and node.args and isinstance(node.args[0], ast.Constant)):
-                found.append((str(path.relative_to(ROOT)), node.args[0].value))
+                found.append((str(path.relative_to(REPO)), node.args[0].value))
     return found
 
 
@@ -65,7 +63,7 @@ def test_the_server_and_the_panel_map_only_known_codes():
 
 
 def test_every_code_the_extension_understands_is_in_the_enumeration():
-    source = (ROOT / "extension" / "utils" / "failure.js").read_text(encoding="utf-8")
+    source = (REPO / "extension" / "utils" / "failure.js").read_text(encoding="utf-8")
     table = source.split("FAILURE_MESSAGES = {", 1)[1].split("};", 1)[0]
     codes = re.findall(r"^\s*(\w+):", table, flags=re.MULTILINE)
     assert len(codes) > 20

@@ -14,15 +14,16 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.data import REPO
+
 PACKAGE = "companion"
 
 
 def module_files() -> dict[str, Path]:
     """Every module of the package by dotted name (a package by its own name)."""
     found = {}
-    for path in sorted((ROOT / PACKAGE).rglob("*.py")):
-        parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    for path in sorted((REPO / PACKAGE).rglob("*.py")):
+        parts = list(path.relative_to(REPO).with_suffix("").parts)
         if parts[-1] == "__init__":
             parts.pop()
         found[".".join(parts)] = path

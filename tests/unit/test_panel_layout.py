@@ -7,7 +7,6 @@ import io
 import json
 import re
 import threading
-from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -24,8 +23,9 @@ from companion.panel.layout import (
 )
 from companion.panel.pairing import PairingPrompt
 from companion.pipeline.look import LookRequest
+from tests.support.data import REPO
 
-STATIC = Path(__file__).resolve().parents[2] / "companion" / "panel" / "static"
+STATIC = REPO / "companion" / "panel" / "static"
 
 
 def match(product_id: str, score: float, **extra) -> dict:
