@@ -13,10 +13,6 @@ import numpy as np
 
 Box = tuple[float, float, float, float]
 
-CATEGORIES = ("topwear", "bottomwear", "footwear", "dress", "bag", "other")
-GARMENT_CATEGORIES = ("topwear", "bottomwear", "footwear", "dress", "bag")
-GENDERS = ("female", "male", "unknown")
-
 
 @dataclass(frozen=True)
 class DecodedImage:
