@@ -17,10 +17,9 @@ import sys
 
 import pytest
 
-from tests.support.companion_http import EXTENSION_ID
+from tests.support.companion_http import EXTENSION_ID, free_port
 from tests.support.data import requires_data
 from tests.support.extension_browser import (
-    free_port,
     launch_chromium,
     message,
     requires_chromium,

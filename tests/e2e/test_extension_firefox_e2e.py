@@ -14,11 +14,11 @@ import uuid
 
 import pytest
 
+from tests.support.companion_http import free_port
 from tests.support.data import requires_data
 from tests.support.extension_browser import (
     EXTENSION,
     FIREFOX,
-    free_port,
     manifest,
     message,
     requires_firefox,

@@ -4,8 +4,6 @@ own lifetime (binding, warm-up) in a thread."""
 from __future__ import annotations
 
 import asyncio
-import http.client
-import json
 import os
 import signal
 import socket
@@ -21,25 +19,8 @@ from companion.server.config import ServerConfig
 from companion.server.engine import LookEngine
 from companion.server.keys import WARM_UP
 from companion.server.runner import ServerThread
-from tests.support.companion_http import EXTENSION_ORIGIN
+from tests.support.companion_http import EXTENSION_ORIGIN, authorised, free_port, request
 from tests.support.data import requires_data, street_photo
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def call(port: int, method: str, path: str, body: bytes = b"",
-         headers: dict | None = None) -> tuple[int, dict, http.client.HTTPMessage]:
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-    try:
-        connection.request(method, path, body=body, headers=headers or {})
-        response = connection.getresponse()
-        return response.status, json.loads(response.read()), response.headers
-    finally:
-        connection.close()
 
 
 def start_serve(tmp_path, index_dir, *extra: str) -> tuple[subprocess.Popen, int]:
@@ -54,7 +35,7 @@ def start_serve(tmp_path, index_dir, *extra: str) -> tuple[subprocess.Popen, int
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
-            if call(port, "GET", "/v1/ping")[0] == 200:
+            if request(port, "GET", "/v1/ping").status == 200:
                 return process, port
         except OSError:
             time.sleep(0.2)
@@ -73,16 +54,16 @@ def stop(process: subprocess.Popen) -> str:
 def test_serve_pairs_and_looks_then_stops_cleanly(tmp_path, small_index_dir):
     process, port = start_serve(tmp_path, small_index_dir, "--auto-approve-pairing")
     try:
-        status, paired, _ = call(port, "POST", "/v1/pair", b'{"code": "246810"}',
-                              {"Origin": EXTENSION_ORIGIN, "Content-Type": "application/json"})
-        assert status == 200
-        status, look, headers = call(
-            port, "POST", "/v1/looks?top_k=3", street_photo("ccp_0003.jpg"),
-            {"Origin": EXTENSION_ORIGIN, "Content-Type": "image/jpeg",
-             "Authorization": f"Bearer {paired['token']}"})
-        assert status == 200, look
+        pairing = request(port, "POST", "/v1/pair", b'{"code": "246810"}',
+                          {"Origin": EXTENSION_ORIGIN, "Content-Type": "application/json"})
+        assert pairing.status == 200
+        paired = pairing.json
+        answer = request(port, "POST", "/v1/looks?top_k=3", street_photo("ccp_0003.jpg"),
+                         authorised(paired["token"], **{"Content-Type": "image/jpeg"}))
+        assert answer.status == 200, answer.raw
+        look = answer.json
         assert look["items"] and all(0 < len(i["matches"]) <= 3 for i in look["items"])
-        assert headers["Shop-The-Look-Results"] == "none", "--no-panel: no window shows it"
+        assert answer.headers["Shop-The-Look-Results"] == "none", "--no-panel: no window shows it"
     finally:
         output = stop(process)
     assert f"http://127.0.0.1:{port}" in output
@@ -96,11 +77,11 @@ def test_serve_pairs_and_looks_then_stops_cleanly(tmp_path, small_index_dir):
 def test_without_a_terminal_to_ask_in_pairing_is_refused(tmp_path, small_index_dir):
     process, port = start_serve(tmp_path, small_index_dir)
     try:
-        status, answer, _ = call(port, "POST", "/v1/pair", b'{"code": "246810"}',
-                              {"Origin": EXTENSION_ORIGIN, "Content-Type": "application/json"})
+        answer = request(port, "POST", "/v1/pair", b'{"code": "246810"}',
+                         {"Origin": EXTENSION_ORIGIN, "Content-Type": "application/json"})
     finally:
         output = stop(process)
-    assert (status, answer["error"]["code"]) == (403, "pairing_refused")
+    assert (answer.status, answer.error_code) == (403, "pairing_refused")
     assert "no terminal" in output
     assert not (tmp_path / "config" / "pairings.json").exists()
 

@@ -1,11 +1,13 @@
-"""A real companion on loopback for the server and browser tests, and a raw HTTP client that
-can send any Host, Origin or Authorization header (a browser could not forge most of them)."""
+"""A real companion on loopback for the server and browser tests, a free loopback port, and a
+raw HTTP client that can send any Host, Origin or Authorization header (a browser could not
+forge most of them)."""
 
 from __future__ import annotations
 
 import http.client
 import json
 import shutil
+import socket
 import struct
 import threading
 import zlib
@@ -19,6 +21,13 @@ from companion.server.runner import ServerThread
 # The id the manifest "key" gives the extension in Chrome, and so the Origin it sends.
 EXTENSION_ID = "knhekecfkhfdgpmjaboemjdidiipffjc"
 EXTENSION_ORIGIN = f"chrome-extension://{EXTENSION_ID}"
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on (once the probe socket is closed)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 class CountingPipeline:
@@ -51,6 +60,18 @@ class Answer:
         return self.json.get("error", {}).get("code")
 
 
+def request(port: int, method: str, path: str, body: bytes | None = None,
+            headers: dict[str, str] | None = None, timeout: float = 120.0) -> Answer:
+    """One request to the companion on 127.0.0.1:``port``, with exactly these headers."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        connection.request(method, path, body=body, headers=headers or {})
+        response = connection.getresponse()
+        return Answer(response.status, response.headers, response.read())
+    finally:
+        connection.close()
+
+
 @dataclass
 class LiveCompanion:
     """``ServerThread`` on a free port with pairing auto-approved and looks recorded."""
@@ -73,14 +94,8 @@ class LiveCompanion:
 
     def request(self, method: str, path: str, body: bytes | None = None,
                 headers: dict[str, str] | None = None, timeout: float = 120.0) -> Answer:
-        headers = {"Host": self.host, **(headers or {})}
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
-        try:
-            connection.request(method, path, body=body, headers=headers)
-            response = connection.getresponse()
-            return Answer(response.status, response.headers, response.read())
-        finally:
-            connection.close()
+        return request(self.port, method, path, body, {"Host": self.host, **(headers or {})},
+                       timeout)
 
     def pair(self, origin: str = EXTENSION_ORIGIN) -> str:
         answer = self.request("POST", "/v1/pair", json.dumps({"code": "123456"}).encode(),

@@ -1,12 +1,11 @@
 """The extension under test and the browsers that run it, shared by its static and e2e tests:
-its manifest and messages, Debian's Chromium and Firefox, and the waits both e2e tests use."""
+its manifest and messages, Debian's Chromium and Firefox, and the wait both e2e tests use."""
 
 from __future__ import annotations
 
 import json
 import os
 import shutil
-import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -44,13 +43,6 @@ def messages(lang: str) -> dict:
 def message(key: str, lang: str = "en") -> str:
     """The text the user reads for ``key`` (one without placeholders)."""
     return messages(lang)[key]["message"]
-
-
-def free_port() -> int:
-    """A loopback port nothing listens on (once the probe socket is closed)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def wait_until(read: Callable[[], T | None], what: str, timeout_s: float = 90.0) -> T:

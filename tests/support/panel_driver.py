@@ -11,7 +11,6 @@ plus screenshots, for tests/e2e/test_panel_window.py to judge.
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import sys
 import threading
@@ -182,16 +181,11 @@ def serve_scenario(index: Path, out: Path) -> None:
     from companion.panel.serve import run_with_server
     from companion.server.config import ServerConfig
     from companion.server.confirm import ask_in_terminal
-    from tests.support.companion_http import EXTENSION_ORIGIN, authorised
+    from tests.support.companion_http import EXTENSION_ORIGIN, authorised, request
 
     def call(port: int, path: str, body: bytes, headers: dict) -> tuple[int, dict, dict]:
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-        try:
-            connection.request("POST", path, body=body, headers=headers)
-            response = connection.getresponse()
-            return response.status, json.loads(response.read()), dict(response.headers)
-        finally:
-            connection.close()
+        answer = request(port, "POST", path, body, headers)
+        return answer.status, answer.json, dict(answer.headers)
 
     def ready(panel: Panel, port: int) -> None:
         result: dict = {}
