@@ -26,7 +26,7 @@ from tests.support.extension_browser import (
     toast,
     wait_until,
 )
-from tests.support.photo_site import BACKGROUND_PHOTO, IMG_PHOTO, photo_site
+from tests.support.photo_site import BACKGROUND_PHOTO, IMG_PHOTO
 
 pytestmark = [pytest.mark.browser, requires_data, requires_chromium]
 playwright_api = pytest.importorskip(
@@ -34,12 +34,6 @@ playwright_api = pytest.importorskip(
     reason=f"playwright missing: the Python package is not installed in {sys.executable} "
            "(scripts/setup.sh --test installs it with the dev extra; it drives Debian's chromium, "
            "so never run `playwright install`)")
-
-
-@pytest.fixture(scope="module")
-def site():
-    with photo_site() as address:
-        yield address
 
 
 @pytest.fixture(scope="module")
@@ -158,9 +152,8 @@ def test_the_extension_pairs_through_its_options_page(paired, companion):
 
 def test_shop_this_look_on_an_img(paired, worker, page, companion, site):
     before = len(companion.looks)
-    url = f"{site}/images/{IMG_PHOTO}"
-    result = shop_this_look(worker, page, "#photo", {"mediaType": "image", "srcUrl": url})
-    assert_looked_at(result, companion, url, before)
+    result = shop_the_img(worker, page, site)
+    assert_looked_at(result, companion, f"{site}/images/{IMG_PHOTO}", before)
     page.wait_for_selector("[data-shop-the-look=success]", state="attached", timeout=5_000)
 
 

@@ -25,7 +25,7 @@ from tests.support.extension_browser import (
     wait_until,
 )
 from tests.support.marionette import Marionette, launch_firefox
-from tests.support.photo_site import BACKGROUND_PHOTO, IMG_PHOTO, photo_site
+from tests.support.photo_site import BACKGROUND_PHOTO, IMG_PHOTO
 
 GECKO_ID = manifest()["browser_specific_settings"]["gecko"]["id"]
 EXTENSION_UUID = str(uuid.uuid4())  # Firefox picks a random one per profile; we fix it by pref
@@ -59,12 +59,6 @@ def in_extension(client: Marionette, body: str, **args):
 def wait_for(client: Marionette, css: str, timeout_s: float = 30.0) -> None:
     wait_until(lambda: client.script("return document.querySelector(arguments[0]) !== null;", css),
                f"{css} appearing", timeout_s)
-
-
-@pytest.fixture(scope="module")
-def site():
-    with photo_site() as address:
-        yield address
 
 
 @pytest.fixture(scope="module")
