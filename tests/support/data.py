@@ -67,3 +67,13 @@ def run_module(module: str, *args: str, timeout: int) -> str:
                          capture_output=True, text=True, timeout=timeout)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     return run.stdout + run.stderr
+
+
+def smoke_train(module: str, root: Path, model: str, *args: str, timeout: int) -> tuple[Path, str]:
+    """A smoke run of a training module on the shared data: ``python -m <module> --data DATA
+    <args>``, working in ``root/work`` and exporting to ``root/models/<model>``; (``root/models``,
+    its log)."""
+    models = root / "models"
+    log = run_module(module, "--data", str(DATA), *args, "--work", str(root / "work"),
+                     "--out", str(models / model), timeout=timeout)
+    return models, log

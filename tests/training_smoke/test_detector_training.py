@@ -17,29 +17,24 @@ from PIL import Image
 from companion.inference.garment_detector import GarmentDetector
 from companion.inference.manifest import file_sha256
 from companion.inference.store import ModelStore
-from tests.support.data import DATA, STREET, requires_data, run_module, skip_unless_installed
+from tests.support.data import STREET, requires_data, skip_unless_installed, smoke_train
 
 skip_unless_installed({
     "torch": "training needs torch (pip install torch==2.14.1)",
     "ultralytics": "training needs ultralytics (the detector extra)",
     "onnx": "the export writes ONNX",
 })
+pytestmark = [pytest.mark.slow, requires_data]
 
 
 @pytest.fixture(scope="module")
 def smoke_run(tmp_path_factory):
-    root = tmp_path_factory.mktemp("detector")
-    log = run_module(
-        "training.detector", "--data", str(DATA), "--limit", "12", "--epochs", "1",
-        "--imgsz", "160", "--batch", "4", "--workers", "0",
-        "--work", str(root / "work"), "--out", str(root / "models" / "garment-detector"),
-        timeout=900,
-    )
-    return root, log
+    """(models folder, log) of one epoch on 12 street photos at 160 px."""
+    return smoke_train("training.detector", tmp_path_factory.mktemp("detector"),
+                       "garment-detector", "--limit", "12", "--epochs", "1", "--imgsz", "160",
+                       "--batch", "4", "--workers", "0", timeout=900)
 
 
-@pytest.mark.slow
-@requires_data
 def test_one_epoch_trains_from_the_yaml_without_downloading(smoke_run):
     _, log = smoke_run
     assert "dataset: 11 train, 1 val photos" in log
@@ -48,11 +43,9 @@ def test_one_epoch_trains_from_the_yaml_without_downloading(smoke_run):
     assert "pretrained=False" in log  # random initialisation from the architecture yaml
 
 
-@pytest.mark.slow
-@requires_data
 def test_the_export_has_a_manifest_the_companion_verifies(smoke_run):
-    root, _ = smoke_run
-    folder = root / "models" / "garment-detector"
+    models, _ = smoke_run
+    folder = models / "garment-detector"
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["task"] == "garment-detection"
     assert manifest["labels"] == ["topwear", "bottomwear", "footwear", "dress", "bag"]
@@ -63,11 +56,9 @@ def test_the_export_has_a_manifest_the_companion_verifies(smoke_run):
     assert "AGPL" in manifest["licence"]
 
 
-@pytest.mark.slow
-@requires_data
 def test_the_smoke_model_runs_through_our_numpy_postprocessing(smoke_run):
-    root, _ = smoke_run
-    detector = GarmentDetector(ModelStore(root / "models"))
+    models, _ = smoke_run
+    detector = GarmentDetector(ModelStore(models))
     pixels = np.asarray(Image.open(STREET / "images" / "ccp_0001.jpg").convert("RGB"))
     found = detector.predict(pixels, score_threshold=0.0)  # untrained: take whatever it says
     assert found, "with no threshold some candidates must survive NMS"

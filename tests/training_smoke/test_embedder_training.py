@@ -14,7 +14,15 @@ import pytest
 from companion.inference.embedder import Embedder
 from companion.inference.manifest import file_sha256
 from companion.inference.store import ModelStore
-from tests.support.data import CATALOG, DATA, REPO, requires_data, run_module, skip_unless_installed
+from tests.support.data import (
+    CATALOG,
+    DATA,
+    REPO,
+    requires_data,
+    run_module,
+    skip_unless_installed,
+    smoke_train,
+)
 from training.data.catalog import read_feed
 
 skip_unless_installed({
@@ -28,14 +36,9 @@ skip_unless_installed({
 @pytest.fixture(scope="module")
 def smoke_model(tmp_path_factory):
     """models/garment-embedder written by three training steps on 48 products."""
-    root = tmp_path_factory.mktemp("trained")
-    log = run_module(
-        "training.embedder", "--data", str(DATA), "--limit", "48", "--steps", "3",
-        "--batch", "32", "--views", "1", "--log-every", "1", "--eval-every", "3",
-        "--out", str(root / "models" / "garment-embedder"), "--work", str(root / "work"),
-        timeout=600,
-    )
-    return root / "models", log
+    return smoke_train("training.embedder", tmp_path_factory.mktemp("trained"),
+                       "garment-embedder", "--limit", "48", "--steps", "3", "--batch", "32",
+                       "--views", "1", "--log-every", "1", "--eval-every", "3", timeout=600)
 
 
 @pytest.mark.slow
