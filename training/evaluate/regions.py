@@ -23,7 +23,7 @@ from companion.pipeline.regions import DEFAULT_GEOMETRY, RegionGeometry, garment
 from companion.progress import Progress
 from companion.types import Person
 from training.data import data_root
-from training.data.street import load_street, read_split
+from training.data.street import StreetImage, load_street
 from training.evaluate.scoring import match_count
 from training.params import cli, parse
 from training.paths import RUNS
@@ -32,18 +32,18 @@ CATEGORIES = ("topwear", "bottomwear", "footwear")
 STEPS = (0.5, 0.75, 1.0, 1.25, 1.5, 2.0)  # multipliers tried for each margin
 
 
-def cached_people(street: Path, names: list[str], cache: Path) -> dict[str, tuple]:
+def cached_people(images: list[StreetImage], cache: Path) -> dict[str, tuple]:
     """name → (best person or None, (width, height)), computed once."""
     if cache.is_file():
         data = np.load(cache, allow_pickle=True)
         return data["people"].item()
     movenet = MoveNet(ModelStore())
     people = {}
-    with Progress(len(names), "people") as bar:
-        for name in names:
-            image = decode_image((street / "images" / name).read_bytes())
+    with Progress(len(images), "people") as bar:
+        for item in images:
+            image = decode_image(item.path.read_bytes())
             found = movenet.predict(image.pixels)
-            people[name] = (found[0] if found else None, (image.width, image.height))
+            people[item.name] = (found[0] if found else None, (image.width, image.height))
             bar.advance()
     cache.parent.mkdir(parents=True, exist_ok=True)
     np.savez(cache, people=np.array(people, dtype=object))
@@ -74,10 +74,9 @@ class RegionsParams:
 
 def main(argv: list[str] | None = None) -> None:
     params = parse(RegionsParams, argv, description=__doc__.split("\n\n")[0])
-    street = params.data / "street"
-    names = read_split(street, "trainval")
-    truth = {item.name: item.garments for item in load_street(street, "trainval")}
-    people = cached_people(street, names, RUNS / "tune_regions" / "people.npz")
+    images = load_street(params.data / "street", "trainval")
+    truth = {item.name: item.garments for item in images}
+    people = cached_people(images, RUNS / "tune_regions" / "people.npz")
     best = DEFAULT_GEOMETRY
     best_score = score(best, people, truth)
     print(f"start: mean recall {best_score:.3f}")
