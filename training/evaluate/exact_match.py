@@ -62,10 +62,6 @@ def variants(data: bytes) -> dict[str, np.ndarray]:
     }
 
 
-def best(index: CatalogIndex, category: str, vector: np.ndarray, k: int = 5) -> list:
-    return index.search(category, vector, k)  # no gender filter: every product competes
-
-
 @dataclass(kw_only=True)
 class ExactMatchParams:
     """Which index to measure, with how many samples."""
@@ -94,7 +90,8 @@ def main(argv: list[str] | None = None) -> int:
         data = Path(row["image_path"]).read_bytes()
         for name, pixels in variants(data).items():
             vector = embedder.predict([pixels])[0]
-            matches = best(index, row["category"], vector, k=SELF_DEPTH)
+            # no gender filter, here and below: every product competes
+            matches = index.search(row["category"], vector, SELF_DEPTH)
             self_score = next((m.score for m in matches if m.id == product_id), math.nan)
             positives.setdefault(name, []).append(self_score)
             if name == "original":
@@ -107,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         path = catalog.image(row)
         category = category_of(row["product_type"], row.get("google_product_category", ""))
         vector = embedder.predict([decode_image(path.read_bytes()).pixels])[0]
-        matches = best(index, category, vector, k=1)
+        matches = index.search(category, vector, 1)
         if matches:
             held_scores.append(matches[0].score)
     negatives.extend(held_scores)
