@@ -30,13 +30,9 @@ async def start(config: ServerConfig, warm_up: bool = False) -> tuple[web.AppRun
     runner = web.AppRunner(create_app(config, warm_up=warm_up), access_log=None)
     try:
         await runner.setup()
-    except BaseException:
-        sock.close()
-        raise
-    try:
         await web.SockSite(runner, sock).start()
     except BaseException:
-        await runner.cleanup()
+        await runner.cleanup()  # also after a failed setup: aiohttp then runs what did start
         sock.close()
         raise
     return runner, runner.addresses[0][1]
