@@ -55,12 +55,17 @@ def display() -> str:
     server.wait(10)
 
 
-def drive(display: str, scenario: str, out: Path, *extra: str, lang: str = "en") -> dict:
+def on_display(display: str, **extra: str) -> dict[str, str]:
+    """This environment with the window on ``display`` (the Xvfb), never on Wayland."""
     env = {k: v for k, v in os.environ.items() if k not in ("QT_QPA_PLATFORM", "WAYLAND_DISPLAY")}
-    env.update(DISPLAY=display, SHOP_THE_LOOK_LANG=lang)
+    return {**env, "DISPLAY": display, **extra}
+
+
+def drive(display: str, scenario: str, out: Path, *extra: str, lang: str = "en") -> dict:
     done = subprocess.run(
         [sys.executable, "-m", DRIVER, scenario, "--out", str(out), *extra],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=RUN_TIMEOUT_S,
+        cwd=REPO, env=on_display(display, SHOP_THE_LOOK_LANG=lang), capture_output=True,
+        text=True, timeout=RUN_TIMEOUT_S,
     )
     result_file = out / "result.json"
     assert result_file.is_file(), f"driver wrote nothing (rc {done.returncode}):\n{done.stderr}"
@@ -179,13 +184,11 @@ def test_serve_shows_each_look_with_its_photo(display, small_index_dir, tmp_path
 
 @requires_data
 def test_look_show_opens_the_window_and_stops_on_ctrl_c(display, small_index_dir):
-    env = {k: v for k, v in os.environ.items() if k not in ("QT_QPA_PLATFORM", "WAYLAND_DISPLAY")}
-    env["DISPLAY"] = display
     photo = STREET / "images" / "ccp_0003.jpg"
     process = subprocess.Popen(
         [sys.executable, "-m", "companion.cli", "look", str(photo), "--show", "--json",
          "--index", str(small_index_dir), "--top-k", "3"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=on_display(display), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     try:
         line = process.stdout.readline()  # printed just before the window shows the look
