@@ -11,7 +11,7 @@ export class Failure extends Error {
 }
 
 // The companion's error codes (and our own) → the messages.json key the user reads.
-export const FAILURE_MESSAGES = {
+const FAILURE_MESSAGES = {
   companion_not_running: "errNotRunning",
   companion_timeout: "errTimeout",
   companion_bad_answer: "errNotRunning",

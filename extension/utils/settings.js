@@ -2,7 +2,7 @@
 // outcome (the options page shows it; tests read it). Nothing is ever synced off this computer.
 import { api } from "./api.js";
 
-export const DEFAULT_PORT = 17317; // the companion's default (`shop-the-look serve`)
+const DEFAULT_PORT = 17317; // the companion's default (`shop-the-look serve`)
 
 export const loadSettings = async () => {
   const stored = await api.storage.local.get(["port", "token", "pairedAt"]);
