@@ -23,7 +23,6 @@ from companion.inference.model import InferenceModel, ModelSettings
 from companion.inference.movenet import MoveNet
 from companion.inference.store import ModelStore
 from companion.paths import models_dir
-from tests.unit.test_import_graph import import_graph
 
 WRAPPERS = (MoveNet, BlazeFace, FaceRes, CenterNet, GarmentDetector, BodyGender, Embedder)
 
@@ -164,12 +163,3 @@ def test_the_shipped_manifests_settings_reach_the_wrappers():
     assert (body.size, body.margin) == ((128, 256), 0.08)
     assert detector.score_threshold == 0.2 and detector.size == (320, 320)
     assert Embedder(store).square(np.zeros((10, 20, 3), np.uint8)).shape == (160, 160, 3)
-
-
-def test_the_models_never_import_the_pipeline():
-    """companion.pipeline uses companion.inference, never the other way round."""
-    graph = import_graph()
-    wrong = {module: sorted(t for t in targets if t.startswith("companion.pipeline"))
-             for module, targets in graph.items() if module.startswith("companion.inference")}
-    assert {m: t for m, t in wrong.items() if t} == {}
-    assert "companion.inference.movenet" in graph["companion.pipeline.look"]

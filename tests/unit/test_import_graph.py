@@ -110,3 +110,12 @@ def test_the_cycle_finder_names_a_circle():
 def test_companion_has_no_import_circle():
     cycle = find_cycle(import_graph())
     assert cycle is None, "import circle: " + " → ".join(cycle or [])
+
+
+def test_the_models_never_import_the_pipeline():
+    """companion.pipeline uses companion.inference, never the other way round."""
+    graph = import_graph()
+    wrong = {module: sorted(t for t in targets if t.startswith("companion.pipeline"))
+             for module, targets in graph.items() if module.startswith("companion.inference")}
+    assert {m: t for m, t in wrong.items() if t} == {}
+    assert "companion.inference.movenet" in graph["companion.pipeline.look"]
