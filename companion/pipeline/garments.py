@@ -11,7 +11,7 @@ import numpy as np
 
 from companion.inference.centernet import BAG_CLASSES
 from companion.inference.garment_detector import GarmentDetector
-from companion.pipeline.imaging import box_area, iou
+from companion.pipeline.imaging import box_area, intersection, iou
 from companion.types import Box, DetectedObject, Garment, Person
 
 PERSON_MARGIN = 0.15  # of a person box's width/height on every side, for the per-person pass
@@ -23,12 +23,9 @@ def assign_to_people(garments: list[Garment], people_boxes: list[Box]) -> list[G
     assigned = []
     for garment in garments:
         best, best_share = None, 0.5
-        gx1, gy1, gx2, gy2 = garment.box
-        area = max(gx2 - gx1, 0.0) * max(gy2 - gy1, 0.0)
-        for index, (px1, py1, px2, py2) in enumerate(people_boxes):
-            inter = (max(min(gx2, px2) - max(gx1, px1), 0.0)
-                     * max(min(gy2, py2) - max(gy1, py1), 0.0))
-            share = inter / area if area > 0 else 0.0
+        area = box_area(garment.box)
+        for index, box in enumerate(people_boxes):
+            share = box_area(intersection(garment.box, box)) / area if area > 0 else 0.0
             if share > best_share:
                 best, best_share = index, share
         assigned.append(Garment(garment.category, garment.box, best, garment.score))
@@ -76,11 +73,7 @@ def bags(objects: list[DetectedObject], people: list[Person]) -> list[Garment]:
     for obj in objects:
         if obj.label not in BAG_CLASSES:
             continue
-        overlaps = [box_area(_intersection(p.box, obj.box)) for p in people]
+        overlaps = [box_area(intersection(p.box, obj.box)) for p in people]
         owner = int(np.argmax(overlaps)) if max(overlaps) > 0 else None
         found.append(Garment("bag", obj.box, owner, round(obj.score, 4)))
     return found
-
-
-def _intersection(a: Box, b: Box) -> Box:
-    return (max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3]))

@@ -22,8 +22,13 @@ def box_area(box: Box) -> float:
     return max(0.0, box[2] - box[0]) * max(0.0, box[3] - box[1])
 
 
+def intersection(a: Box, b: Box) -> Box:
+    """The overlap of two boxes (empty, with x2 < x1 or y2 < y1, when they do not meet)."""
+    return (max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3]))
+
+
 def iou(a: Box, b: Box) -> float:
-    inter = box_area((max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3])))
+    inter = box_area(intersection(a, b))
     union = box_area(a) + box_area(b) - inter
     return inter / union if union > 0 else 0.0
 
