@@ -74,8 +74,8 @@ class Timer:
 
 
 class LookPipeline:
-    """The steps of a look over one wrapper per network (companion.inference), the model store
-    they share and the catalog index it was given."""
+    """The steps of a look over one wrapper per network (companion.inference, sharing the model
+    store it was given) and the catalog index it was given."""
 
     def __init__(
         self, store: ModelStore, index: CatalogIndex, embedder_name: str = DEFAULT_EMBEDDER,
@@ -83,7 +83,6 @@ class LookPipeline:
     ) -> None:
         if garment_finder not in GARMENT_FINDERS:
             raise ValueError(f"garment_finder must be one of {GARMENT_FINDERS}")
-        self.store = store
         self.index = index
         self.movenet, self.centernet = MoveNet(store), CenterNet(store)
         self.blazeface, self.faceres = BlazeFace(store), FaceRes(store)
