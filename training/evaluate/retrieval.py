@@ -52,6 +52,7 @@ from companion.catalog.categories import category_of
 from companion.inference.embedder import Embedder
 from companion.inference.store import ModelStore
 from companion.pipeline.consensus import ConsensusWeights, consensus_order
+from companion.pipeline.imaging import crop
 from companion.progress import Progress
 from training.data import data_root
 from training.data.catalog import read_feed
@@ -133,7 +134,7 @@ def load_products(catalog: Path, limit: int | None = None) -> Products:
 
 def street_boxes(street: Path, limit: int | None = None) -> list[tuple[str, np.ndarray]]:
     """(class, crop) for every labelled box of CLASS_TYPES in the street test split (`limit`:
-    of its first `limit` photos only)."""
+    of its first `limit` photos only), cut out as the look cuts a garment."""
     names = set(read_split(street, "test")[:limit])
     annotations = read_annotations(street)
     out: list[tuple[str, np.ndarray]] = []
@@ -145,9 +146,7 @@ def street_boxes(street: Path, limit: int | None = None) -> list[tuple[str, np.n
             with Image.open(annotations.path(box.photo)) as img:
                 pixels[box.photo] = np.asarray(img.convert("RGB"))
         x, y, w, h = box.bbox
-        x1, y1 = int(x), int(y)
-        out.append((box.cls, pixels[box.photo][y1 : max(y1 + 1, round(y + h)),
-                                                x1 : max(x1 + 1, round(x + w))]))
+        out.append((box.cls, crop(pixels[box.photo], (x, y, x + w, y + h))))
     return out
 
 
@@ -394,7 +393,7 @@ class RetrievalParams:
 
 def main(argv: list[str] | None = None) -> int:
     params = parse(RetrievalParams, argv, description=__doc__,
-                     formatter_class=argparse.RawDescriptionHelpFormatter)
+                   formatter_class=argparse.RawDescriptionHelpFormatter)
     data = params.data.resolve()
     note(f"loading catalog from {data / 'catalog'}")
     products = load_products(data / "catalog", params.limit)
