@@ -1,4 +1,5 @@
-"""The one way training code writes a model's manifest.json (read by companion.inference.manifest).
+"""The one way training code reads and writes a model's manifest.json (the runtime reads it with
+companion.inference.manifest).
 
 Conversion and training run in their own virtual environments (training.convert in
 .venv-convert), so this module needs only the standard library. Each trainer says what is
@@ -25,6 +26,21 @@ def rgb_input(name: str, shape: list, size_note: str) -> dict:
         "normalisation": "pixel / 255",
         "size_note": size_note,
     }
+
+
+MANIFEST = "manifest.json"  # next to the model's ONNX file
+
+
+def read_manifest(folder: Path) -> dict:
+    """The manifest.json in `folder`, as written (a dict: training changes fields the runtime's
+    dataclass leaves out)."""
+    return json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+
+
+def save_manifest(folder: Path, manifest: dict) -> None:
+    """Write `manifest` as `folder`/manifest.json: a changed copy of one read with
+    `read_manifest`, or a new one from `write_manifest`."""
+    (folder / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
 
 
 def sha256_of(path: Path) -> str:
@@ -59,6 +75,5 @@ def write_manifest(onnx_path: Path, *, name: str, task: str, inputs: list[dict],
     }
     if extra is not None:
         manifest["extra"] = extra
-    (onnx_path.parent / "manifest.json").write_text(
-        json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    save_manifest(onnx_path.parent, manifest)
     return manifest

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 
@@ -12,6 +11,7 @@ from training.detector.dataset import build_dataset
 from training.detector.export import choose_threshold, export
 from training.detector.params import DetectorParams
 from training.detector.train import offline_ultralytics, train
+from training.manifest import read_manifest, save_manifest
 from training.params import parse
 
 
@@ -40,10 +40,9 @@ def main(argv: list[str] | None = None) -> None:
     export(weights, out, params.imgsz, 0.25 if threshold is None else threshold)
     if threshold is None:
         threshold = choose_threshold(out, params.data, work)
-        manifest_path = out / "manifest.json"
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        manifest = read_manifest(out)
         manifest["extra"]["score_threshold"] = threshold
-        manifest_path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+        save_manifest(out, manifest)
     print(f"done in {(time.time() - started) / 60:.1f} min")
 
 

@@ -26,7 +26,6 @@ Training environment (torch for the training split's loaders; never the runtime)
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from dataclasses import dataclass, field
@@ -41,7 +40,7 @@ from companion.inference.store import ModelStore
 from training.embedder.shipped import ShippedRun, training_data
 from training.evaluate.retrieval import embed
 from training.log import log
-from training.manifest import extra_of_a_changed_file, write_manifest
+from training.manifest import MANIFEST, extra_of_a_changed_file, read_manifest, write_manifest
 from training.params import cli, parse
 
 UNCENTRED = "uncentred_embedding"
@@ -95,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
                    formatter_class=argparse.RawDescriptionHelpFormatter)
     started = time.time()
     folder = params.models / params.embedder
-    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    manifest = read_manifest(folder)
     model = onnx.load(str(folder / manifest["file"]))
     if any(t.name == MEAN for t in model.graph.initializer):
         raise SystemExit("this embedder is already centred; centre the file that "
@@ -133,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
                              provenance=provenance, extra=extra_of_a_changed_file(manifest))
     check(staging, mean, products[:64], embeddings[:64])
     out.mkdir(parents=True, exist_ok=True)
-    for name in (manifest["file"], "manifest.json"):
+    for name in (manifest["file"], MANIFEST):
         (staging / name).replace(out / name)
     staging.rmdir()
     staging.parent.rmdir()

@@ -5,7 +5,6 @@ with faster graph code), and the check that the rebuilt backbone is the stop-gap
 from __future__ import annotations
 
 import dataclasses
-import json
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +23,7 @@ from training.embedder.model import (
 )
 from training.embedder.params import MODEL_NAME, EmbedderParams
 from training.log import log
-from training.manifest import rgb_input, write_manifest
+from training.manifest import read_manifest, rgb_input, write_manifest
 from training.pixels import FILL
 
 
@@ -109,7 +108,7 @@ def load_export(onnx_path: Path) -> tuple[ShippedEmbedder, dict]:
     import onnx
     from onnx import numpy_helper
 
-    manifest = json.loads((onnx_path.parent / "manifest.json").read_text(encoding="utf-8"))
+    manifest = read_manifest(onnx_path.parent)
     if "label_heads" in manifest["provenance"]:
         raise SystemExit(
             f"{onnx_path} has label heads grafted on (training.label_heads); only the "

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
 import sys
 from dataclasses import asdict, dataclass, field
 
@@ -42,6 +41,7 @@ from training.embedder.shipped import ShippedRun, training_data
 from training.embedder.tuning import TuningQueries
 from training.evaluate.retrieval import embed, look_order, nearest
 from training.log import log
+from training.manifest import MANIFEST, read_manifest, save_manifest
 from training.params import cli, parse
 
 TYPE_BONUS = (0.0, 0.005, 0.01, 0.02)
@@ -104,8 +104,8 @@ def main(argv: list[str] | None = None) -> int:
     log(f"chosen: {describe(best)}: {TuningQueries.describe(best_scores)}")
     if params.dry_run:
         return 0
-    path = params.models / params.embedder / "manifest.json"
-    manifest = json.loads(path.read_text(encoding="utf-8"))
+    folder = params.models / params.embedder
+    manifest = read_manifest(folder)
     manifest.setdefault("extra", {})["consensus"] = {
         **asdict(best), "tuned_by": "training.evaluate.consensus",
         "tuning_scores": {"names": ["type R@1", "type+colour R@1", "type+colour R@10",
@@ -113,8 +113,8 @@ def main(argv: list[str] | None = None) -> int:
                           "similarity_alone": [round(s, 4) for s in alone],
                           "consensus": [round(s, 4) for s in best_scores]},
     }
-    path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-    log(f"wrote extra.consensus to {path}")
+    save_manifest(folder, manifest)
+    log(f"wrote extra.consensus to {folder / MANIFEST}")
     return 0
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 
@@ -30,6 +29,7 @@ from training.label_heads.inputs import GraftInput
 from training.label_heads.params import LabelHeadsParams
 from training.label_heads.tuning import base_scale, tune
 from training.log import log
+from training.manifest import read_manifest
 from training.params import parse
 
 
@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     # the views have their own generator (below), so a run that reads them from the cache
     # trains exactly as the run that made them
     gen = torch.Generator().manual_seed(params.seed + 1)
-    base_manifest = json.loads((params.base.parent / "manifest.json").read_text(encoding="utf-8"))
+    base_manifest = read_manifest(params.base.parent)
     if "label_heads" in base_manifest["provenance"]:
         base_manifest = {**base_manifest, "sha256": base_manifest["provenance"]["label_heads"]
                          ["base_sha256"]}

@@ -25,7 +25,6 @@ Needs the training environment (torch, onnx; never the runtime), e.g.:
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from dataclasses import dataclass, field
@@ -43,6 +42,7 @@ from training.label_heads.graft import base_of, branch_of, check_graft, graft
 from training.label_heads.inputs import GraftInput
 from training.label_heads.tuning import tune
 from training.log import log
+from training.manifest import read_manifest
 from training.params import cli, parse
 
 # what the averaged grafts must share: the embedder, its scale in the graft, the input sizes
@@ -51,7 +51,7 @@ SHARED = ("base_sha256", "base_scale", "input_size", "base_input_size")
 
 def read_graft(path: Path) -> tuple[onnx.ModelProto, dict]:
     """A graft and its manifest; refuses a model without label heads."""
-    manifest = json.loads((path.parent / "manifest.json").read_text(encoding="utf-8"))
+    manifest = read_manifest(path.parent)
     if "label_heads" not in manifest["provenance"]:
         raise SystemExit(f"{path} has no label heads: graft them with "
                          "python -m training.label_heads first")
