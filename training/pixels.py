@@ -1,14 +1,13 @@
-"""Pixels for training code: the letterbox the models are trained at, and which pixels of a studio
+"""Pixels for training code: the letterbox the embedder is trained at, and which pixels of a studio
 product photo are the backdrop (and so which are the garment).
 
-Shared with nothing at runtime: the companion letterboxes in companion/inference/preprocess.py.
-Where training must prepare pixels exactly as the runtime does (the body-gender crops), it calls
-the runtime's own function instead.
+The letterbox is the runtime's own (companion.inference.preprocess.letterbox, centred on white as
+the embedder's manifest asks): training must see a product exactly as a look will show it.
 
 Catalog photos show the garment on studio white. The backdrop is the near-white region that
 touches the photo's border (4-connected), not every near-white pixel: a white garment, or a
 white print on one, is separated from the backdrop by its outline and stays garment. Plain
-numpy and Pillow, so the evaluation runs in the runtime's environment as well as the training's.
+numpy, so the evaluation runs in the runtime's environment as well as the training's.
 """
 
 from __future__ import annotations
@@ -16,7 +15,9 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-FILL = 255  # letterbox fill, white like the studio photos; the runtime uses the same
+from companion.inference import preprocess
+
+FILL = 255  # letterbox fill, white like the studio photos; the manifest tells the runtime
 STUDIO_WHITE = 238  # a pixel whose darkest channel is at least this is near-white
 
 
@@ -39,10 +40,5 @@ def studio_backdrop(image: np.ndarray, threshold: int = STUDIO_WHITE) -> np.ndar
 
 
 def letterbox(img: Image.Image, size: int, fill: int = FILL) -> np.ndarray:
-    """Fit the image into a size x size square, keeping its aspect ratio (as the runtime does)."""
-    img = img.convert("RGB")
-    scale = size / max(img.size)
-    w, h = max(1, round(img.width * scale)), max(1, round(img.height * scale))
-    canvas = Image.new("RGB", (size, size), (fill, fill, fill))
-    canvas.paste(img.resize((w, h), Image.BILINEAR), ((size - w) // 2, (size - h) // 2))
-    return np.asarray(canvas)
+    """The image fitted into a size x size square, centred on `fill`: the runtime's letterbox."""
+    return preprocess.letterbox(np.asarray(img.convert("RGB")), size, fill, centre=True)[0]
