@@ -68,6 +68,8 @@ class ErrorCode(StrEnum):
     NOT_FOUND = "not_found", "No such HTTP route."
     METHOD_NOT_ALLOWED = "method_not_allowed", "The route exists but not for this HTTP method."
     HTTP_ERROR = "http_error", "Any other HTTP error the server answers with."
+    MALFORMED_REQUEST = (
+        "malformed_request", "The request is not well-formed HTTP (request line, headers, body).")
     INTERNAL_ERROR = "internal_error", "An unexpected failure; the companion's log has details."
     # The results window (panel)
     PANEL_UNAVAILABLE = "panel_unavailable", "The window needs a display and the panel extra."

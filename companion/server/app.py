@@ -11,7 +11,7 @@ from aiohttp import web
 from companion.server import handlers
 from companion.server.config import ServerConfig
 from companion.server.engine import LookEngine
-from companion.server.envelope import error_envelope
+from companion.server.envelope import drop_banner, error_envelope
 from companion.server.keys import CONFIG, DESK, ENGINE, PAIRINGS, WARM_UP
 from companion.server.pairing import PairingDesk, PairingStore
 from companion.server.security import security
@@ -26,6 +26,7 @@ def create_app(config: ServerConfig, warm_up: bool = False) -> web.Application:
         middlewares=[error_envelope, security],
         client_max_size=config.max_body_bytes,
     )
+    app.on_response_prepare.append(drop_banner)
     app[CONFIG] = config
     app[PAIRINGS] = PairingStore(config.pairings_path)
     app[DESK] = PairingDesk(config.confirm, config.pairing_timeout_s)

@@ -16,6 +16,7 @@ from aiohttp import web
 from companion.errors import ErrorCode, LookError
 from companion.server.app import create_app
 from companion.server.config import HOST, ServerConfig
+from companion.server.envelope import EnvelopeProtocol
 
 BACKLOG = 128  # as aiohttp's own sites
 
@@ -27,7 +28,7 @@ async def start(config: ServerConfig, warm_up: bool = False) -> tuple[web.AppRun
     """
     sock = _bind(config.port)
     # No access log: the envelope logs each request, without its query string.
-    runner = web.AppRunner(create_app(config, warm_up=warm_up), access_log=None)
+    runner = CompanionRunner(create_app(config, warm_up=warm_up), access_log=None)
     try:
         await runner.setup()
         await web.SockSite(runner, sock).start()
@@ -36,6 +37,24 @@ async def start(config: ServerConfig, warm_up: bool = False) -> tuple[web.AppRun
         sock.close()
         raise
     return runner, runner.addresses[0][1]
+
+
+class CompanionRunner(web.AppRunner):
+    """aiohttp's app runner, with ``EnvelopeProtocol`` serving each connection, so requests that
+    never reach the app (unparseable ones) are answered in the error envelope too."""
+
+    async def _make_server(self) -> web.Server:
+        made = await super()._make_server()  # starts the app and applies its handler settings
+        return _EnvelopeServer(made.request_handler, request_factory=made.request_factory,
+                               handler_cancellation=made.handler_cancellation,
+                               loop=asyncio.get_running_loop(), **made._kwargs)
+
+
+class _EnvelopeServer(web.Server):
+    """aiohttp's low-level server, making an ``EnvelopeProtocol`` per connection."""
+
+    def __call__(self) -> web.RequestHandler:
+        return EnvelopeProtocol(self, loop=self._loop, **self._kwargs)
 
 
 def _bind(port: int) -> socket.socket:
