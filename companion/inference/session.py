@@ -1,11 +1,24 @@
-"""The one place that creates ONNX Runtime sessions and picks the execution provider."""
+"""The one place that creates ONNX Runtime sessions and picks the execution provider, and the
+one place that imports ONNX Runtime first (``companion/__init__`` imports this module), with its
+telemetry off."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-import onnxruntime as ort
+# ONNX Runtime (1.32 on Linux) starts its telemetry when the module is imported, before any
+# session: a device id and an events database under ~/.cache/Microsoft/DeveloperTools/.onnxruntime
+# and uploads to mobile.events.data.microsoft.com (a DNS look-up about 8 s after the start). Only
+# this variable, set before the import, stops both; disable_telemetry_events() after the import
+# stops neither (both seen with strace; tests/e2e/test_privacy_os.py holds it). Always "1": a
+# user's ORT_DISABLE_TELEMETRY=0 must not turn it back on. Child processes inherit it.
+TELEMETRY_ENV = "ORT_DISABLE_TELEMETRY"
+os.environ[TELEMETRY_ENV] = "1"
+
+import onnxruntime as ort  # noqa: E402  (after the variable, on purpose)
+
+ort.disable_telemetry_events()  # the API's own switch too, for builds that read only that
 
 # In order of preference; the first one this onnxruntime build offers wins, CPU always works.
 PREFERRED_PROVIDERS = (
