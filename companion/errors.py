@@ -44,6 +44,8 @@ class ErrorCode(StrEnum):
     IMAGE_MISSING = "image_missing", "A multipart upload has no 'image' part."
     UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type", "The body is neither an image nor multipart."
     BODY_TOO_LARGE = "body_too_large", "The request body is larger than the companion accepts."
+    IMAGE_TOO_COMPLEX = (
+        "image_too_complex", "A JPEG with far more progressive scans than photos have (a bomb).")
     # Catalog
     FEED_UNREADABLE = "feed_unreadable", "The product feed cannot be opened."
     FEED_COLUMNS = "feed_columns", "The product feed lacks required columns."
@@ -71,6 +73,10 @@ class ErrorCode(StrEnum):
     MALFORMED_REQUEST = (
         "malformed_request", "The request is not well-formed HTTP (request line, headers, body).")
     INTERNAL_ERROR = "internal_error", "An unexpected failure; the companion's log has details."
+    LOOK_TIMEOUT = "look_timeout", "The look took longer than the companion allows; it was stopped."
+    BUSY = "busy", "Too many looks are waiting: retry after the Retry-After header's seconds."
+    CLIENT_GONE = (
+        "client_gone", "The client left before its look began, so it never ran (log only).")
     # The results window (panel)
     PANEL_UNAVAILABLE = "panel_unavailable", "The window needs a display and the panel extra."
     NO_LOOK = "no_look", "The window has no look to act on yet."

@@ -3,27 +3,45 @@
 from __future__ import annotations
 
 import io
+import re
 import warnings
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from companion.errors import ErrorCode, LookError
+from companion.pipeline.deadline import Deadline
 from companion.types import DecodedImage
 
 ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF")
 MAX_PIXELS = 40_000_000  # a 40-megapixel photo is fine; a decompression bomb is not
 WORKING_SIDE = 1600  # the models never need more; big JPEGs are decoded at reduced size
+# Each progressive scan is a pass over every block of the image, however few bytes it takes, so
+# a 1 MB file of 12,000 tiny scans costs minutes to decode. Photos have 1 scan (all 12,335 JPEGs
+# of the shared data are baseline) or about 10 (libjpeg's progressive script; 7 to 10 in the
+# progressive JPEGs found on a developer machine); 64 leaves room for any encoder's script and
+# costs at most about 3 s at 40 megapixels.
+MAX_SCANS = 64
+# Progressive JPEGs are fed to the decoder this many bytes at a time (Pillow's default is 64 KiB,
+# a thousand tiny scans), so a deadline is checked every few scans and decoding can be abandoned.
+PROGRESSIVE_BLOCK = 512
+_MARKER = re.compile(rb"\xff[^\x00\xd0-\xd7]")  # ends a scan's data: not a stuffed 0, not RSTn
 
 
-def decode_image(data: bytes, max_pixels: int = MAX_PIXELS) -> DecodedImage:
-    """Decode JPEG/PNG/WebP/GIF (first frame), apply EXIF orientation, composite alpha on white."""
+def decode_image(data: bytes, max_pixels: int = MAX_PIXELS,
+                 deadline: Deadline | None = None) -> DecodedImage:
+    """Decode JPEG/PNG/WebP/GIF (first frame), apply EXIF orientation, composite alpha on white.
+
+    ``deadline`` is checked each time the decoder asks for more bytes: a decode that runs past
+    it is abandoned with ``look_timeout``.
+    """
     if not data:
         raise LookError(ErrorCode.IMAGE_EMPTY, "The image is empty. Try another image.", 400)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS)
+            source = io.BytesIO(data) if deadline is None else _TimedReader(data, deadline)
+            image = Image.open(source, formats=ALLOWED_FORMATS)
             width, height = image.size
             if width * height > max_pixels:
                 raise LookError(
@@ -34,7 +52,10 @@ def decode_image(data: bytes, max_pixels: int = MAX_PIXELS) -> DecodedImage:
                 )
             upright_size = _upright_size(image)
             if image.format == "JPEG":
+                _refuse_scan_bombs(data)
                 image.draft("RGB", (WORKING_SIDE, WORKING_SIDE))
+                if image.info.get("progressive"):
+                    image.decodermaxblock = PROGRESSIVE_BLOCK
             image.seek(0)
             image = ImageOps.exif_transpose(image)
             image = _to_rgb(image)
@@ -61,6 +82,61 @@ def decode_image(data: bytes, max_pixels: int = MAX_PIXELS) -> DecodedImage:
     pixels = np.asarray(image, dtype=np.uint8)
     scale = upright_size[0] / pixels.shape[1]
     return DecodedImage(pixels=pixels, width=upright_size[0], height=upright_size[1], scale=scale)
+
+
+def jpeg_scans(data: bytes, stop_after: int = MAX_SCANS) -> int:
+    """How many scans (SOS segments) a JPEG has, counted as the decoder walks it: segment by
+    segment, each scan's data up to the next marker (an EXIF thumbnail's scans are not counted).
+    Stops counting past ``stop_after``; milliseconds even for a 20 MB file."""
+    position, scans = 2, 0  # after SOI
+    while position + 4 <= len(data) and scans <= stop_after:
+        if data[position] != 0xFF:  # bytes between segments: the decoder skips to the next one
+            found = _MARKER.search(data, position)
+            if found is None:
+                break
+            position = found.start()
+            continue
+        marker = data[position + 1]
+        if marker == 0xFF:  # fill byte before a marker
+            position += 1
+            continue
+        if marker == 0xD9:  # EOI
+            break
+        if 0xD0 <= marker <= 0xD7 or marker == 0x01:  # markers without a length
+            position += 2
+            continue
+        position += 2 + int.from_bytes(data[position + 2:position + 4], "big")
+        if marker == 0xDA:  # SOS: its entropy-coded data runs to the next marker
+            scans += 1
+            found = _MARKER.search(data, position)
+            if found is None:
+                break
+            position = found.start()
+    return scans
+
+
+def _refuse_scan_bombs(data: bytes) -> None:
+    if jpeg_scans(data) > MAX_SCANS:
+        raise LookError(
+            ErrorCode.IMAGE_TOO_COMPLEX,
+            f"The JPEG has more than {MAX_SCANS} progressive scans (photos have about 10), so "
+            "decoding it would take minutes. Save it again as an ordinary JPEG, or try another "
+            "image.",
+            413,
+        )
+
+
+class _TimedReader(io.BytesIO):
+    """The image's bytes for Pillow, which reads them block by block while it decodes: each
+    read checks the deadline, so a decode that runs too long stops at the next block."""
+
+    def __init__(self, data: bytes, deadline: Deadline) -> None:
+        super().__init__(data)
+        self._deadline = deadline
+
+    def read(self, size: int | None = -1) -> bytes:
+        self._deadline.check("decode")
+        return super().read(size)
 
 
 def _upright_size(image: Image.Image) -> tuple[int, int]:

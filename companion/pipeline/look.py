@@ -22,6 +22,7 @@ from companion.inference.store import ModelStore
 from companion.pipeline.consensus import ConsensusWeights, rerank
 from companion.pipeline.crops import body_crop, face_crop
 from companion.pipeline.crowd import add_missed_people
+from companion.pipeline.deadline import Deadline
 from companion.pipeline.decode import decode_image
 from companion.pipeline.garments import bags, garments_of_people
 from companion.pipeline.imaging import crop, iou
@@ -52,20 +53,27 @@ GARMENT_FINDERS = ("detector", "keypoints")
 @dataclass(frozen=True)
 class LookRequest:
     """What to look for. ``region`` (pixels of the upright original) restricts the search to a
-    box the user drew; ``gender`` overrides the detected one ("female", "male" or "all")."""
+    box the user drew; ``gender`` overrides the detected one ("female", "male" or "all");
+    ``deadline`` (the server sets one) stops a look that takes too long with look_timeout."""
 
     top_k: int = 10
     region: Box | None = None
     gender: str | None = None
     categories: tuple[str, ...] | None = None  # only these garment categories
+    deadline: Deadline | None = None
 
 
 class Timer:
-    def __init__(self) -> None:
+    """Times each step; with a deadline, a step does not start once it has passed."""
+
+    def __init__(self, deadline: Deadline | None = None) -> None:
         self.ms: dict[str, float] = {}
+        self.deadline = deadline
 
     @contextmanager
     def step(self, name: str) -> Iterator[None]:
+        if self.deadline is not None:
+            self.deadline.check(name)
         started = time.perf_counter()
         try:
             yield
@@ -99,10 +107,10 @@ class LookPipeline:
 
     def run(self, data: bytes, source: str = "", request: LookRequest | None = None) -> Look:
         request = request or LookRequest()
-        timer = Timer()
+        timer = Timer(request.deadline)
         total = time.perf_counter()
         with timer.step("decode"):
-            image = decode_image(data)
+            image = decode_image(data, deadline=request.deadline)
         if request.region is not None:
             look = self._region_look(image, source, request, timer)
         else:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import struct
+import time
 import zlib
 
 import numpy as np
@@ -11,7 +12,8 @@ import pytest
 from PIL import Image
 
 from companion.errors import LookError
-from companion.pipeline.decode import decode_image
+from companion.pipeline.deadline import Deadline
+from companion.pipeline.decode import MAX_SCANS, decode_image, jpeg_scans
 
 
 def encode(image: Image.Image, fmt: str, **kwargs) -> bytes:
@@ -92,3 +94,63 @@ def test_bad_input_gets_a_clear_error_code(data, code):
         decode_image(data)
     assert caught.value.code == code
     assert caught.value.message
+
+
+def scan_bomb(scans: int, side: int = 6300) -> bytes:
+    """A progressive JPEG of one flat colour whose last scan is repeated until it has ``scans``:
+    each copy is 61 bytes but costs the decoder a pass over all 620,000 blocks. With 12,000
+    scans it is the issue's 978 KB, 6300×6300 file (minutes to decode)."""
+    data = encode(Image.new("RGB", (side, side), (128, 128, 128)), "JPEG", progressive=True)
+    last_scan = data[data.rfind(b"\xff\xda"):-2]  # the last SOS to the end, less EOI
+    return data[:-2] + last_scan * (scans - jpeg_scans(data)) + b"\xff\xd9"
+
+
+@pytest.fixture(scope="module")
+def bomb() -> bytes:
+    return scan_bomb(12_000)
+
+
+def test_a_progressive_scan_bomb_is_refused_before_decoding(bomb):
+    assert len(bomb) < 1_000_000
+    started = time.monotonic()
+    with pytest.raises(LookError) as caught:
+        decode_image(bomb)
+    assert time.monotonic() - started < 1.0
+    assert (caught.value.code, caught.value.status) == ("image_too_complex", 413)
+    assert "scans" in caught.value.message
+
+
+def test_ordinary_and_progressive_photos_are_under_the_scan_cap():
+    photo = red_left_half(400, 300)
+    assert jpeg_scans(encode(photo, "JPEG")) == 1
+    progressive = encode(photo, "JPEG", progressive=True)
+    assert jpeg_scans(progressive) == 10  # libjpeg's progressive script
+    assert decode_image(progressive).pixels[150, 50, 0] > 200
+
+
+def test_scans_inside_other_segments_are_not_counted():
+    thumbnail = encode(red_left_half(), "JPEG", progressive=True)  # 10 scans
+    photo = encode(red_left_half(400, 300), "JPEG")
+    comment = b"\xff\xfe" + struct.pack(">H", len(thumbnail) + 2) + thumbnail
+    with_comment = photo[:2] + comment + photo[2:]  # a JPEG inside a comment segment
+    assert jpeg_scans(with_comment) == 1
+    assert decode_image(with_comment).width == 400
+
+
+def test_counting_stops_just_past_the_cap(bomb):
+    assert jpeg_scans(bomb) == MAX_SCANS + 1
+
+
+def test_a_decode_that_runs_past_its_deadline_is_abandoned():
+    costly = scan_bomb(MAX_SCANS)  # allowed, but seconds to decode at 40 megapixels
+    started = time.monotonic()
+    with pytest.raises(LookError) as caught:
+        decode_image(costly, deadline=Deadline.after(0.1))
+    assert time.monotonic() - started < 1.5, "stopped within a few scans of the deadline"
+    assert (caught.value.code, caught.value.status) == ("look_timeout", 503)
+
+
+def test_a_deadline_far_away_changes_nothing():
+    data = encode(red_left_half(), "PNG")
+    timed = decode_image(data, deadline=Deadline.after(60))
+    assert np.array_equal(timed.pixels, decode_image(data).pixels)
