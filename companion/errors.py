@@ -65,6 +65,10 @@ class ErrorCode(StrEnum):
     BAD_PAIRING_CODE = "bad_pairing_code", "The pairing request is not a six-digit code."
     PAIRING_REFUSED = "pairing_refused", "The person at the companion did not approve pairing."
     PAIRING_BUSY = "pairing_busy", "Another pairing request is waiting for an answer."
+    PAIRING_LOCKED = (
+        "pairing_locked", "Several pairing attempts failed in a row: wait (Retry-After), retry.")
+    ORIGIN_MALFORMED = (
+        "origin_malformed", "The Origin looks like an extension's but is not of its exact form.")
     # The server itself
     PORT_IN_USE = "port_in_use", "The companion's port is taken (is it already running?)."
     NOT_FOUND = "not_found", "No such HTTP route."

@@ -16,10 +16,11 @@ Run the companion for the Shop the Look browser extension: right-click an image 
 browser, choose "Shop this look", and the companion finds its garments in the catalog.
 
 It listens on 127.0.0.1 only, so nothing on your network can reach it, and answers only the
-extension you paired. Pairing: open the extension's options, press "Pair"; this terminal shows
-a six-digit code; answer y if the browser shows the same code. The browser keeps a token; the
-companion keeps only its hash, in the pairings file shown below. "Forget pairing" in the
-options unpairs one browser; deleting the pairings file unpairs them all.
+extension you paired. Pairing: open the extension's options, press "Pair"; the options page
+shows a six-digit code, and the companion asks you to type it (in its window, or here when it
+has none). Only that code pairs; a few failed attempts lock pairing for a while. The
+browser keeps a token; the companion keeps only its hash, in the pairings file shown below.
+"Forget pairing" in the options unpairs one browser; deleting the pairings file unpairs them all.
 """
 
 EPILOG = f"""\

@@ -40,6 +40,7 @@ def create_app(config: ServerConfig, warm_up: bool = False) -> web.Application:
     app.router.add_post("/v1/looks", handlers.looks)
     if warm_up:
         app.cleanup_ctx.append(_warm_up)
+    app.on_shutdown.append(_withdraw_pairing)  # before aiohttp waits for handlers to finish
     app.on_cleanup.append(_close)
     return app
 
@@ -52,6 +53,11 @@ async def _warm_up(app: web.Application) -> AsyncIterator[None]:
     app[WARM_UP].cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await app[WARM_UP]
+
+
+async def _withdraw_pairing(app: web.Application) -> None:
+    """A pairing question still up comes down, so its request ends and the server can stop."""
+    app[DESK].close()
 
 
 async def _close(app: web.Application) -> None:

@@ -9,15 +9,19 @@ from aiohttp import web
 
 from companion.errors import ErrorCode, LookError
 from companion.server.config import API_VERSION, APP_NAME
-from companion.server.envelope import json_response
+from companion.server.envelope import error_response, json_response
 from companion.server.keys import CONFIG, DESK, ENGINE, PAIRINGS
-from companion.server.pairing import PairingRequest
+from companion.server.pairing import Answer, PairingLocked, PairingRequest
 from companion.server.sniff import looks_like_image
 from companion.server.upload import read_upload
 
 CODE = re.compile(r"\d{6}")
 MAX_PAIR_BODY = 1024
 RESULTS_HEADER = "Shop-The-Look-Results"
+REFUSED = ("Pairing refused in the companion: the code typed there was not the one this page "
+           "shows. Press Pair again and type the new code.")
+REFUSALS = {Answer.UNANSWERED: "No code was typed in the companion in time: pairing refused. "
+                               "Press Pair again when you are at the companion."}
 
 
 def _app_version() -> str:
@@ -39,7 +43,8 @@ async def session(request: web.Request) -> web.Response:
 
 
 async def pair(request: web.Request) -> web.Response:
-    """Ask the user to approve this extension; answer with a fresh token only if they do."""
+    """Ask the user to type the code this extension shows; answer with a fresh token only if
+    they do. The question is withdrawn when the extension stops waiting."""
     if request.content_length is None or request.content_length > MAX_PAIR_BODY:
         raise LookError(ErrorCode.BAD_PAIRING_CODE,
                         "Send {\"code\": \"<6 digits>\"} as a small JSON "
@@ -52,13 +57,23 @@ async def pair(request: web.Request) -> web.Response:
     if not isinstance(code, str) or not CODE.fullmatch(code):
         raise LookError(ErrorCode.BAD_PAIRING_CODE, "Send {\"code\": \"<6 digits>\"}: the code the "
                         "extension shows the user.", 400)
-    origin = request.headers["Origin"]  # the security middleware checked it is an extension
-    approved = await request.app[DESK].ask(PairingRequest(origin, code))
-    if not approved:
-        raise LookError(ErrorCode.PAIRING_REFUSED,
-                        "The pairing was not approved in the companion.", 403)
+    origin = request.headers["Origin"]  # security checked it is an extension's, exactly
+    question = PairingRequest(origin, code, already_paired=request.app[PAIRINGS].has(origin))
+    try:
+        answer = await request.app[DESK].ask(question, gone=lambda: _gone(request))
+    except PairingLocked as locked:
+        response = error_response(locked.status, locked.code, locked.message)
+        response.headers["Retry-After"] = str(locked.retry_after_s)
+        return response
+    if answer is not Answer.APPROVED:
+        raise LookError(ErrorCode.PAIRING_REFUSED, REFUSALS.get(answer, REFUSED), 403)
     token = request.app[PAIRINGS].add(origin)
     return json_response({"token": token, "origin": origin, "api": API_VERSION})
+
+
+def _gone(request: web.Request) -> bool:
+    """Whether the client has closed its connection (it no longer waits for the answer)."""
+    return request.transport is None or request.transport.is_closing()
 
 
 async def unpair(request: web.Request) -> web.Response:

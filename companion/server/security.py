@@ -5,7 +5,10 @@ Threats, and the check that stops each:
   ``127.0.0.1:<port>`` or ``localhost:<port>``;
 - a web page posting to the companion → it cannot send an Authorization header without a CORS
   preflight we never answer, and it cannot read any response (we send no CORS headers at all);
-- a token copied to another extension or page → its Origin must be the one pinned at pairing.
+- a token copied to another extension or page → its Origin must be the one pinned at pairing;
+- a spoofed Origin that would show the user something else in the pairing question (escape
+  sequences, look-alike letters) → only an Origin of an extension's exact form may pair
+  (``origins``).
 """
 
 from __future__ import annotations
@@ -16,10 +19,10 @@ from aiohttp import web
 
 from companion.errors import ErrorCode, LookError
 from companion.server.keys import PAIRINGS
+from companion.server.origins import origin_problem
 
 PUBLIC = {("GET", "/v1/ping")}
 PAIRING = {("POST", "/v1/pair")}
-EXTENSION_SCHEMES = ("chrome-extension://", "moz-extension://", "safari-web-extension://")
 TOKEN_PARAMS = {"token", "access_token", "auth", "key"}
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -37,8 +40,7 @@ async def security(request: web.Request, handler: Handler) -> web.StreamResponse
         return await handler(request)
     origin = request.headers.get("Origin", "")
     if route in PAIRING:
-        if not origin.startswith(EXTENSION_SCHEMES):
-            raise forbidden_origin()
+        check_pairing_origin(origin)
         return await handler(request)
     pinned = request.app[PAIRINGS].origin_for(bearer_token(request))
     if pinned is None:
@@ -59,6 +61,17 @@ def check_host(request: web.Request) -> None:
         raise LookError(ErrorCode.HOST_FORBIDDEN,
                         "The companion only answers requests addressed to "
                         f"127.0.0.1:{port} or localhost:{port}.", 403)
+
+
+def check_pairing_origin(origin: str) -> None:
+    """Only an extension's Origin, in its exact form, may ask to pair (and be shown to the user)."""
+    problem = origin_problem(origin)
+    if problem == ErrorCode.ORIGIN_MALFORMED:
+        raise LookError(problem, "This Origin is not of the exact form a browser extension's "
+                        "has (chrome-extension://<32 letters a-p>, moz-extension://<uuid>): "
+                        "pairing refused.", 403)
+    if problem is not None:
+        raise forbidden_origin()
 
 
 def bearer_token(request: web.Request) -> str:
