@@ -18,7 +18,6 @@ _UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 EXTENSION_ORIGIN = re.compile(
     rf"chrome-extension://[a-p]{{32}}|moz-extension://{_UUID}"
     rf"|safari-web-extension://{_UUID.replace('a-f', 'A-F')}")
-EXTENSION_SCHEMES = ("chrome-extension:", "moz-extension:", "safari-web-extension:")
 
 
 def is_extension_origin(origin: str) -> bool:
@@ -28,13 +27,13 @@ def is_extension_origin(origin: str) -> bool:
 def origin_problem(origin: str) -> ErrorCode | None:
     """None for an extension's Origin; otherwise why it may not pair.
 
-    ``origin_malformed`` for one that pretends to be an extension's (an extension scheme with a
-    malformed id, or any character outside printable ASCII); ``origin_forbidden`` for anything
-    else, such as a web page.
+    ``origin_malformed`` for one that pretends to be an extension's (names an extension scheme
+    but is not of its form, or has any character outside printable ASCII); ``origin_forbidden``
+    for anything else, such as a web page.
     """
     if is_extension_origin(origin):
         return None
-    pretends = origin.lower().startswith(EXTENSION_SCHEMES) or not _printable_ascii(origin)
+    pretends = "-extension:" in origin.lower() or not _printable_ascii(origin)
     return ErrorCode.ORIGIN_MALFORMED if pretends else ErrorCode.ORIGIN_FORBIDDEN
 
 
