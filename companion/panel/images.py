@@ -20,6 +20,7 @@ from companion.panel.layout import remote_image
 THUMB_SIDE = 360  # px, long side of a card image: crisp on a 2× screen at the card's size
 PHOTO_SIDE = 1600  # px, long side of the photo shown in the panel
 MAX_PHOTO_PIXELS = 64_000_000  # the pipeline already refused bigger images; never decode more
+CROP_MARGIN = 0.08  # of the crop's long side, kept around a garment shown from a worn photo
 
 
 def jpeg_data_url(image: Image.Image, side: int, quality: int = 85) -> str:
@@ -48,31 +49,53 @@ def photo_data_url(data: bytes | None) -> str:
         return ""
 
 
+Crop = tuple[float, float, float, float]
+
+
 @lru_cache(maxsize=512)
-def _file_thumbnail(path: str, mtime: float) -> str:
+def _file_thumbnail(path: str, mtime: float, crop: Crop | None) -> str:
     with Image.open(path) as image:
-        image.draft("RGB", (THUMB_SIDE, THUMB_SIDE))
-        return jpeg_data_url(image, THUMB_SIDE)
+        if crop is None:
+            image.draft("RGB", (THUMB_SIDE, THUMB_SIDE))
+            return jpeg_data_url(image, THUMB_SIDE)
+        image = ImageOps.exif_transpose(image)  # the crop box is in upright pixels
+        return jpeg_data_url(image.crop(_with_margin(crop, image.size)), THUMB_SIDE)
 
 
-def local_thumbnail(path: str) -> str:
-    """A data URL of a local product photo, or "" when it is gone or unreadable."""
+def _with_margin(crop: Crop, size: tuple[int, int]) -> tuple[int, int, int, int]:
+    """The garment's box plus a little of what surrounds it, inside the photo."""
+    x1, y1, x2, y2 = crop
+    pad = CROP_MARGIN * max(x2 - x1, y2 - y1)
+    left, top = max(int(x1 - pad), 0), max(int(y1 - pad), 0)
+    right, bottom = min(int(x2 + pad + 1), size[0]), min(int(y2 + pad + 1), size[1])
+    if right - left < 2 or bottom - top < 2:
+        return (0, 0, *size)  # a box outside the photo: show it whole
+    return left, top, right, bottom
+
+
+def local_thumbnail(path: str, crop: list[float] | None = None) -> str:
+    """A data URL of a local product photo, or of the garment's ``crop`` box inside it (a worn
+    product photo indexed by its garment); "" when it is gone or unreadable."""
     try:
         file = Path(path)
-        return _file_thumbnail(str(file), file.stat().st_mtime)
-    except (OSError, ValueError, Image.DecompressionBombError):
+        box = tuple(float(v) for v in crop) if crop else None
+        if box is not None and len(box) != 4:
+            box = None
+        return _file_thumbnail(str(file), file.stat().st_mtime, box)
+    except (OSError, ValueError, TypeError, Image.DecompressionBombError):
         return ""
 
 
 def catalog_image_source(product: Callable[[str], dict | None]) -> Callable[[dict], str]:
     """An ``image_source`` for the layout: the catalog's local copy, else its http(s) link.
 
-    ``product`` is ``CatalogIndex.product`` (id → row with ``image_path``).
+    ``product`` is ``CatalogIndex.product`` (id → row with ``image_path``). A match's ``crop`` is
+    a box in that local copy, so only the local copy is cut to it; a web link shows whole.
     """
 
     def source(match: dict) -> str:
         row = product(match["id"]) or {}
         local = row.get("image_path") or ""
-        return (local_thumbnail(local) if local else "") or remote_image(match)
+        return (local_thumbnail(local, match.get("crop")) if local else "") or remote_image(match)
 
     return source

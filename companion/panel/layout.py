@@ -4,6 +4,11 @@ Kept free of any window code so every decision the panel makes (which boxes, whi
 label, which empty state) is unit-tested without a GUI. Boxes become fractions of the image so the
 page can scale the photo freely. Text is never produced here, only message keys the page
 translates (``static/i18n/<lang>.json``).
+
+People in the background (``background: true`` in the look JSON, small next to the main subject)
+are collapsed: their garments come last, marked ``collapsed``, and ``more_people`` says how many
+people and rows hide behind the page's "More people" control, so a shopper first sees the main
+subject's few rows. A look with no foreground garment collapses nothing. Absent keys mean false.
 """
 
 from __future__ import annotations
@@ -69,6 +74,7 @@ def build_layout(
             "gender": person["gender"]["label"],
             "gender_score": person["gender"]["score"],
             "label_key": f"person.{person['gender']['label']}",
+            "background": bool(person.get("background")),
         }
         for number, person in enumerate(look.get("people", []))
     ]
@@ -76,6 +82,9 @@ def build_layout(
         _garment(number, item, width, height, threshold, image_source)
         for number, item in enumerate(look.get("items", []))
     ]
+    collapse = any(not g["background"] and not g["drawn"] for g in garments)
+    for garment in garments:
+        garment["collapsed"] = collapse and garment["background"]
     garments.sort(key=_garment_order)
     notices = []
     if not people:
@@ -85,7 +94,7 @@ def build_layout(
     if garments and not any(g["cards"] for g in garments):
         notices.append("no_matches")
     first = garments[0]["id"] if garments else None
-    selected = next((g["id"] for g in garments if g["cards"]), first)
+    selected = next((g["id"] for g in garments if g["cards"] and not g["collapsed"]), first)
     return {
         "state": "look",
         "width": width,
@@ -95,6 +104,7 @@ def build_layout(
         "garments": garments,
         "selected": selected,
         "notices": notices,
+        "more_people": _more_people([g for g in garments if g["collapsed"]]),
         "exact_threshold": threshold,
     }
 
@@ -121,6 +131,8 @@ def _garment(number: int, item: dict, width: int, height: int, threshold: float 
         "label_key": f"category.{category}",
         "person": item.get("person"),
         "drawn": bool(item.get("drawn")),
+        "background": bool(item.get("background")) and not item.get("drawn"),
+        "whole_photo": bool(item.get("whole_photo")),
         "box": _fractions(item["box"], width, height),
         "cards": [_card(m, threshold, image_source) for m in item.get("matches", [])],
     }
@@ -161,9 +173,19 @@ def _fractions(box: list[float], width: int, height: int) -> dict:
     }
 
 
+def _more_people(collapsed: list[dict]) -> dict | None:
+    """What the "More people" control hides: how many people and how many garment rows."""
+    if not collapsed:
+        return None
+    people = {g["person"] if g["person"] is not None else f"item{g['index']}" for g in collapsed}
+    return {"people": len(people), "garments": len(collapsed)}
+
+
 def _garment_order(garment: dict) -> tuple:
-    """Person by person, top to bottom of the outfit; drawn regions last."""
+    """Foreground first, person by person, top to bottom of the outfit; then the user's drawn
+    regions; the collapsed background people last."""
     category = garment["category"]
     rank = CATEGORY_ORDER.index(category) if category in CATEGORY_ORDER else len(CATEGORY_ORDER)
     person = garment["person"] if garment["person"] is not None else 1_000
-    return (garment["drawn"], person, rank, garment["index"])
+    return (garment["collapsed"], garment["drawn"], garment["background"], person, rank,
+            garment["index"])

@@ -157,6 +157,40 @@ def test_an_error_state_in_greek(display, tmp_path):
     assert_png(tmp_path / "error.png")
 
 
+@pytest.mark.parametrize(("lang", "control"), [
+    ("en", "More people (6)"), ("el", "Περισσότερα άτομα (6)")])
+def test_people_in_the_background_wait_behind_more_people(display, tmp_path, lang, control):
+    """A main subject with two garments and six small bystanders: two rows, one control."""
+    result = drive(display, "people", tmp_path, lang=lang)
+    items = result["look"]["items"]
+    assert [i["background"] for i in items] == [False] * 2 + [True] * 6
+
+    collapsed = result["collapsed"]
+    assert collapsed["lang"] == lang
+    assert collapsed["rows"] == 2 and collapsed["allRows"] == 8
+    assert collapsed["controlVisible"] and not collapsed["expanded"]
+    assert collapsed["control"].startswith(control) and collapsed["lastRowIsControl"]
+    assert (collapsed["garmentBoxes"], collapsed["personBoxes"]) == (2, 1)  # her boxes only
+    assert result["arrow_selected"] == collapsed["rowIds"][0]  # ↓ ↓ wraps past hidden rows
+    assert collapsed["cardImages"] == collapsed["cards"] == 2 * 6 + 6 * 3
+    assert_png(tmp_path / "people-collapsed.png")
+
+    clicked = result["clicked"]  # a click shows every row and every box, hers still first
+    assert clicked["rows"] == 8 and clicked["expanded"]
+    assert clicked["rowIds"][:2] == collapsed["rowIds"]
+    assert (clicked["garmentBoxes"], clicked["personBoxes"]) == (8, 7)
+    assert_png(tmp_path / "people-expanded.png")
+    assert result["closed_again"]["rows"] == 2
+
+    # the keyboard reaches the control, and Enter opens it
+    assert result["control_focused"] is True
+    assert result["by_keyboard"]["rows"] == 8 and result["by_keyboard"]["expanded"]
+
+    # a worn product photo shows the garment it was indexed by (its crop), not the whole model
+    width, height = result["worn_card"]
+    assert width / height == pytest.approx(260 / 370, abs=0.01)  # the crop plus its margin
+
+
 @requires_data
 def test_serve_shows_each_look_with_its_photo(display, small_index_dir, tmp_path):
     """``serve`` with the window: the extension pairs through the window's question, posts a

@@ -3,6 +3,7 @@
     python -m tests.support.panel_driver look  --index DIR --out DIR
     python -m tests.support.panel_driver error --out DIR
     python -m tests.support.panel_driver serve --index DIR --out DIR
+    python -m tests.support.panel_driver people --out DIR
 
 Runs a scenario through the page (``evaluate_js``) and writes what it saw to ``OUT/result.json``
 plus screenshots, for tests/e2e/test_panel_window.py to judge.
@@ -267,7 +268,7 @@ def error_scenario(panel: Panel, out: Path) -> dict:
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("scenario", choices=["look", "error", "serve"])
+    parser.add_argument("scenario", choices=["look", "error", "serve", "people"])
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--index", type=Path)
     parser.add_argument("--size", default="1180x780")
@@ -285,6 +286,14 @@ def main() -> int:
         pipeline = LookPipeline(ModelStore(), CatalogIndex(args.index))
         panel = Panel.for_pipeline(pipeline, top_k=6, size=size, open_url=opened.append)
         scenario = lambda: look_scenario(panel, pipeline, args.out, opened)  # noqa: E731
+    elif args.scenario == "people":
+        from companion.panel.images import catalog_image_source
+        from tests.support.panel_people import crowd_look, people_scenario
+
+        look, products = crowd_look(args.out / "catalog")
+        source = catalog_image_source(lambda pid: {"image_path": products.get(pid, "")})
+        panel = Panel(PanelController(image_source=source), size=size)
+        scenario = lambda: people_scenario(panel, look, args.out)  # noqa: E731
     else:
         panel = Panel(PanelController(), size=size)
         scenario = lambda: error_scenario(panel, args.out)  # noqa: E731

@@ -129,6 +129,72 @@ def test_drawn_regions_come_last_and_are_marked():
     assert garments[-1]["drawn"] and garments[-1]["category"] == "bag"
 
 
+def a_crowd(background_people: int, items_each: int, foreground: bool = True) -> dict:
+    """A main subject in front (two garments) and small people behind her."""
+    people = [{"box": [100, 50, 300, 780], "score": 0.9, "background": not foreground,
+               "gender": {"label": "female", "score": 0.93}}]
+    items = [{"category": c, "box": b, "person": 0, "background": not foreground,
+              "matches": [match(f"{c}0", 0.9)]}
+             for c, b in (("bottomwear", [120, 400, 280, 690]), ("topwear", [110, 150, 290, 400]))]
+    for n in range(1, background_people + 1):
+        people.append({"box": [330, 300, 360, 400], "score": 0.6, "background": True,
+                       "gender": {"label": "male", "score": 0.7}})
+        items += [{"category": "topwear", "box": [332, 310, 358, 350], "person": n,
+                   "background": True, "matches": [match(f"bg{n}-{k}", 0.5)]}
+                  for k in range(items_each)]
+    return a_look(people=people, items=items)
+
+
+def test_background_people_are_collapsed_behind_more_people():
+    layout = build_layout(a_crowd(background_people=2, items_each=2))
+    garments = layout["garments"]
+    assert [g["collapsed"] for g in garments] == [False, False, True, True, True, True]
+    assert [g["person"] for g in garments] == [0, 0, 1, 1, 2, 2]  # the main subject first
+    assert [g["category"] for g in garments[:2]] == ["topwear", "bottomwear"]
+    assert layout["more_people"] == {"people": 2, "garments": 4}
+    assert layout["selected"] == garments[0]["id"]
+    assert [p["background"] for p in layout["people"]] == [False, True, True]
+
+
+def test_the_selection_never_starts_inside_the_collapsed_rows():
+    look = a_crowd(background_people=1, items_each=1)
+    for item in look["items"][:2]:
+        item["matches"] = []
+    layout = build_layout(look)
+    assert layout["selected"] == layout["garments"][0]["id"]
+    assert not layout["garments"][0]["collapsed"]
+
+
+def test_a_photo_of_background_people_only_shows_them_all():
+    layout = build_layout(a_crowd(background_people=3, items_each=1, foreground=False))
+    assert layout["more_people"] is None
+    assert not any(g["collapsed"] for g in layout["garments"])
+    assert all(g["background"] for g in layout["garments"])
+
+
+def test_looks_without_background_keys_collapse_nothing():
+    layout = build_layout(a_look())  # the look JSON before the main-subject fields existed
+    assert layout["more_people"] is None
+    assert {(g["background"], g["collapsed"], g["whole_photo"]) for g in layout["garments"]} == {
+        (False, False, False)}
+    assert layout["people"][0]["background"] is False
+
+
+def test_drawn_regions_stay_in_view_between_foreground_and_background():
+    look = a_crowd(background_people=1, items_each=1)
+    look["items"].append({"category": "bag", "box": [0, 0, 50, 50], "person": None,
+                          "background": True, "matches": [match("b", 0.7)], "drawn": True})
+    garments = build_layout(look)["garments"]
+    assert [(g["drawn"], g["collapsed"]) for g in garments] == [
+        (False, False), (False, False), (True, False), (False, True)]
+
+
+def test_a_whole_photo_fallback_is_marked():
+    look = a_look(items=[{"category": "dress", "box": [0, 0, 400, 800], "person": 0,
+                          "whole_photo": True, "matches": [match("d", 0.6)]}])
+    assert build_layout(look)["garments"][0]["whole_photo"] is True
+
+
 @pytest.mark.parametrize(("code", "kind"), [
     ("catalog_missing", "catalog_missing"),
     ("catalog_embedder_mismatch", "catalog_embedder_mismatch"),
@@ -198,6 +264,27 @@ def test_local_product_photos_become_thumbnails(tmp_path):
     assert source(match("q", 0.9)) == "https://img.example/q.jpg"  # not local: its web link
     gone = catalog_image_source(lambda pid: {"image_path": str(tmp_path / "gone.jpg")})
     assert gone(match("g", 0.9, image_link="images/g.jpg")) == ""
+
+
+def test_a_worn_product_photo_shows_the_garment_it_was_indexed_by(tmp_path):
+    """A match's ``crop`` (its garment's box in the catalog's own photo) becomes the card."""
+    path = tmp_path / "worn.png"
+    photo = Image.new("RGB", (400, 800), (255, 255, 255))
+    photo.paste((30, 60, 200), (100, 400, 300, 700))  # the trousers, below a white top
+    photo.save(path)
+    source = catalog_image_source(lambda pid: {"image_path": str(path)})
+
+    def shown(**extra) -> Image.Image:
+        url = source(match("p", 0.9, **extra))
+        return Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))).convert("RGB")
+
+    whole, crop = shown(), shown(crop=[100, 400, 300, 700])
+    assert whole.size[1] / whole.size[0] == pytest.approx(2.0, abs=0.02)
+    assert crop.size[0] / crop.size[1] == pytest.approx(248 / 348, abs=0.01)  # + 8% of 300 a side
+    red, _, blue = crop.getpixel((crop.size[0] // 2, crop.size[1] // 2))
+    assert blue > 150 and red < 80  # the garment itself fills the card
+    assert shown(crop=[900, 900, 950, 950]).size == whole.size  # a box off the photo: whole
+    assert shown(crop=None).size == whole.size
 
 
 # --- controller and js_api ------------------------------------------------------------

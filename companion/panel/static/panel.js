@@ -9,6 +9,8 @@
   let current = null; // last payload
   let selected = null; // garment id
   let busy = false;
+  const morePeopleOpen = new Set(); // looks whose "More people" rows the user expanded
+  let lookCount = 0;
 
   // --- helpers ---------------------------------------------------------------------
   function t(key, vars) {
@@ -120,6 +122,8 @@
   }
 
   function renderLook(layout, photo, session) {
+    if (session.count !== lookCount) morePeopleOpen.clear(); // a new look starts collapsed
+    lookCount = session.count;
     $("state").hidden = true;
     $("photo-pane").hidden = false;
     $("results").hidden = false;
@@ -135,6 +139,7 @@
     selected = ids.includes(layout.selected) ? layout.selected : (ids.includes(selected) ? selected : ids[0] || null);
     renderOverlay(layout);
     renderResults(layout, session);
+    showMorePeople(lookKey(session), layout.more_people && morePeopleOpen.has(lookKey(session)));
     const chosen = layout.garments.find((g) => g.id === selected);
     markSelected(Boolean(chosen && chosen.drawn)); // a box just drawn: bring its results into view
     fitPhoto();
@@ -161,13 +166,15 @@
     overlay.replaceChildren();
     layout.people.forEach((person) => {
       const score = person.gender === "unknown" ? "" : ` ${Math.round(person.gender_score * 100)}%`;
-      overlay.append(h("div", { class: "box person-box", "data-person": person.id, style: boxStyle(person.box) },
+      const background = person.background && layout.more_people ? " background" : "";
+      overlay.append(h("div", { class: `box person-box${background}`, "data-person": person.id, style: boxStyle(person.box) },
         h("span", { class: "box-label", text: t(person.label_key) + score })));
     });
     layout.garments.forEach((garment) => {
       const inside = garment.box.top < 0.04;
+      const background = garment.collapsed ? " background" : "";
       overlay.append(h("button", {
-        type: "button", class: `box garment-box${inside ? " inside" : ""}`, "data-garment": garment.id,
+        type: "button", class: `box garment-box${inside ? " inside" : ""}${background}`, "data-garment": garment.id,
         "data-category": garment.category, style: boxStyle(garment.box), tabindex: "-1",
         "aria-label": garmentName(garment),
         onclick: (event) => { event.stopPropagation(); select(garment.id, true); },
@@ -183,32 +190,68 @@
     const results = $("results");
     results.replaceChildren();
     layout.notices.forEach((notice) => results.append(h("div", { class: "notice", "data-notice": notice, text: t(`notice.${notice}`) })));
+    const more = layout.more_people ? renderMorePeople(layout.more_people, session) : null;
     let drawnNumber = 0;
     layout.garments.forEach((garment) => {
       const region = garment.drawn ? drawnNumber++ : null;
-      const sub = [];
-      if (garment.person !== null && garment.person !== undefined && layout.people.length > 1)
-        sub.push(t("garment.of_person", { n: garment.person + 1 }));
-      sub.push(t("garment.products", { n: garment.cards.length }));
-      const actions = h("div", { class: "garment-actions" },
-        session.can_search && !garment.drawn && garment.cards.length
-          ? h("button", { type: "button", class: "chip-button", text: t("garment.more"), onclick: () => act("more_results", garment.category) })
-          : null,
-        garment.drawn
-          ? h("button", { type: "button", class: "chip-button", text: t("garment.remove"), onclick: () => act("remove_region", region) })
-          : null);
-      const cards = garment.cards.map((card, n) => renderCard(card, garment, n));
-      results.append(h("section", {
-        class: "garment", "data-garment": garment.id, "data-category": garment.category,
-        onclick: () => select(garment.id, false),
-      },
-      h("div", { class: "garment-head" },
-        h("span", { class: "dot" }),
-        h("span", { class: "garment-title", text: garmentName(garment) }),
-        h("span", { class: "garment-sub", text: sub.join(" · ") }),
-        actions),
-      cards.length ? h("div", { class: "cards", role: "list" }, cards) : h("p", { class: "garment-empty", text: t("garment.empty") })));
+      const row = renderGarment(garment, layout, session, region);
+      if (garment.collapsed) more.querySelector(".more-rows").append(row);
+      else results.append(row);
     });
+    if (more) results.append(more);
+  }
+
+  // Background people's rows, behind one control that a keyboard opens too (details/summary).
+  function renderMorePeople(more, session) {
+    const key = lookKey(session);
+    const garments = more.garments === 1 ? t("more_people.garment", { n: 1 }) : t("more_people.garments", { n: more.garments });
+    const details = h("details", { class: "more-people", id: "more-people" },
+      h("summary", { class: "more-summary" },
+        h("span", { class: "chevron", "aria-hidden": "true" }),
+        h("span", { class: "more-title", text: t("more_people.title", { n: more.people }) }),
+        h("span", { class: "garment-sub", text: garments })),
+      h("div", { class: "more-rows" }));
+    details.open = morePeopleOpen.has(key);
+    details.addEventListener("toggle", () => showMorePeople(key, details.open));
+    return details;
+  }
+
+  function showMorePeople(key, open) {
+    if (open) morePeopleOpen.add(key);
+    else morePeopleOpen.delete(key);
+    $("stage").classList.toggle("more-people-open", Boolean(open));
+    if (!open && selected && document.querySelector(`.more-rows [data-garment="${selected}"]`)) {
+      const first = garmentIds()[0];
+      if (first) select(first, false); // the selection never hides inside a closed group
+    }
+  }
+
+  const lookKey = (session) => `${session.index}:${session.source || ""}`;
+
+  function renderGarment(garment, layout, session, region) {
+    const sub = [];
+    if (garment.person !== null && garment.person !== undefined && layout.people.length > 1)
+      sub.push(t("garment.of_person", { n: garment.person + 1 }));
+    if (garment.whole_photo && layout.people.length) sub.push(t("garment.whole_photo"));
+    sub.push(t("garment.products", { n: garment.cards.length }));
+    const actions = h("div", { class: "garment-actions" },
+      session.can_search && !garment.drawn && garment.cards.length
+        ? h("button", { type: "button", class: "chip-button", text: t("garment.more"), onclick: () => act("more_results", garment.category) })
+        : null,
+      garment.drawn
+        ? h("button", { type: "button", class: "chip-button", text: t("garment.remove"), onclick: () => act("remove_region", region) })
+        : null);
+    const cards = garment.cards.map((card, n) => renderCard(card, garment, n));
+    return h("section", {
+      class: `garment${garment.collapsed ? " background" : ""}`, "data-garment": garment.id, "data-category": garment.category,
+      onclick: () => select(garment.id, false),
+    },
+    h("div", { class: "garment-head" },
+      h("span", { class: "dot" }),
+      h("span", { class: "garment-title", text: garmentName(garment) }),
+      h("span", { class: "garment-sub", text: sub.join(" · ") }),
+      actions),
+    cards.length ? h("div", { class: "cards", role: "list" }, cards) : h("p", { class: "garment-empty", text: t("garment.empty") }));
   }
 
   function renderCard(card, garment, n) {
@@ -249,8 +292,10 @@
     }
   }
 
+  // The rows a shopper can see: not those inside a closed "More people" group.
   function garmentIds() {
-    return [...document.querySelectorAll(".garment")].map((s) => s.dataset.garment);
+    return [...document.querySelectorAll(".garment")]
+      .filter((s) => !s.closest("details:not([open])")).map((s) => s.dataset.garment);
   }
 
   function focusCard(id, n) {
