@@ -52,7 +52,8 @@ const testConnection = async () => {
   }
 };
 
-/** Six random digits: shown here and in the companion, so the user can match the two. */
+/** Six random digits, shown here only: the user types them into the companion, which pairs
+ * only when they are the digits this page sent. */
 const pairingCode = () => {
   const value = crypto.getRandomValues(new Uint32Array(1))[0] % 1000000;
   return String(value).padStart(6, "0");
@@ -74,7 +75,9 @@ const pair = async () => {
     await savePairing(await companion.pair(settings, code));
     say($("pairing-result"), t("pairingDone"), true);
   } catch (error) {
-    say($("pairing-result"), describeFailure(error), false);
+    say($("pairing-result"), error.code === "pairing_locked"
+      ? t("errPairingLocked", [String(Math.max(1, Math.ceil(error.retryAfter)))])
+      : describeFailure(error), false);
   } finally {
     $("pairing-code").hidden = true;
     $("pair").disabled = false;

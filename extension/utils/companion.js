@@ -5,7 +5,7 @@ import { Failure } from "./failure.js";
 export const companion = {
   PING_TIMEOUT_MS: 3000,
   LOOK_TIMEOUT_MS: 120000,
-  PAIR_TIMEOUT_MS: 130000, // the companion waits up to 120 s for the user's answer
+  PAIR_TIMEOUT_MS: 130000, // the companion waits up to 120 s for the user to type the code
 
   url(port, path) {
     return `http://127.0.0.1:${port}${path}`;
@@ -47,7 +47,10 @@ export const companion = {
       throw new Failure("companion_bad_answer", `HTTP ${response.status}`);
     }
     if (!response.ok) {
-      throw new Failure(json?.error?.code ?? "unexpected", json?.error?.message ?? "");
+      const failure = new Failure(json?.error?.code ?? "unexpected", json?.error?.message ?? "");
+      // 429 (pairing locked) says when to try again, in seconds
+      failure.retryAfter = Number(response.headers.get("Retry-After")) || 0;
+      throw failure;
     }
     return { json, headers: response.headers };
   },
@@ -65,7 +68,8 @@ export const companion = {
     return this.call(settings, "/v1/session", { method: "POST", timeoutMs: this.PING_TIMEOUT_MS });
   },
 
-  /** Waits while the user compares `code` in the companion; resolves to the new token. */
+  /** Waits while the user types `code` (shown on the options page) into the companion;
+   * resolves to the new token. Closing the page withdraws the companion's question. */
   async pair(settings, code) {
     const answer = await this.call(settings, "/v1/pair", {
       method: "POST", body: { code }, auth: false, timeoutMs: this.PAIR_TIMEOUT_MS,

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import os
+import queue
+import re
 import signal
 import socket
 import subprocess
@@ -21,11 +23,13 @@ from pathlib import Path
 import pytest
 
 from tests.support.companion_http import (
+    EXTENSION_ID,
     EXTENSION_ORIGIN,
     LiveCompanion,
     free_port,
     request,
 )
+from tests.support.extension_browser import launch_chromium, message, requires_chromium
 
 pty = pytest.importorskip("pty", reason="the terminal tests need a POSIX pseudo-terminal")
 QUESTION = "asks to pair with this companion"
@@ -297,3 +301,87 @@ def test_an_unanswered_question_is_withdrawn_and_frees_the_desk(tmp_path):
     assert [q.code for q in asked] == ["123456", "654321"]
     assert all(q.withdrawn.is_set() for q in asked)
     assert not (tmp_path / "pairings.json").exists()
+
+
+class Typist:
+    """The user at the companion (its ``confirm``): sees each question, and types what the test
+    hands it, as they would type what the options page shows."""
+
+    def __init__(self) -> None:
+        self.questions: queue.Queue = queue.Queue()
+        self.keys: queue.Queue = queue.Queue()
+
+    def __call__(self, question) -> bool:
+        self.questions.put(question)
+        while not question.withdrawn.is_set():
+            try:
+                return question.matches(self.keys.get(timeout=0.1))
+            except queue.Empty:
+                continue
+        return False
+
+    def next_question(self):
+        return self.questions.get(timeout=30)
+
+
+@pytest.mark.browser
+@requires_chromium
+def test_the_options_page_pairs_with_the_code_it_shows_and_says_what_went_wrong(tmp_path):
+    """The real extension in Chromium: only the code its options page shows pairs; a wrong code,
+    a closed page and the lock after failures each end as the page says."""
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    typist = Typist()
+    live = LiveCompanion(None, tmp_path / "pairings.json", {"confirm": typist})
+    try:
+        with playwright_api.sync_playwright() as playwright:
+            browser = launch_chromium(playwright, tmp_path / "profile")
+            try:
+                options = open_options(browser, live.port)
+
+                def pair(typed: str | None) -> str:
+                    options.click("#pair")
+                    question = typist.next_question()
+                    shown = options.text_content("#pairing-code")
+                    assert question.origin == f"chrome-extension://{EXTENSION_ID}"
+                    assert shown.replace(" ", "") == question.code
+                    typist.keys.put(shown if typed is None else typed)
+                    options.wait_for_selector("#pair:not([disabled])")
+                    return options.text_content("#pairing-result")
+
+                wrong = pair("000000")
+                assert wrong == message("errPairingRefused")
+                assert not (tmp_path / "pairings.json").exists()
+                assert pair(None) == message("pairingDone")
+                assert json.loads((tmp_path / "pairings.json").read_text())["pairings"]
+
+                # the user closes the page while the companion asks: the question comes down
+                options.click("#pair")
+                question = typist.next_question()
+                assert question.already_paired
+                options.close()
+                assert question.withdrawn.wait(10), "the closed page's question stayed up"
+
+                options = open_options(browser, live.port)
+                pair("111111")  # two more failures: three in a row lock pairing
+                pair("222222")
+                options.click("#pair")
+                options.wait_for_selector("#pair:not([disabled])")
+                said = options.text_content("#pairing-result")
+                seconds = re.fullmatch(re.escape(message("errPairingLocked"))
+                                       .replace(re.escape("$SECONDS$"), r"(\d+)"), said)
+                assert seconds and 1 <= int(seconds[1]) <= 10, said
+                assert typist.questions.empty(), "a locked request asks nothing"
+            finally:
+                browser.close()
+    finally:
+        live.stop()
+
+
+def open_options(browser, port: int):
+    """The options page, set to the companion's port as a user does (the port form)."""
+    options = browser.new_page()
+    options.goto(f"chrome-extension://{EXTENSION_ID}/options/options.html")
+    options.fill("#port", str(port))
+    options.click("#port-form button[type=submit]")
+    options.wait_for_selector("#status.ok")
+    return options
