@@ -66,6 +66,7 @@ PORT = re.compile(r"sin6?_port=htons\((\d+)\)")
 IPV4 = re.compile(r'inet_addr\("([^"]+)"\)')
 IPV6 = re.compile(r'inet_pton\(AF_INET6, "([^"]+)"')
 UNIX_PATH = re.compile(r'sun_path=(@?)("(?:[^"\\]|\\.)*")')
+MESSAGE_NAME = re.compile(r"msg_name=(\{[^}]*\})")
 ENDPOINTS = re.compile(r"<(?:TCP|UDP)(?:v6)?:\[(?P<ends>.*)\]>")
 
 
@@ -235,7 +236,10 @@ def _network_violation(call: str, args: list[str]) -> tuple[str, str] | None:
         return found
     if call in SENDS:
         where = SENDS[call]
-        found = _address_violation(args[where]) if len(args) > where else None
+        given = args[where] if len(args) > where else ""
+        # a message's addresses only, never its data
+        addresses = [given] if call == "sendto" else MESSAGE_NAME.findall(given)
+        found = next(filter(None, map(_address_violation, addresses)), None)
         return found or _endpoint_violation(args[0])
     return None
 
