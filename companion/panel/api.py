@@ -59,9 +59,9 @@ class PanelApi:
     def pending_pairing(self) -> dict | None:
         return self._pairing.pending()
 
-    def answer_pairing(self, approved: bool) -> dict:
-        """The user's answer to "pair this browser?" (the code on screen matched, or not)."""
-        return {"answered": self._pairing.answer(approved is True)}
+    def answer_pairing(self, code: str | None) -> dict:
+        """The user's answer to "pair this browser?": the code they typed, or None (refused)."""
+        return {"answered": self._pairing.answer(code if isinstance(code, str) else None)}
 
     def _call(self, action: Callable[[], dict]) -> dict:
         try:

@@ -88,7 +88,7 @@ class Panel:
         self.bring_to_front()
 
     def confirm_pairing(self, request, timeout_s: float = PAIRING_TIMEOUT_S) -> bool:
-        """The server's ``confirm``: ask in the window whether the extension may pair."""
+        """The server's ``confirm``: ask in the window for the code the extension shows."""
 
         def show(question: dict | None) -> None:
             if self.wait_ready():
@@ -96,7 +96,7 @@ class Panel:
             if question is not None:
                 self.bring_to_front()
 
-        return self.pairing.ask(request.origin, request.code, timeout_s, show)
+        return self.pairing.ask(request, timeout_s, show)
 
     def wait_ready(self, timeout: float = LOAD_TIMEOUT_S) -> bool:
         return self._ready.wait(timeout)

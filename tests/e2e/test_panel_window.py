@@ -198,9 +198,12 @@ def test_serve_shows_each_look_with_its_photo(display, small_index_dir, tmp_path
     result = drive(display, "serve", tmp_path, "--index", str(small_index_dir))
     look, shown = result["look"], result["shown"]
     assert result["status"] == 200
-    # pairing asked in the window: the code the browser sent, "Don't pair" focused, then paired
-    assert result["pairing_dialog"] == {"code": "123 456", "origin": EXTENSION_ORIGIN,
-                                        "focused": "pairing-deny"}
+    # pairing asked in the window: the code field focused and empty (the window never shows the
+    # code: the user types what the browser shows), then paired with the code typed
+    dialog = result["pairing_dialog"]
+    assert {k: dialog[k] for k in ("code", "origin", "focused")} == {
+        "code": "", "origin": EXTENSION_ORIGIN, "focused": "pairing-code"}
+    assert "123" not in dialog["text"]
     assert result["visible_while_pairing"] is True and result["dialog_hidden_after"] is True
     assert result["pairing_status"] == 200
     assert_png(tmp_path / "pairing.png")

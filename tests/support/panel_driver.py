@@ -202,12 +202,15 @@ def serve_scenario(index: Path, out: Path) -> None:
             asking.start()
             wait_for(panel, "!document.getElementById('pairing').hidden", 30)
             result["pairing_dialog"] = json.loads(panel.evaluate("""JSON.stringify({
-                code: document.getElementById('pairing-code').textContent,
+                text: document.getElementById('pairing').innerText,
+                code: document.getElementById('pairing-code').value,
                 origin: document.getElementById('pairing-origin').textContent,
                 focused: document.activeElement.id})"""))
             result["visible_while_pairing"] = panel.visible()
             screenshot(panel, out / "pairing.png")
-            panel.evaluate("document.getElementById('pairing-approve').click(); 0")
+            # the user types the code the browser shows (the window never shows it), then Pair
+            panel.evaluate("document.getElementById('pairing-code').value = '123 456'; "
+                           "document.getElementById('pairing-approve').click(); 0")
             asking.join(30)
             status, paired, _ = answers[0]
             result["pairing_status"] = status

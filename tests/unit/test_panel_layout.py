@@ -7,6 +7,7 @@ import io
 import json
 import re
 import threading
+import time
 
 import pytest
 from PIL import Image
@@ -23,9 +24,11 @@ from companion.panel.layout import (
 )
 from companion.panel.pairing import PairingPrompt
 from companion.pipeline.look import LookRequest
+from companion.server.pairing import PairingRequest
 from tests.support.data import REPO
 
 STATIC = REPO / "companion" / "panel" / "static"
+ORIGIN = "chrome-extension://knhekecfkhfdgpmjaboemjdidiipffjc"
 
 
 def match(product_id: str, score: float, **extra) -> dict:
@@ -377,15 +380,31 @@ def test_history_keeps_the_last_looks_only():
 
 
 # --- pairing question -----------------------------------------------------------------
-def test_pairing_waits_for_the_answer_in_the_window():
+def test_pairing_in_the_window_needs_the_code_typed():
     prompt = PairingPrompt()
     shown: list = []
-    assert prompt.answer(True) is False  # nothing asked yet
-    answer = threading.Timer(0.2, lambda: prompt.answer(True))
-    answer.start()
-    assert prompt.ask("chrome-extension://x", "123456", 5.0, shown.append) is True
-    assert shown == [{"origin": "chrome-extension://x", "code": "123456"}, None]
-    threading.Timer(0.2, lambda: prompt.answer(False)).start()
-    assert prompt.ask("chrome-extension://x", "654321", 5.0) is False
-    assert prompt.ask("chrome-extension://x", "111111", 0.2) is False  # no answer: refused
+    assert prompt.answer("123456") is False  # nothing asked yet
+    threading.Timer(0.2, lambda: prompt.answer("123 456")).start()
+    assert prompt.ask(PairingRequest(ORIGIN, "123456"), 5.0, shown.append) is True
+    # the window shows who asks, never the code
+    assert shown == [{"origin": ORIGIN, "alreadyPaired": False}, None]
+    threading.Timer(0.2, lambda: prompt.answer("654322")).start()  # a wrong code
+    assert prompt.ask(PairingRequest(ORIGIN, "654321", already_paired=True), 5.0,
+                      shown.append) is False
+    assert shown[2] == {"origin": ORIGIN, "alreadyPaired": True}  # "approving replaces" shows
+    threading.Timer(0.2, lambda: prompt.answer(None)).start()  # "Don't pair"
+    assert prompt.ask(PairingRequest(ORIGIN, "654321"), 5.0) is False
+    assert prompt.ask(PairingRequest(ORIGIN, "111111"), 0.2) is False  # no answer: refused
     assert prompt.pending() is None
+
+
+def test_a_withdrawn_pairing_question_comes_down_at_once():
+    prompt = PairingPrompt()
+    shown: list = []
+    request = PairingRequest(ORIGIN, "123456")
+    threading.Timer(0.2, request.withdrawn.set).start()
+    started = time.monotonic()
+    assert prompt.ask(request, 30.0, shown.append) is False
+    assert time.monotonic() - started < 5
+    assert shown[-1] is None and prompt.pending() is None
+    assert prompt.answer("123456") is False, "the code arrives too late to answer anything"

@@ -405,20 +405,22 @@
       return;
     }
     $("pairing-origin").textContent = question.origin;
-    $("pairing-code").textContent = `${question.code.slice(0, 3)} ${question.code.slice(3)}`;
+    $("pairing-replaces").hidden = !question.alreadyPaired;
+    $("pairing-code").value = ""; // the user types the code the browser shows; we never show it
     modal.hidden = false;
-    $("pairing-deny").focus(); // the safe answer is the default one
+    $("pairing-code").focus();
   }
 
   async function answerPairing(approved) {
     $("pairing").hidden = true;
-    await (await api()).answer_pairing(approved);
+    await (await api()).answer_pairing(approved ? $("pairing-code").value : null);
   }
 
   $("pairing-approve").addEventListener("click", () => answerPairing(true));
   $("pairing-deny").addEventListener("click", () => answerPairing(false));
   $("pairing").addEventListener("keydown", (event) => {
     if (event.key === "Escape") answerPairing(false);
+    if (event.key === "Enter" && event.target.id === "pairing-code") answerPairing(true);
     event.stopPropagation(); // the results' arrow keys stay out of the dialog
   });
 
