@@ -233,16 +233,16 @@ def test_a_requester_that_goes_away_takes_its_question_with_it(terminal):
     terminal.wait_for(PROMPT)
     assert f"from: {OTHER_ORIGIN}" in terminal.printed
     gone.close()
-    terminal.wait_for("withdrawn", timeout=5)
+    terminal.wait_for("withdrawn", timeout=15)
 
     # the desk is free at once: the real extension is asked, and only its code pairs it
     pairing = Pairing(terminal.port, "222222")
-    terminal.wait_for(PROMPT, count=2, timeout=5)
+    terminal.wait_for(PROMPT, count=2, timeout=15)
     terminal.type("111111\n")  # the withdrawn question's code answers nothing
     assert (pairing.result().status, pairing.answer.error_code) == (403, "pairing_refused")
     assert terminal.pairings() == []
     pairing = Pairing(terminal.port, "333333")
-    terminal.wait_for(PROMPT, count=3, timeout=5)
+    terminal.wait_for(PROMPT, count=3, timeout=15)
     terminal.type("333333\n")
     assert pairing.result().status == 200
     assert terminal.pairings() == [EXTENSION_ORIGIN]
