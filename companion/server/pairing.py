@@ -1,7 +1,9 @@
 """Paired extensions: a random token per browser, kept only as a SHA-256 hash with its Origin.
 
 The token proves "this is the extension the user approved"; the pinned Origin stops a token that
-leaked to another extension or page from working there.
+leaked to another extension or page from working there. The user approves by typing the code the
+extension shows where the companion asks (``confirm``: the terminal, or the window); the desk asks
+one question at a time and withdraws it when nobody waits for the answer any more.
 """
 
 from __future__ import annotations
