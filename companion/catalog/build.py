@@ -1,7 +1,8 @@
 """``shop-the-look index build``: feed → embeddings → one usearch index per category + SQLite.
 
-The build writes into a fresh temporary folder next to the target and swaps it in only when
-everything is written, so a killed or failed build never leaves a half-written index behind.
+The build writes a new version beside the current one and publishes it in one atomic step when
+everything is written (``companion/catalog/versions.py``), so a killed or failed build never
+leaves a half-written index, or none, at ``--out``.
 """
 
 from __future__ import annotations
@@ -9,9 +10,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import shutil
 import sqlite3
-import tempfile
 import time
 import urllib.request
 from collections import defaultdict
@@ -27,6 +26,7 @@ from usearch.index import Index
 
 from companion.catalog.feed import FeedProblem, Product, read_feed
 from companion.catalog.index import DATABASE, FORMAT_VERSION, MANIFEST, IndexManifest
+from companion.catalog.versions import IndexVersions
 from companion.errors import LookError
 from companion.inference.embedder import Embedder
 from companion.pipeline.decode import decode_image
@@ -77,8 +77,8 @@ def build_index(
             products.append(entry)
     if limit is not None:
         products = products[:limit]
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
+    versions = IndexVersions(out)
+    staging = versions.stage()  # also removes what killed builds left
     try:
         vectors: dict[str, list[np.ndarray]] = defaultdict(list)
         keys: dict[str, list[int]] = defaultdict(list)
@@ -109,9 +109,9 @@ def build_index(
             "feed": feed.name,
             "source_sha256": source_sha256,
         }, indent=2) + "\n")
-        _swap_in(staging, out)
+        versions.publish(staging)
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        versions.discard(staging)
         raise
     report.seconds = time.monotonic() - started
     return report
@@ -188,13 +188,3 @@ def _download(url: str) -> bytes:
     Image.open(io.BytesIO(data))  # fail early on HTML error pages
     return data
 
-
-def _swap_in(staging: Path, out: Path) -> None:
-    """Replace ``out`` with ``staging`` so that readers see either the old or the new index."""
-    if out.exists():
-        retired = out.with_name(f".{out.name}.old-{int(time.time())}")
-        out.rename(retired)
-        staging.rename(out)
-        shutil.rmtree(retired, ignore_errors=True)
-    else:
-        staging.rename(out)

@@ -1,4 +1,8 @@
-"""A built catalog index: one usearch index per category (memory-mapped) plus SQLite metadata."""
+"""A built catalog index: one usearch index per category (memory-mapped) plus SQLite metadata.
+
+An index folder holds versions and a pointer to the current one (companion/catalog/versions.py);
+opening it opens the current version, or the folder itself for an index from before versions.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +14,10 @@ from pathlib import Path
 import numpy as np
 from usearch.index import Index
 
+from companion.catalog.versions import DATABASE, MANIFEST, IndexVersions
 from companion.errors import ErrorCode, LookError
 from companion.types import Match
 
-MANIFEST = "manifest.json"
-DATABASE = "products.sqlite"
 FORMAT_VERSION = 1
 OVERFETCH = 4  # gender filtering drops rows after the search; ask for more up front
 
@@ -35,29 +38,41 @@ class IndexManifest:
 
     @classmethod
     def read(cls, directory: Path) -> IndexManifest:
-        data = json.loads((directory / MANIFEST).read_text(encoding="utf-8"))
+        """The manifest of the index folder's current version."""
+        return cls.read_file(IndexVersions(directory).current() / MANIFEST)
+
+    @classmethod
+    def read_file(cls, path: Path) -> IndexManifest:
+        data = json.loads(path.read_text(encoding="utf-8"))
         return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
 
 
 class CatalogIndex:
-    """Read-only, thread-safe searches over a built index directory."""
+    """Read-only, thread-safe searches over a built index directory.
+
+    It keeps the version that was current when it opened, even after a newer build replaces it
+    (``version_id`` says which; a later build keeps it until the one after).
+    """
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
-        if not (directory / MANIFEST).is_file():
+        versions = IndexVersions(directory)
+        self.version_id = versions.current_id()  # None: an index from before versions
+        version = versions.current()
+        if not (version / MANIFEST).is_file():
             raise LookError(
                 ErrorCode.CATALOG_MISSING,
                 f"No catalog index at {directory}. Build one with "
                 "`shop-the-look index build FEED --out DIR` (see the README for the demo catalog).",
                 503,
             )
-        self.manifest = IndexManifest.read(directory)
+        self.manifest = IndexManifest.read_file(version / MANIFEST)
         self._indexes = {
-            category: Index.restore(str(directory / f"{category}.usearch"), view=True)
+            category: Index.restore(str(version / f"{category}.usearch"), view=True)
             for category, count in self.manifest.counts.items()
             if count > 0
         }
-        uri = f"file:{(directory / DATABASE).as_posix()}?mode=ro&immutable=1"
+        uri = f"file:{(version / DATABASE).as_posix()}?mode=ro&immutable=1"
         self._db = sqlite3.connect(uri, uri=True, check_same_thread=False)
         self._db.row_factory = sqlite3.Row
 

@@ -16,7 +16,8 @@ import pytest
 from companion.catalog.build import build_index
 from companion.catalog.categories import category_of
 from companion.catalog.feed import FeedProblem, read_feed
-from companion.catalog.index import CatalogIndex
+from companion.catalog.index import CatalogIndex, IndexManifest
+from companion.catalog.versions import IndexVersions
 from companion.errors import LookError
 from companion.inference.embedder import Embedder
 from companion.pipeline.decode import decode_image
@@ -105,17 +106,17 @@ def test_a_failed_build_leaves_the_previous_index_untouched(tmp_path, store):
     feed = write_feed(tmp_path, [GOOD, CAP])
     out = tmp_path / "index"
     build_index(feed, out, Embedder(store), show_progress=False)
-    before = (out / "manifest.json").read_text()
+    before, versions = IndexManifest.read(out), sorted((out / "versions").iterdir())
     with pytest.raises(KeyboardInterrupt):
         build_index(feed, out, FailingEmbedder(store), show_progress=False)
-    assert (out / "manifest.json").read_text() == before
+    assert IndexManifest.read(out) == before
     assert CatalogIndex(out).product("1530") is not None
-    assert [p.name for p in tmp_path.iterdir() if ".building-" in p.name] == []
+    assert sorted((out / "versions").iterdir()) == versions, "nothing left of the failed build"
 
 
 @requires_data
 def test_the_manifest_records_the_embedder(small_index_dir, store):
-    manifest = json.loads((small_index_dir / "manifest.json").read_text())
+    manifest = json.loads((IndexVersions(small_index_dir).current() / "manifest.json").read_text())
     embedder = Embedder(store)
     assert manifest["embedder"] == embedder.name
     assert manifest["embedder_sha256"] == embedder.manifest.sha256

@@ -14,6 +14,7 @@ import zlib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from companion.catalog.versions import IndexVersions
 from companion.server.config import ServerConfig
 from companion.server.confirm import approve_for_tests
 from companion.server.runner import ServerThread
@@ -127,7 +128,8 @@ def png_claiming(width: int, height: int) -> bytes:
 def index_of_another_embedder(index_dir: Path, folder: Path) -> Path:
     """A copy of ``index_dir`` whose manifest says another embedder built it."""
     copy = Path(shutil.copytree(index_dir, folder / "index-of-another-embedder"))
-    manifest = json.loads((copy / "manifest.json").read_text(encoding="utf-8"))
+    path = IndexVersions(copy).current() / "manifest.json"
+    manifest = json.loads(path.read_text(encoding="utf-8"))
     manifest.update(embedder="someone-elses-embedder", embedder_sha256="0" * 64)
-    (copy / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    path.write_text(json.dumps(manifest), encoding="utf-8")
     return copy
