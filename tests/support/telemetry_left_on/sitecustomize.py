@@ -1,7 +1,9 @@
-"""A companion that leaves ONNX Runtime's telemetry on, for the privacy tests (tests/e2e/
-test_privacy_os.py, tests/integration/test_privacy.py) to show that they catch one. With this folder on PYTHONPATH, Python runs this file at start-up:
-onnxruntime is imported here, before the companion can switch its telemetry off (as every build
-did before issue 27), and its telemetry events are enabled. Nothing else changes."""
+"""A companion that leaves ONNX Runtime's telemetry on, for the privacy tests
+(tests/e2e/test_privacy_os.py, tests/integration/test_privacy.py) to show that they catch one.
+
+With this folder on PYTHONPATH, Python runs this file at start-up: onnxruntime is imported
+here, before the companion can switch its telemetry off (as every build did before issue 27),
+and its telemetry events are enabled. Nothing else changes."""
 
 import os
 
