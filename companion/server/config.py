@@ -20,6 +20,10 @@ API_VERSION = 1
 DEFAULT_PORT = 17317  # fixed so the extension finds the companion without asking; --port changes it
 HOST = "127.0.0.1"  # loopback only: nothing on the network can reach the companion
 MAX_BODY_BYTES = 20 * 1024 * 1024  # a 20 MB photo is generous; more is refused with 413
+# The look queue. One person clicking through a gallery never meets these; a runaway client does.
+MAX_WAITING_LOOKS = 16  # more are refused at once (503 busy, Retry-After); a look takes ~0.5 s
+UPLOAD_ROOM_BYTES = 64 * 1024 * 1024  # uploads held at once (read or being read); others wait
+LOOK_TIMEOUT_S = 30.0  # a look is stopped (look_timeout) once it has run this long; most take < 2 s
 PAIRINGS_FILE = "pairings.json"
 
 LookHook = Callable[[dict, bytes], None]
@@ -47,3 +51,6 @@ class ServerConfig:
     max_body_bytes: int = MAX_BODY_BYTES
     pairing_timeout_s: float = PAIRING_TIMEOUT_S
     pipeline: LookRunner | None = None  # a ready pipeline (tests share one); None: built lazily
+    max_waiting_looks: int = MAX_WAITING_LOOKS
+    upload_room_bytes: int = UPLOAD_ROOM_BYTES
+    look_timeout_s: float = LOOK_TIMEOUT_S

@@ -1,21 +1,43 @@
-"""Runs looks off the event loop: one inference thread, the pipeline built on first use."""
+"""Runs looks off the event loop, one at a time and in arrival order, in one inference thread.
+
+The queue is bounded (``busy`` beyond ``max_waiting_looks``), uploads share a bounded room in
+memory, a look whose client has left is dropped when its turn comes, and every look runs under a
+deadline. The pipeline is built on first use.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import threading
+import time
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
 
 from companion import paths
+from companion.errors import ErrorCode, LookError
+from companion.pipeline.deadline import Deadline
 from companion.server.config import ServerConfig
+from companion.server.upload import Upload, UploadRoom, left_before_look
 
 log = logging.getLogger(__name__)
 HOOK_TIMEOUT_S = 5.0  # a stuck results window must not keep the extension waiting
+TYPICAL_LOOK_S = 1.0  # the guess for Retry-After until looks have been timed
+LOOK_S_WEIGHT = 0.2  # how fast the running average of a look's duration follows new looks
+
+
+@dataclass
+class Busy(LookError):
+    """The queue is full; ``retry_after_s`` is roughly when it will have room."""
+
+    retry_after_s: int = 1
 
 
 class LookEngine:
-    """Owns the pipeline and the thread pool it runs in; handlers only await ``look``."""
+    """Owns the pipeline, the look queue and the threads looks run in; handlers only await
+    ``look``."""
 
     def __init__(self, config: ServerConfig) -> None:
         self._config = config
@@ -24,12 +46,58 @@ class LookEngine:
         # One look at a time: the models already use every core, and memory stays predictable.
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="look")
         self._hooks = ThreadPoolExecutor(max_workers=1, thread_name_prefix="look-hook")
+        self._turn = asyncio.Lock()  # FIFO: looks start in the order their uploads were read
+        self._room = UploadRoom(config.upload_room_bytes)
+        self._look_s = TYPICAL_LOOK_S
+        self.waiting = 0  # looks admitted but not started: reading, or waiting for room or turn
+        self.queued = 0  # of those, the ones read and waiting for the worker
         self.runs = 0  # looks handed to the pipeline (tests check that refusals add none)
+        self.skipped = 0  # looks dropped because their client had left before their turn
 
-    async def look(self, data: bytes, source: str, request) -> dict:
-        """The look's JSON (``look_to_json``); LookError from the pipeline passes through."""
+    async def look(self, read: Callable[[], Awaitable[Upload]], size: int,
+                   gone: Callable[[], bool]) -> dict:
+        """The look's JSON (``look_to_json``) of the upload ``read`` gives (``size``: the bytes
+        it will hold); LookError from reading or the pipeline passes through.
+
+        Raises ``Busy`` at once when ``max_waiting_looks`` looks wait already, and
+        ``client_gone`` instead of running a look whose client has left (``gone()``).
+        """
+        if self.waiting >= self._config.max_waiting_looks:
+            raise Busy(ErrorCode.BUSY, f"{self.waiting} looks are already waiting. Try again in "
+                       "a few seconds.", 503, self.retry_after_s())
+        self.waiting += 1
+        started = False
+        try:
+            async with self._room.hold(size):
+                upload = await read()
+                self.queued += 1
+                try:
+                    await self._turn.acquire()
+                finally:
+                    self.queued -= 1
+                self.waiting -= 1
+                started = True
+                try:
+                    payload = await self._start(upload, gone)
+                finally:
+                    self._turn.release()
+                await self.publish(payload, upload.data)
+        finally:
+            if not started:
+                self.waiting -= 1
+        return payload
+
+    async def _start(self, upload: Upload, gone: Callable[[], bool]) -> dict:
+        """Run the look in the worker, unless its client has left while it waited."""
+        if gone():
+            self.skipped += 1
+            raise left_before_look()
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self._run, data, source, request)
+        return await loop.run_in_executor(self._executor, self._run, upload)
+
+    def retry_after_s(self) -> int:
+        """Seconds until the looks waiting now have likely run (at least 1)."""
+        return max(1, math.ceil(self.waiting * self._look_s))
 
     async def publish(self, payload: dict, data: bytes) -> None:
         """Hand a finished look to ``on_look`` (the panel); its failures never reach the client."""
@@ -54,12 +122,18 @@ class LookEngine:
         except Exception as exc:
             log.error("The look pipeline is not ready: %s", exc)
 
-    def _run(self, data: bytes, source: str, request) -> dict:
+    def _run(self, upload: Upload) -> dict:
         from companion.pipeline.look_output import look_to_json
 
         pipeline = self._get_pipeline()
         self.runs += 1
-        return look_to_json(pipeline.run(data, source=source, request=request))
+        # The deadline starts with the look itself: waiting in the queue is not its cost.
+        request = replace(upload.request, deadline=Deadline.after(self._config.look_timeout_s))
+        started = time.monotonic()
+        try:
+            return look_to_json(pipeline.run(upload.data, source=upload.source, request=request))
+        finally:
+            self._look_s += LOOK_S_WEIGHT * (time.monotonic() - started - self._look_s)
 
     def _get_pipeline(self):
         with self._lock:

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import re
+from functools import partial
 from importlib.metadata import PackageNotFoundError, version
 
 from aiohttp import web
 
 from companion.errors import ErrorCode, LookError
 from companion.server.config import API_VERSION, APP_NAME
+from companion.server.engine import Busy
 from companion.server.envelope import error_response, json_response
 from companion.server.keys import CONFIG, DESK, ENGINE, PAIRINGS
 from companion.server.pairing import Answer, PairingLocked, PairingRequest
-from companion.server.sniff import looks_like_image
-from companion.server.upload import read_upload
+from companion.server.upload import client_gone, read_upload, upload_size
 
 CODE = re.compile(r"\d{6}")
 MAX_PAIR_BODY = 1024
@@ -60,7 +61,7 @@ async def pair(request: web.Request) -> web.Response:
     origin = request.headers["Origin"]  # security checked it is an extension's, exactly
     question = PairingRequest(origin, code, already_paired=request.app[PAIRINGS].has(origin))
     try:
-        answer = await request.app[DESK].ask(question, gone=lambda: _gone(request))
+        answer = await request.app[DESK].ask(question, gone=partial(client_gone, request))
     except PairingLocked as locked:
         response = error_response(locked.status, locked.code, locked.message)
         response.headers["Retry-After"] = str(locked.retry_after_s)
@@ -71,11 +72,6 @@ async def pair(request: web.Request) -> web.Response:
     return json_response({"token": token, "origin": origin, "api": API_VERSION})
 
 
-def _gone(request: web.Request) -> bool:
-    """Whether the client has closed its connection (it no longer waits for the answer)."""
-    return request.transport is None or request.transport.is_closing()
-
-
 async def unpair(request: web.Request) -> web.Response:
     """Forget the caller's pairing (the options page's "Forget pairing")."""
     request.app[PAIRINGS].remove(request.headers["Origin"])  # the pinned one: security checked
@@ -83,17 +79,17 @@ async def unpair(request: web.Request) -> web.Response:
 
 
 async def looks(request: web.Request) -> web.Response:
-    """Look at one image: the same JSON as ``shop-the-look look --json`` prints."""
-    upload = await read_upload(request, request.app[CONFIG].max_body_bytes)
-    if not upload.data:
-        raise LookError(ErrorCode.IMAGE_EMPTY, "The image is empty. Try another image.", 400)
-    if not looks_like_image(upload.data):
-        raise LookError(ErrorCode.IMAGE_UNREADABLE,
-                        "This is not an image we can read (JPEG, PNG, WebP "
-                        "or GIF). Try another image.", 415)
-    engine = request.app[ENGINE]
-    payload = await engine.look(upload.data, upload.source, upload.request)
-    await engine.publish(payload, upload.data)
+    """Look at one image: the same JSON as ``shop-the-look look --json`` prints. The look waits
+    its turn in the engine's queue; when too many wait: 503 ``busy`` with ``Retry-After``."""
+    max_bytes = request.app[CONFIG].max_body_bytes
+    try:
+        payload = await request.app[ENGINE].look(partial(read_upload, request, max_bytes),
+                                                 upload_size(request, max_bytes),
+                                                 partial(client_gone, request))
+    except Busy as busy:
+        response = error_response(busy.status, busy.code, busy.message)
+        response.headers["Retry-After"] = str(busy.retry_after_s)
+        return response
     response = json_response(payload)
     # Where the user sees the results; a header, so the body stays exactly the CLI's JSON.
     response.headers[RESULTS_HEADER] = "panel" if request.app[CONFIG].on_look else "none"

@@ -14,6 +14,7 @@ from PIL import Image
 from companion.errors import LookError
 from companion.pipeline.deadline import Deadline
 from companion.pipeline.decode import MAX_SCANS, decode_image, jpeg_scans
+from tests.support.bombs import scan_bomb
 
 
 def encode(image: Image.Image, fmt: str, **kwargs) -> bytes:
@@ -94,15 +95,6 @@ def test_bad_input_gets_a_clear_error_code(data, code):
         decode_image(data)
     assert caught.value.code == code
     assert caught.value.message
-
-
-def scan_bomb(scans: int, side: int = 6300) -> bytes:
-    """A progressive JPEG of one flat colour whose last scan is repeated until it has ``scans``:
-    each copy is 61 bytes but costs the decoder a pass over all 620,000 blocks. With 12,000
-    scans it is the issue's 978 KB, 6300×6300 file (minutes to decode)."""
-    data = encode(Image.new("RGB", (side, side), (128, 128, 128)), "JPEG", progressive=True)
-    last_scan = data[data.rfind(b"\xff\xda"):-2]  # the last SOS to the end, less EOI
-    return data[:-2] + last_scan * (scans - jpeg_scans(data)) + b"\xff\xd9"
 
 
 @pytest.fixture(scope="module")
