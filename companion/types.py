@@ -53,6 +53,7 @@ class Garment:
     box: Box  # pixels of DecodedImage.pixels
     person: int | None
     score: float = 1.0
+    whole_photo: bool = False  # the whole photo stands for it (a product photo, or a fallback)
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,7 @@ class Match:
     image_path: str = ""  # local copy of the product photo, when the index has one
     article_type: str = ""  # the feed's labels, for consensus re-ranking
     colour: str = ""
+    crop: Box | None = None  # the garment's box in the product photo, when indexed by a crop
 
 
 @dataclass(frozen=True)
@@ -86,4 +88,5 @@ class Look:
     height: int
     people: list[tuple[Person, Gender]] = field(default_factory=list)
     items: list[Item] = field(default_factory=list)
+    background: list[bool] = field(default_factory=list)  # per person: small, in the background
     timings_ms: dict[str, float] = field(default_factory=dict)

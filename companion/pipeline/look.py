@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -28,6 +28,8 @@ from companion.pipeline.garments import bags, garments_of_people
 from companion.pipeline.imaging import crop, iou
 from companion.pipeline.regions import garment_regions
 from companion.pipeline.search import vote_category
+from companion.pipeline.studio import is_studio_shot
+from companion.pipeline.subjects import in_background, main_subject_first, reading_order
 from companion.types import (
     Box,
     DecodedImage,
@@ -143,15 +145,43 @@ class LookPipeline:
     def _full_look(self, image: DecodedImage, source: str, request: LookRequest,
                    timer: Timer) -> Look:
         people, garments = self.detect(image, timer)
+        whole = _whole_photo(image)
         if not people:  # a product photo: the whole picture is the garment
-            height, width = image.pixels.shape[:2]
-            return self._search_regions(
-                image, source, [], [Garment("", (0.0, 0.0, float(width), float(height)), None)],
-                request, timer,
-            )
+            return self._search_regions(image, source, [], [whole], request, timer)
+        people, garments = main_subject_first(people, garments)
+        background = in_background(people)
+        featured, known = None, {}
+        if is_studio_shot(image.pixels):
+            garments, featured, known = self._studio_shot(image, garments, timer)
+        elif not any(g.person == 0 for g in garments):  # nothing found on the main subject
+            garments = [replace(whole, person=0), *garments]
+        garments = reading_order(garments, background)
+        if featured is not None:
+            garments = [featured, *(g for g in garments if g is not featured)]
         if request.categories:
             garments = [g for g in garments if g.category in request.categories]
-        return self._search_regions(image, source, people, garments, request, timer)
+        look = self._search_regions(image, source, people, garments, request, timer, known)
+        look.background = background
+        return look
+
+    def _studio_shot(self, image: DecodedImage, garments: list[Garment], timer: Timer
+                     ) -> tuple[list[Garment], Garment, dict[Box, np.ndarray]]:
+        """A studio shot is about one product, and the whole photo's category vote says which
+        (companion.pipeline.studio). The main subject's garment of that category is featured
+        first; when the detector found none, it read the photo wrong (a cropped body, a packshot
+        taken for a person), so the whole photo stands for the product, alone.
+
+        Returns the garments, the featured one, and the vectors already embedded (by box).
+        """
+        with timer.step("embed"):
+            vector = self.embedder.predict([image.pixels])[0]
+        with timer.step("search"):
+            category, share = vote_category(self.index, vector)
+        own = [g for g in garments if g.person == 0 and g.category == category]
+        if own:
+            return garments, max(own, key=lambda g: g.score), {}
+        whole = replace(_whole_photo(image), category=category, person=0, score=round(share, 4))
+        return [whole], whole, {whole.box: vector}
 
     def _region_look(self, image: DecodedImage, source: str, request: LookRequest,
                      timer: Timer) -> Look:
@@ -168,15 +198,22 @@ class LookPipeline:
 
     def _search_regions(self, image: DecodedImage, source: str,
                         people: list[tuple[Person, Gender]], garments: list[Garment],
-                        request: LookRequest, timer: Timer) -> Look:
+                        request: LookRequest, timer: Timer,
+                        known: dict[Box, np.ndarray] | None = None) -> Look:
+        """Each garment's matches; ``known``: vectors already embedded, by box."""
+        known = known or {}
         with timer.step("embed"):
-            vectors = self.embedder.predict([crop(image.pixels, g.box) for g in garments])
+            todo = [g.box for g in garments if g.box not in known]
+            if todo:
+                vectors = self.embedder.predict([crop(image.pixels, box) for box in todo])
+                known = {**known, **dict(zip(todo, vectors, strict=True))}
         items = []
         with timer.step("search"):
-            for garment, vector in zip(garments, vectors, strict=True):
+            for garment in garments:
+                vector = known[garment.box]
                 if not garment.category:
                     category, share = vote_category(self.index, vector)
-                    garment = Garment(category, garment.box, garment.person, round(share, 4))
+                    garment = replace(garment, category=category, score=round(share, 4))
                 gender = request.gender
                 if gender is None and garment.person is not None:
                     gender = people[garment.person][1].label
@@ -273,8 +310,14 @@ def _scale_box(box: Box, scale: float) -> Box:
     return tuple(round(v * scale, 1) for v in box)
 
 
+def _whole_photo(image: DecodedImage) -> Garment:
+    """The whole picture as one garment of a category still to vote on, nobody's yet."""
+    height, width = image.pixels.shape[:2]
+    return Garment("", (0.0, 0.0, float(width), float(height)), None, whole_photo=True)
+
+
 def _to_original(garment: Garment, scale: float) -> Garment:
-    return Garment(garment.category, _scale_box(garment.box, scale), garment.person, garment.score)
+    return replace(garment, box=_scale_box(garment.box, scale))
 
 
 def _person_to_original(person: Person, scale: float) -> Person:

@@ -24,8 +24,9 @@ def look_to_json(look: Look) -> dict:
                 "box": [round(v, 1) for v in person.box],
                 "score": round(person.score, 4),
                 "gender": {"label": gender.label, "score": round(gender.score, 4)},
+                "background": _in_background(look, number),
             }
-            for person, gender in look.people
+            for number, (person, gender) in enumerate(look.people)
         ],
         "items": [
             {
@@ -33,12 +34,18 @@ def look_to_json(look: Look) -> dict:
                 "box": [round(v, 1) for v in item.garment.box],
                 "person": item.garment.person,
                 "score": item.garment.score,
+                "background": _in_background(look, item.garment.person),
+                "whole_photo": item.garment.whole_photo,
                 "matches": [match_to_json(m) for m in item.matches],
             }
             for item in look.items
         ],
         "timings_ms": look.timings_ms,
     }
+
+
+def _in_background(look: Look, person: int | None) -> bool:
+    return person is not None and person < len(look.background) and look.background[person]
 
 
 def match_to_json(match: Match) -> dict:
@@ -52,6 +59,7 @@ def match_to_json(match: Match) -> dict:
         "gender": match.gender,
         "price": match.price,
         "availability": match.availability,
+        "crop": None if match.crop is None else list(match.crop),
     }
 
 

@@ -35,11 +35,11 @@ def test_look_json_prints_one_object_per_image_and_goes_on_after_a_bad_one(
     assert set(look) == {"image", "width", "height", "people", "items", "timings_ms"}
     assert look["items"] and all(len(i["matches"]) == 2 for i in look["items"])
     person = look["people"][0]
-    assert set(person) == {"box", "score", "gender"}
+    assert set(person) == {"box", "score", "gender", "background"}
     assert set(person["gender"]) == {"label", "score"}
     item = look["items"][0]
-    assert {"category", "box", "person", "matches"} <= set(item)
-    assert {"id", "score", "title", "image_link", "link"} <= set(item["matches"][0])
+    assert {"category", "box", "person", "background", "whole_photo", "matches"} <= set(item)
+    assert {"id", "score", "title", "image_link", "link", "crop"} <= set(item["matches"][0])
 
 
 def test_a_missing_catalog_tells_the_user_how_to_build_it(tmp_path):

@@ -1,0 +1,34 @@
+"""A studio shot is told apart from a street photo by its plain backdrop."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from companion.pipeline.studio import STUDIO_SHARE, backdrop_share, is_studio_shot
+
+
+def a_product_on(backdrop: tuple[int, int, int], noise: int = 0, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    pixels = np.empty((224, 168, 3), np.int16)
+    pixels[:] = backdrop
+    pixels += rng.integers(-noise, noise + 1, pixels.shape, dtype=np.int16) if noise else 0
+    pixels[40:200, 30:140] = rng.integers(0, 256, (160, 110, 3))  # the product, any colours
+    return np.clip(pixels, 0, 255).astype(np.uint8)
+
+
+def test_a_product_on_white_or_grey_is_a_studio_shot():
+    assert is_studio_shot(a_product_on((255, 255, 255)))
+    assert is_studio_shot(a_product_on((200, 200, 205), noise=8))  # a grey sweep, JPEG noise
+
+
+def test_a_busy_scene_is_not():
+    scene = np.random.default_rng(1).integers(0, 256, (480, 320, 3), dtype=np.uint8)
+    assert backdrop_share(scene) < 0.1
+    assert not is_studio_shot(scene)
+
+
+def test_a_product_that_reaches_the_frame_on_two_sides_is_still_a_studio_shot():
+    pixels = a_product_on((255, 255, 255))
+    pixels[:, 60:100] = 30  # trousers cut by the top and bottom edges of the photo
+    share = backdrop_share(pixels)
+    assert STUDIO_SHARE <= share < 1.0
