@@ -27,10 +27,12 @@ from usearch.index import Index
 from companion.catalog.feed import FeedProblem, Product, read_feed
 from companion.catalog.index import DATABASE, FORMAT_VERSION, MANIFEST, IndexManifest
 from companion.catalog.versions import IndexVersions
+from companion.catalog.views import ProductView, ProductViews
 from companion.errors import LookError
 from companion.inference.embedder import Embedder
 from companion.pipeline.decode import decode_image
 from companion.progress import Progress
+from companion.types import DecodedImage
 
 BATCH = 64
 DOWNLOAD_TIMEOUT_S = 20
@@ -40,7 +42,8 @@ SCHEMA = """
 CREATE TABLE products (
     key INTEGER PRIMARY KEY, id TEXT UNIQUE NOT NULL, title TEXT, link TEXT, image_link TEXT,
     image_path TEXT, category TEXT, gender TEXT, price TEXT, availability TEXT, brand TEXT,
-    color TEXT, product_type TEXT, article_type TEXT, line INTEGER
+    color TEXT, product_type TEXT, article_type TEXT, line INTEGER,
+    crop TEXT, worn INTEGER
 );
 CREATE INDEX products_category ON products(category);
 """
@@ -65,8 +68,13 @@ def build_index(
     include: Callable[[Product], bool] | None = None,
     show_progress: bool = True,
     source_sha256: str = "",
+    views: ProductViews | None = None,
 ) -> BuildReport:
-    """Build the index for ``feed`` into ``out`` (replacing it atomically)."""
+    """Build the index for ``feed`` into ``out`` (replacing it atomically).
+
+    ``views``: index a photo that shows a person by its garment's crop (companion.catalog.views);
+    None indexes every photo whole.
+    """
     started = time.monotonic()
     report = BuildReport()
     products: list[Product] = []
@@ -86,8 +94,8 @@ def build_index(
         with closing(sqlite3.connect(staging / DATABASE)) as db, progress:
             db.executescript(SCHEMA)
             for start in range(0, len(products), BATCH):
-                _add_batch(products[start : start + BATCH], feed.parent, embedder, db, vectors,
-                           keys, report)
+                _add_batch(products[start : start + BATCH], feed.parent, embedder, views, db,
+                           vectors, keys, report)
                 if show_progress:
                     progress.advance(min(BATCH, len(products) - start))
             db.commit()
@@ -135,33 +143,37 @@ def is_up_to_date(out: Path, embedder: Embedder, source_sha256: str) -> bool:
             and manifest.source_sha256 == source_sha256)
 
 
-def _add_batch(batch: list[Product], base: Path, embedder: Embedder, db: sqlite3.Connection,
+def _add_batch(batch: list[Product], base: Path, embedder: Embedder,
+               views: ProductViews | None, db: sqlite3.Connection,
                vectors: dict[str, list[np.ndarray]], keys: dict[str, list[int]],
                report: BuildReport) -> None:
     """Embed one batch of products and record them; unreadable photos become problems."""
-    good = []
+    good: list[tuple[Product, ProductView, float, str]] = []
     for product in batch:
-        pixels, local_path, problem = _load_image(base, product)
+        image, local_path, problem = _load_image(base, product)
         if problem is not None:
             report.problems.append(FeedProblem(product.line, problem))
-        else:
-            good.append((product, pixels, local_path))
-    embedded = embedder.predict([pixels for _, pixels, _ in good])
-    for (product, _, local_path), vector in zip(good, embedded, strict=True):
+            continue
+        view = (views.view(image.pixels, product.category) if views is not None
+                else ProductView(image.pixels, None, False))
+        good.append((product, view, image.scale, local_path))
+    embedded = embedder.predict([view.pixels for _, view, _, _ in good])
+    for (product, view, scale, local_path), vector in zip(good, embedded, strict=True):
         key = product.line  # stable and unique within one feed
+        crop = None if view.crop is None else json.dumps([round(v * scale, 1) for v in view.crop])
         db.execute(
-            "INSERT INTO products VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            "INSERT INTO products VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (key, product.id, product.title, product.link, product.image_link, local_path,
              product.category, product.gender, product.price, product.availability,
              product.brand, product.color, product.product_type, product.article_type,
-             product.line),
+             product.line, crop, int(view.worn)),
         )
         vectors[product.category].append(vector)
         keys[product.category].append(key)
 
 
-def _load_image(base: Path, product: Product) -> tuple[np.ndarray | None, str, str | None]:
-    """(pixels, local path or "", problem or None) for a product's image_link."""
+def _load_image(base: Path, product: Product) -> tuple[DecodedImage | None, str, str | None]:
+    """(image, local path or "", problem or None) for a product's image_link."""
     link = product.image_link
     try:
         if link.startswith(("http://", "https://")):
@@ -171,12 +183,12 @@ def _load_image(base: Path, product: Product) -> tuple[np.ndarray | None, str, s
             path = (base / link).resolve()
             data = path.read_bytes()
             local = str(path)
-        pixels = decode_image(data).pixels
+        image = decode_image(data)
     except LookError as exc:
         return None, "", f"image of {product.id} unreadable: {exc.message}"
     except OSError as exc:
         return None, "", f"image of {product.id} unreadable: {exc}"
-    return pixels, local, None
+    return image, local, None
 
 
 def _download(url: str) -> bytes:

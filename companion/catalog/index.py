@@ -16,7 +16,7 @@ from usearch.index import Index
 
 from companion.catalog.versions import DATABASE, MANIFEST, IndexVersions
 from companion.errors import ErrorCode, LookError
-from companion.types import Match
+from companion.types import Box, Match
 
 FORMAT_VERSION = 1
 OVERFETCH = 4  # gender filtering drops rows after the search; ask for more up front
@@ -130,7 +130,7 @@ class CatalogIndex:
                 image_link=row["image_link"], link=row["link"], category=row["category"],
                 gender=row["gender"], price=row["price"], availability=row["availability"],
                 image_path=row["image_path"], article_type=row["article_type"] or "",
-                colour=row["color"] or "",
+                colour=row["color"] or "", crop=_crop(row),
             ))
         return matches
 
@@ -140,3 +140,10 @@ class CatalogIndex:
 
     def close(self) -> None:
         self._db.close()
+
+
+def _crop(row: sqlite3.Row) -> Box | None:
+    """The indexed garment's box in the product photo (indexes built by garment; else None)."""
+    if "crop" not in row.keys() or not row["crop"]:  # noqa: SIM118 (a Row iterates values)
+        return None
+    return tuple(json.loads(row["crop"]))

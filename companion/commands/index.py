@@ -27,6 +27,11 @@ def register(commands) -> None:
                        "this embedder")
     build.add_argument("--embedder", default=None,
                        help="embedding model (default: the shipped one)")
+    build.add_argument("--index-by", choices=["garment", "photo"], default="garment",
+                       help="garment (default): a photo of a model wearing the product is indexed "
+                       "by the crop of the product's own garment, as a look's query is; a "
+                       "packshot stays whole. photo: every photo whole (faster, and what indexes "
+                       "built before this option did)")
     build.set_defaults(handler=run_build)
     index.set_defaults(handler=lambda _args: index.print_help() or 2)
 
@@ -36,6 +41,7 @@ def run_build(args) -> int:
     import csv
 
     from companion.catalog.build import build_index, is_up_to_date, source_fingerprint
+    from companion.catalog.views import ProductViews
     from companion.inference.embedder import DEFAULT_EMBEDDER, Embedder
     from companion.inference.store import ModelStore
 
@@ -45,15 +51,18 @@ def run_build(args) -> int:
             indexed = {r["id"] for r in csv.DictReader(handle, delimiter="\t")
                        if r["split"] == "index"}
         include = lambda product: product.id in indexed  # noqa: E731
-    embedder = Embedder(ModelStore(), args.embedder or DEFAULT_EMBEDDER)
+    store = ModelStore()
+    embedder = Embedder(store, args.embedder or DEFAULT_EMBEDDER)
     fingerprint = source_fingerprint(args.feed, *([args.split] if args.split else []))
     if args.limit:
         fingerprint = f"{fingerprint}:limit={args.limit}"
+    fingerprint = f"{fingerprint}:index-by={args.index_by}"
     if args.if_stale and is_up_to_date(args.out, embedder, fingerprint):
         print(f"{args.out} is up to date (same feed, same embedder).")
         return 0
     report = build_index(args.feed, args.out, embedder, limit=args.limit, include=include,
-                         source_sha256=fingerprint)
+                         source_sha256=fingerprint,
+                         views=ProductViews(store) if args.index_by == "garment" else None)
     for problem in report.problems:
         print(f"{args.feed}:{problem.line}: skipped: {problem.message}", file=sys.stderr)
     counts = ", ".join(f"{c} {n}" for c, n in sorted(report.counts.items()))

@@ -1,0 +1,68 @@
+"""The catalog indexes objects, not photos: a model shot by its own garment, a packshot whole."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from companion.catalog.build import build_index
+from companion.catalog.index import CatalogIndex
+from companion.catalog.views import WHOLE_PHOTO_SHARE, ProductViews
+from companion.inference.embedder import Embedder
+from companion.pipeline.imaging import box_area
+from tests.support.data import CATALOG, requires_data
+
+pytestmark = requires_data
+TRACK_PANTS_WORN = "2113"  # a man in a grey top and brown track pants, head cut off
+SWEATSHIRT_WORN = "1609"  # a woman in a pink sweatshirt and dark trousers
+BACKPACK = "1646"  # a packshot
+
+
+def pixels_of(product_id: str) -> np.ndarray:
+    with Image.open(CATALOG / "images" / f"{product_id}.jpg") as image:
+        return np.asarray(image.convert("RGB"))
+
+
+@pytest.fixture(scope="module")
+def views(store) -> ProductViews:
+    return ProductViews(store)
+
+
+def test_a_model_shot_is_indexed_by_the_crop_of_its_own_garment(views):
+    pants = views.view(pixels_of(TRACK_PANTS_WORN), "bottomwear")
+    top = views.view(pixels_of(SWEATSHIRT_WORN), "topwear")
+    for view, photo in ((pants, TRACK_PANTS_WORN), (top, SWEATSHIRT_WORN)):
+        height, width = pixels_of(photo).shape[:2]
+        assert view.worn and view.crop is not None
+        assert box_area(view.crop) < WHOLE_PHOTO_SHARE * width * height
+        assert view.pixels.shape[:2] == (round(view.crop[3]) - int(view.crop[1]),
+                                         round(view.crop[2]) - int(view.crop[0]))
+    # The trousers' box reaches the lower half of the photo, the sweatshirt's the upper half.
+    assert pants.crop[3] > 0.6 * pixels_of(TRACK_PANTS_WORN).shape[0]
+    assert top.crop[1] < 0.4 * pixels_of(SWEATSHIRT_WORN).shape[0]
+
+
+def test_a_packshot_is_indexed_whole(views):
+    view = views.view(pixels_of(BACKPACK), "bag")
+    assert view.crop is None and not view.worn
+    assert view.pixels.shape == pixels_of(BACKPACK).shape
+
+
+def test_the_crop_box_is_kept_with_the_product_and_comes_back_with_its_matches(store,
+                                                                                tmp_path):
+    ids = {TRACK_PANTS_WORN, SWEATSHIRT_WORN, BACKPACK}
+    embedder = Embedder(store)
+    out = tmp_path / "objects"
+    build_index(CATALOG / "feed.tsv", out, embedder, include=lambda p: p.id in ids,
+                show_progress=False, views=ProductViews(store))
+    index = CatalogIndex(out)
+    crops = {}
+    for category in index.categories:
+        for match in index.search(category, embedder.predict([pixels_of(BACKPACK)])[0], 5):
+            crops[match.id] = match.crop
+    assert set(crops) == ids
+    assert crops[BACKPACK] is None
+    assert crops[TRACK_PANTS_WORN] is not None and crops[SWEATSHIRT_WORN] is not None
+    product = index.product(TRACK_PANTS_WORN)
+    assert product["worn"] == 1
