@@ -43,7 +43,7 @@ CREATE TABLE products (
     key INTEGER PRIMARY KEY, id TEXT UNIQUE NOT NULL, title TEXT, link TEXT, image_link TEXT,
     image_path TEXT, category TEXT, gender TEXT, price TEXT, availability TEXT, brand TEXT,
     color TEXT, product_type TEXT, article_type TEXT, line INTEGER,
-    crop TEXT, worn INTEGER
+    crop TEXT, worn INTEGER, age_group TEXT, gtin TEXT, mpn TEXT
 );
 CREATE INDEX products_category ON products(category);
 """
@@ -162,11 +162,11 @@ def _add_batch(batch: list[Product], base: Path, embedder: Embedder,
         key = product.line  # stable and unique within one feed
         crop = None if view.crop is None else json.dumps([round(v * scale, 1) for v in view.crop])
         db.execute(
-            "INSERT INTO products VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            "INSERT INTO products VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (key, product.id, product.title, product.link, product.image_link, local_path,
              product.category, product.gender, product.price, product.availability,
              product.brand, product.color, product.product_type, product.article_type,
-             product.line, crop, int(view.worn)),
+             product.line, crop, int(view.worn), product.age_group, product.gtin, product.mpn),
         )
         vectors[product.category].append(vector)
         keys[product.category].append(key)

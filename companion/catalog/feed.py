@@ -12,6 +12,9 @@ from companion.errors import ErrorCode, LookError
 
 REQUIRED_COLUMNS = ("id", "title", "image_link")
 GENDERS = {"female": "female", "women": "female", "male": "male", "men": "male", "unisex": "unisex"}
+# GMC's age_group values, folded to the two the catalog filters on.
+AGE_GROUPS = {"newborn": "kids", "infant": "kids", "toddler": "kids", "kids": "kids",
+              "adult": "adult", "": "adult"}
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,9 @@ class Product:
     color: str = ""
     product_type: str = ""
     article_type: str = ""
+    age_group: str = "adult"  # adult | kids (newborn, infant, toddler and kids fold to kids)
+    gtin: str = ""
+    mpn: str = ""
 
 
 @dataclass(frozen=True)
@@ -85,4 +91,12 @@ def read_feed(path: Path) -> Iterator[Product | FeedProblem]:
                 color=(row.get("color") or "").strip(),
                 product_type=(row.get("product_type") or "").strip(),
                 article_type=(row.get("article_type") or "").strip(),
+                age_group=age_group_of(row.get("age_group") or ""),
+                gtin=(row.get("gtin") or "").strip(),
+                mpn=(row.get("mpn") or "").strip(),
             )
+
+
+def age_group_of(value: str) -> str:
+    """adult | kids from a GMC age_group value; an unknown value counts as adult."""
+    return AGE_GROUPS.get(value.strip().lower(), "adult")
