@@ -49,9 +49,14 @@ class ErrorCode(StrEnum):
     # Catalog
     FEED_UNREADABLE = "feed_unreadable", "The product feed cannot be opened."
     FEED_COLUMNS = "feed_columns", "The product feed lacks required columns."
+    FEED_FORMAT = (
+        "feed_format", "The product feed is in no format the catalog reads, or is malformed.")
     CATALOG_MISSING = "catalog_missing", "No catalog index at the given folder."
     CATALOG_EMBEDDER_MISMATCH = (
         "catalog_embedder_mismatch", "The catalog index was built with another embedder.")
+    INDEX_NOT_UPDATABLE = (
+        "index_not_updatable", "The index cannot be updated (another --index-by, or built before "
+        "updates); rebuild it.")
     # Models
     MODEL_MISSING = "model_missing", "A model's manifest or file is missing."
     MODEL_CORRUPT = "model_corrupt", "A model file does not match its checksum or fails to load."

@@ -8,11 +8,9 @@ leaves a half-written index, or none, at ``--out``.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import sqlite3
 import time
-import urllib.request
 from collections import defaultdict
 from collections.abc import Callable
 from contextlib import closing, nullcontext
@@ -21,10 +19,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 from usearch.index import Index
 
-from companion.catalog.feed import FeedProblem, Product, read_feed
+from companion.catalog.download import (
+    DownloadPolicy,
+    Fetched,
+    ImageCache,
+    download_images,
+    download_summary,
+)
+from companion.catalog.feed import FeedOptions, FeedProblem, Product, read_feed
 from companion.catalog.index import DATABASE, FORMAT_VERSION, MANIFEST, IndexManifest
 from companion.catalog.versions import IndexVersions
 from companion.catalog.views import ProductView, ProductViews
@@ -35,8 +39,9 @@ from companion.progress import Progress
 from companion.types import DecodedImage
 
 BATCH = 64
-DOWNLOAD_TIMEOUT_S = 20
-MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
+# Downloaded product photos live under the index folder, beside versions/ (docs/catalog.md):
+# deleting an index deletes its downloads, and an update of the same folder finds them.
+IMAGE_CACHE = "image-cache"
 
 SCHEMA = """
 CREATE TABLE products (
@@ -54,6 +59,7 @@ class BuildReport:
     counts: dict[str, int] = field(default_factory=dict)
     problems: list[FeedProblem] = field(default_factory=list)
     seconds: float = 0.0
+    downloads: str = ""  # what became of remote images ("" when the feed has none)
 
     @property
     def indexed(self) -> int:
@@ -69,22 +75,29 @@ def build_index(
     show_progress: bool = True,
     source_sha256: str = "",
     views: ProductViews | None = None,
+    feed_options: FeedOptions | None = None,
+    image_cache: Path | None = None,
+    download: DownloadPolicy | None = None,
 ) -> BuildReport:
     """Build the index for ``feed`` into ``out`` (replacing it atomically).
 
     ``views``: index a photo that shows a person by its garment's crop (companion.catalog.views);
-    None indexes every photo whole.
+    None indexes every photo whole. Remote images are all downloaded first (``download``, into
+    ``image_cache``, by default ``out/image-cache``), then embedded.
     """
     started = time.monotonic()
     report = BuildReport()
     products: list[Product] = []
-    for entry in read_feed(feed):
+    for entry in read_feed(feed, feed_options):
         if isinstance(entry, FeedProblem):
             report.problems.append(entry)
         elif include is None or include(entry):
             products.append(entry)
     if limit is not None:
         products = products[:limit]
+    remote = fetch_remote_images(products, image_cache or out / IMAGE_CACHE, download,
+                                 show_progress)
+    report.downloads = download_summary(remote)
     versions = IndexVersions(out)
     staging = versions.stage()  # also removes what killed builds left
     try:
@@ -94,8 +107,8 @@ def build_index(
         with closing(sqlite3.connect(staging / DATABASE)) as db, progress:
             db.executescript(SCHEMA)
             for start in range(0, len(products), BATCH):
-                _add_batch(products[start : start + BATCH], feed.parent, embedder, views, db,
-                           vectors, keys, report)
+                _add_batch(products[start : start + BATCH], feed.parent, remote, embedder, views,
+                           db, vectors, keys, report)
                 if show_progress:
                     progress.advance(min(BATCH, len(products) - start))
             db.commit()
@@ -143,14 +156,46 @@ def is_up_to_date(out: Path, embedder: Embedder, source_sha256: str) -> bool:
             and manifest.source_sha256 == source_sha256)
 
 
-def _add_batch(batch: list[Product], base: Path, embedder: Embedder,
+def fetch_remote_images(products: list[Product], cache: Path,
+                        policy: DownloadPolicy | None = None,
+                        show_progress: bool = True) -> dict[str, Fetched]:
+    """Download every http(s) image ``products`` need, concurrently, before any embedding.
+
+    Only ``index build`` and ``index update`` call this: the runtime never downloads.
+    """
+    urls = list(dict.fromkeys(p.image_link for p in products if is_remote(p.image_link)))
+    if not urls:
+        return {}
+    if not show_progress:
+        return download_images(urls, ImageCache(cache), policy)
+    with Progress(len(urls), "Downloading") as progress:
+        return download_images(urls, ImageCache(cache), policy, progress)
+
+
+def read_image(base: Path, product: Product, remote: dict[str, Fetched]) -> tuple[bytes, str]:
+    """(bytes, local path) of a product's image: a file beside the feed, or its downloaded copy
+    (``remote``, from ``fetch_remote_images``). OSError says why there is none."""
+    if is_remote(product.image_link):
+        fetched = remote.get(product.image_link)
+        if fetched is None or fetched.path is None:
+            raise OSError(fetched.problem if fetched else "not downloaded")
+        return fetched.path.read_bytes(), str(fetched.path)
+    path = (base / product.image_link).resolve()
+    return path.read_bytes(), str(path)
+
+
+def is_remote(link: str) -> bool:
+    return link.startswith(("http://", "https://"))
+
+
+def _add_batch(batch: list[Product], base: Path, remote: dict[str, Fetched], embedder: Embedder,
                views: ProductViews | None, db: sqlite3.Connection,
                vectors: dict[str, list[np.ndarray]], keys: dict[str, list[int]],
                report: BuildReport) -> None:
     """Embed one batch of products and record them; unreadable photos become problems."""
     good: list[tuple[Product, ProductView, float, str]] = []
     for product in batch:
-        image, local_path, problem = _load_image(base, product)
+        image, local_path, problem = _load_image(base, product, remote)
         if problem is not None:
             report.problems.append(FeedProblem(product.line, problem))
             continue
@@ -172,19 +217,15 @@ def _add_batch(batch: list[Product], base: Path, embedder: Embedder,
         keys[product.category].append(key)
 
 
-def _load_image(base: Path, product: Product) -> tuple[DecodedImage | None, str, str | None]:
-    """(image, local path or "", problem or None) for a product's image_link."""
-    link = product.image_link
+def _load_image(base: Path, product: Product,
+                remote: dict[str, Fetched]) -> tuple[DecodedImage | None, str, str | None]:
+    """(image, local path, problem or None) for a product's image_link."""
     try:
-        if link.startswith(("http://", "https://")):
-            data = _download(link)
-            local = ""
-        else:
-            path = (base / link).resolve()
-            data = path.read_bytes()
-            local = str(path)
+        data, local = read_image(base, product, remote)
         image = decode_image(data)
     except LookError as exc:
+        if product.image_link in remote:
+            remote[product.image_link].discard()  # fetch it afresh next time
         return None, "", f"image of {product.id} unreadable: {exc.message}"
     except OSError as exc:
         return None, "", f"image of {product.id} unreadable: {exc}"
@@ -192,11 +233,12 @@ def _load_image(base: Path, product: Product) -> tuple[DecodedImage | None, str,
 
 
 def _download(url: str) -> bytes:
-    request = urllib.request.Request(url, headers={"User-Agent": "shop-the-look-indexer"})
-    with urllib.request.urlopen(request, timeout=DOWNLOAD_TIMEOUT_S) as response:
-        data = response.read(MAX_DOWNLOAD_BYTES + 1)
-    if len(data) > MAX_DOWNLOAD_BYTES:
-        raise OSError("larger than 20 MB")
-    Image.open(io.BytesIO(data))  # fail early on HTML error pages
-    return data
+    """One image, uncached. Only for companion/catalog/update.py until it takes
+    ``fetch_remote_images`` and ``read_image`` (issue 30); do not use elsewhere."""
+    import tempfile
 
+    with tempfile.TemporaryDirectory() as folder:
+        fetched = download_images([url], ImageCache(Path(folder)))[url]
+        if fetched.path is None:
+            raise OSError(fetched.problem)
+        return fetched.path.read_bytes()

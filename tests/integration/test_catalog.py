@@ -223,11 +223,12 @@ def test_http_image_links_are_downloaded_at_build_time_and_a_404_is_reported(
         report = build_index(feed, tmp_path / "index", embedder, show_progress=False)
     assert report.counts == {"topwear": 1}
     assert [(p.line, p.message) for p in report.problems] == [
-        (3, "image of 1566 unreadable: HTTP Error 404: File not found")]
+        (3, "image of 1566 unreadable: HTTP 404 File not found")]
     index = CatalogIndex(tmp_path / "index")
     product = index.product("1530")
     assert product["image_link"] == f"{shop.url}/1530.jpg"
-    assert product["image_path"] == "", "a downloaded photo is not kept on disk"
+    assert product["image_path"].startswith(str(tmp_path / "index" / "image-cache")), \
+        "a downloaded photo is kept in the index's image cache (docs/catalog.md)"
     photo = decode_image((CATALOG / "images" / "1530.jpg").read_bytes()).pixels
     (match,) = index.search("topwear", embedder.predict([photo])[0], 1)
     assert (match.id, match.score) == ("1530", 1.0), "the served photo is the one embedded"
