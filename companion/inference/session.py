@@ -1,10 +1,19 @@
 """The one place that creates ONNX Runtime sessions and picks the execution provider, and the
 one place that imports ONNX Runtime first (``companion/__init__`` imports this module), with its
-telemetry off."""
+telemetry off.
+
+The device (``--device auto|cpu|cuda|directml|coreml``) is a choice of the whole process, made
+once by the command line (``use_device``): every model of a look runs on the same provider. A
+provider that this onnxruntime build does not offer, or that fails to start (a missing CUDA
+library, a driver too old), is logged and the next one is tried, down to the CPU, which always
+works: a shopper never has to know which one ran.
+"""
 
 from __future__ import annotations
 
+import logging
 import os
+import threading
 from pathlib import Path
 
 # ONNX Runtime (1.32 on Linux) starts its telemetry when the module is imported, before any
@@ -20,29 +29,131 @@ import onnxruntime as ort  # noqa: E402  (after the variable, on purpose)
 
 ort.disable_telemetry_events()  # the API's own switch too, for builds that read only that
 
-# In order of preference; the first one this onnxruntime build offers wins, CPU always works.
-PREFERRED_PROVIDERS = (
-    "CUDAExecutionProvider",
-    "DmlExecutionProvider",
-    "CoreMLExecutionProvider",
-    "CPUExecutionProvider",
-)
-PROVIDER_ENV = "SHOP_THE_LOOK_PROVIDER"  # e.g. "cpu" to force the CPU
+log = logging.getLogger(__name__)
+
+CPU = "CPUExecutionProvider"
+# Each device's provider; "auto" tries them in this order and the CPU last.
+DEVICE_PROVIDERS = {
+    "cuda": "CUDAExecutionProvider",
+    "directml": "DmlExecutionProvider",
+    "coreml": "CoreMLExecutionProvider",
+    "cpu": CPU,
+}
+DEVICES = ("auto", "cpu", "cuda", "directml", "coreml")
+PREFERRED_PROVIDERS = (*DEVICE_PROVIDERS.values(),)
+# Deprecated: SHOP_THE_LOOK_PROVIDER=cpu still forces the CPU when no --device is given.
+PROVIDER_ENV = "SHOP_THE_LOOK_PROVIDER"
+INSTALL_HINT = {
+    "cuda": "install onnxruntime-gpu and the CUDA 12 runtime",
+    "directml": "install onnxruntime-directml (Windows)",
+    "coreml": "use the macOS build of onnxruntime",
+}
+
+_chosen: str | None = None  # set by use_device; None: the environment, else "auto"
+_failed: set[str] = set()  # providers that failed to start in this process: not tried again
+_in_use: dict[str, str] = {}  # model file name → the provider its session runs on
+_told: set[str] = set()  # log messages already given once
+_lock = threading.Lock()
 
 
-def pick_providers(available: list[str] | None = None) -> list[str]:
-    """The providers to use, best first, honouring $SHOP_THE_LOOK_PROVIDER=cpu."""
+def use_device(device: str | None) -> None:
+    """Choose the device for every session made from now on (None: back to the default)."""
+    if device is not None and device not in DEVICES:
+        raise ValueError(f"device must be one of {', '.join(DEVICES)}, not {device!r}")
+    global _chosen
+    _chosen = device
+
+
+def current_device() -> str:
+    """The device asked for: ``use_device``'s, else the deprecated variable's "cpu", else auto."""
+    if _chosen is not None:
+        return _chosen
+    legacy = os.environ.get(PROVIDER_ENV, "")
+    if legacy:
+        _once(f"{PROVIDER_ENV} is deprecated: use --device cpu (it is read only when no "
+              "--device is given).", logging.WARNING)
+        if legacy.strip().lower() == "cpu":
+            return "cpu"
+    return "auto"
+
+
+def pick_providers(device: str | None = None, available: list[str] | None = None) -> list[str]:
+    """The providers to try, best first and the CPU always last, for ``device`` (default: the
+    current one) given what this onnxruntime build offers."""
+    device = current_device() if device is None else device
     available = ort.get_available_providers() if available is None else available
-    if os.environ.get(PROVIDER_ENV, "").lower() == "cpu":
-        return ["CPUExecutionProvider"]
-    chosen = [p for p in PREFERRED_PROVIDERS if p in available]
-    return chosen or ["CPUExecutionProvider"]
+    if device == "auto":
+        wanted = [p for p in PREFERRED_PROVIDERS if p in available and p != CPU]
+    else:
+        wanted = [DEVICE_PROVIDERS[device]] if device != "cpu" else []
+        if wanted and wanted[0] not in available:
+            _once(f"--device {device}: this onnxruntime offers no {wanted[0]} "
+                  f"({INSTALL_HINT[device]}); using the CPU.", logging.WARNING)
+            wanted = []
+    return [*wanted, CPU]
 
 
-def create_session(model_path: Path, threads: int | None = None) -> ort.InferenceSession:
+def create_session(model_path: Path, threads: int | None = None,
+                   device: str | None = None) -> ort.InferenceSession:
+    """A session for ``model_path`` on the best provider that starts, the CPU at worst.
+
+    A provider that raises, or that onnxruntime silently drops for the CPU, is logged once and
+    not tried again in this process. Errors of the CPU itself (a broken file) are raised.
+    """
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.log_severity_level = 3  # keep ORT's warnings out of the user's terminal
     if threads:
         options.intra_op_num_threads = threads
-    return ort.InferenceSession(str(model_path), options, providers=pick_providers())
+    for provider in pick_providers(device):
+        if provider in _failed:
+            continue
+        if provider == CPU:
+            session = ort.InferenceSession(str(model_path), options, providers=[CPU])
+            _record(model_path, CPU, device)
+            return session
+        try:
+            session = ort.InferenceSession(str(model_path), options, providers=[provider, CPU])
+        except Exception as exc:  # ORT raises its own types (RuntimeError, Fail, …)
+            _give_up(provider, f"{type(exc).__name__}: {exc}")
+            continue
+        if session.get_providers()[:1] != [provider]:
+            _give_up(provider, "onnxruntime fell back to the CPU when starting it")
+            continue
+        _record(model_path, provider, device)
+        return session
+    raise AssertionError("the CPU provider is always tried")  # pragma: no cover
+
+
+def providers_in_use() -> dict[str, str]:
+    """Model file name → provider, for every session made in this process (for ``doctor``)."""
+    with _lock:
+        return dict(_in_use)
+
+
+def failed_providers() -> set[str]:
+    """The providers that failed to start in this process."""
+    with _lock:
+        return set(_failed)
+
+
+def _record(model_path: Path, provider: str, device: str | None) -> None:
+    with _lock:
+        _in_use[Path(model_path).name] = provider
+    _once(f"ONNX Runtime runs the models on {provider} (device: {device or current_device()}).",
+          logging.INFO)
+
+
+def _give_up(provider: str, reason: str) -> None:
+    with _lock:
+        _failed.add(provider)
+    _once(f"{provider} did not start ({reason.strip()[:300]}); falling back to the next "
+          "provider, the CPU at worst.", logging.WARNING)
+
+
+def _once(message: str, level: int) -> None:
+    with _lock:
+        if message in _told:
+            return
+        _told.add(message)
+    log.log(level, message)

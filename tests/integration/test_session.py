@@ -1,8 +1,12 @@
-"""Which execution provider runs the models: the best this onnxruntime offers, or the CPU when
-``SHOP_THE_LOOK_PROVIDER=cpu`` says so (for machines whose GPU driver misbehaves)."""
+"""Which execution provider runs the models: ``--device auto`` takes the best this onnxruntime
+offers, a named device its own provider, and whatever cannot start falls back to the CPU without
+the user doing anything. ``SHOP_THE_LOOK_PROVIDER=cpu`` (deprecated) still forces the CPU."""
 
 from __future__ import annotations
 
+import logging
+
+import numpy as np
 import pytest
 
 from companion.inference import session
@@ -10,44 +14,117 @@ from companion.inference.session import PROVIDER_ENV, pick_providers
 from companion.paths import models_dir
 
 OFFERED = ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"]
+CUDA, CPU = "CUDAExecutionProvider", "CPUExecutionProvider"
+BLAZEFACE = models_dir() / "blazeface" / "blazeface.onnx"
 
 
-def test_without_the_variable_the_best_offered_provider_comes_first(monkeypatch):
+@pytest.fixture(autouse=True)
+def fresh_process_state(monkeypatch):
+    """Each test starts like a new process: no device chosen, nothing failed or said yet."""
     monkeypatch.delenv(PROVIDER_ENV, raising=False)
-    assert pick_providers(OFFERED) == ["CUDAExecutionProvider", "CPUExecutionProvider"]
-    assert pick_providers(["CPUExecutionProvider"]) == ["CPUExecutionProvider"]
-    assert pick_providers([]) == ["CPUExecutionProvider"]
+    for name, value in (("_chosen", None), ("_failed", set()), ("_in_use", {}), ("_told", set())):
+        monkeypatch.setattr(session, name, value)
 
 
-@pytest.mark.parametrize("value", ["cpu", "CPU", "Cpu"])
-def test_cpu_forces_the_cpu_provider_even_where_a_gpu_is_offered(monkeypatch, value):
+def test_auto_puts_the_best_offered_provider_first_and_the_cpu_last():
+    assert pick_providers("auto", OFFERED) == [CUDA, CPU]
+    assert pick_providers("auto", ["CoreMLExecutionProvider", CPU]) == [
+        "CoreMLExecutionProvider", CPU]
+    assert pick_providers("auto", [CPU]) == [CPU]
+    assert pick_providers("auto", []) == [CPU]
+
+
+@pytest.mark.parametrize(("device", "provider"), [
+    ("cuda", CUDA), ("directml", "DmlExecutionProvider"), ("coreml", "CoreMLExecutionProvider"),
+])
+def test_a_named_device_asks_for_its_provider_then_the_cpu(device, provider):
+    assert pick_providers(device, [provider, CPU]) == [provider, CPU]
+
+
+def test_cpu_means_the_cpu_even_where_a_gpu_is_offered():
+    assert pick_providers("cpu", OFFERED) == [CPU]
+
+
+def test_a_device_this_build_does_not_offer_falls_back_to_the_cpu_and_says_how_to_get_it(
+        caplog):
+    with caplog.at_level(logging.WARNING, logger=session.__name__):
+        assert pick_providers("cuda", [CPU]) == [CPU]
+    assert "onnxruntime-gpu" in caplog.text and "using the CPU" in caplog.text
+
+
+def test_an_unknown_device_is_refused():
+    with pytest.raises(ValueError, match="auto, cpu, cuda"):
+        session.use_device("tpu")
+
+
+@pytest.mark.parametrize("value", ["cpu", "CPU", " Cpu "])
+def test_the_deprecated_variable_still_forces_the_cpu_and_says_it_is_deprecated(
+        monkeypatch, caplog, value):
     monkeypatch.setenv(PROVIDER_ENV, value)
-    assert pick_providers(OFFERED) == ["CPUExecutionProvider"]
+    with caplog.at_level(logging.WARNING, logger=session.__name__):
+        assert pick_providers(available=OFFERED) == [CPU]
+    assert "deprecated" in caplog.text and "--device cpu" in caplog.text
 
 
-@pytest.mark.parametrize("value", ["", "gpu", "cuda", "tpu"])
-def test_any_other_value_is_ignored_and_the_best_offered_provider_is_used(monkeypatch, value):
-    """Only "cpu" means something; a typo must not stop the companion from starting."""
+def test_a_device_given_on_the_command_line_wins_over_the_deprecated_variable(monkeypatch):
+    monkeypatch.setenv(PROVIDER_ENV, "cpu")
+    session.use_device("auto")
+    assert pick_providers(available=OFFERED) == [CUDA, CPU]
+
+
+@pytest.mark.parametrize("value", ["gpu", "cuda", "tpu"])
+def test_any_other_value_of_the_deprecated_variable_changes_nothing(monkeypatch, value):
+    """Only "cpu" ever meant something; a typo must not stop the companion from starting."""
     monkeypatch.setenv(PROVIDER_ENV, value)
-    assert pick_providers(OFFERED) == ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    assert pick_providers(available=OFFERED) == [CUDA, CPU]
 
 
-def test_sessions_are_created_with_the_picked_providers(monkeypatch):
-    """create_session asks onnxruntime for exactly what pick_providers says, on a machine that
-    offers a GPU as well (stood in for: this build may offer the CPU alone)."""
-    asked: list[list[str]] = []
+@pytest.mark.filterwarnings("ignore:Specified provider:UserWarning")
+def test_a_provider_offered_but_unable_to_start_falls_back_to_the_cpu_and_the_model_runs(
+        monkeypatch, caplog):
+    """This machine's onnxruntime has no CUDA; told that it offers it (as a GPU build does on a
+    machine without the CUDA libraries), the real session starts on the CPU, the fallback is
+    logged once, and CUDA is not tried again for the next model."""
     monkeypatch.setattr(session.ort, "get_available_providers", lambda: OFFERED)
-    monkeypatch.setattr(session.ort, "InferenceSession",
-                        lambda path, options, providers: asked.append(providers))
-    model = models_dir() / "blazeface" / "blazeface.onnx"
-    monkeypatch.setenv(PROVIDER_ENV, "cpu")
-    session.create_session(model)
-    monkeypatch.setenv(PROVIDER_ENV, "gpu")
-    session.create_session(model)
-    assert asked == [["CPUExecutionProvider"], ["CUDAExecutionProvider", "CPUExecutionProvider"]]
+    session.use_device("auto")
+    with caplog.at_level(logging.WARNING, logger=session.__name__):
+        first = session.create_session(BLAZEFACE)
+        second = session.create_session(models_dir() / "faceres" / "faceres.onnx")
+    assert first.get_providers() == [CPU] and second.get_providers() == [CPU]
+    assert session.failed_providers() == {CUDA}
+    assert caplog.text.count("did not start") == 1
+    assert session.providers_in_use() == {"blazeface.onnx": CPU, "faceres.onnx": CPU}
+    spec = first.get_inputs()[0]
+    shape = [d if isinstance(d, int) else 1 for d in spec.shape]
+    assert first.run(None, {spec.name: np.zeros(shape, np.float32)})
 
 
-def test_a_real_session_runs_on_the_cpu_when_told(monkeypatch):
-    monkeypatch.setenv(PROVIDER_ENV, "cpu")
-    real = session.create_session(models_dir() / "blazeface" / "blazeface.onnx")
-    assert real.get_providers() == ["CPUExecutionProvider"]
+def test_a_provider_that_raises_when_starting_is_skipped_for_the_cpu(monkeypatch, caplog):
+    """A broken driver makes onnxruntime raise while creating the session; that error is caught
+    for that provider alone (stood in for by raising on any provider but the CPU)."""
+    real = session.ort.InferenceSession
+
+    def broken_gpu(path, options, providers):
+        if providers[0] != CPU:
+            raise RuntimeError("CUDA failure 35: CUDA driver version is insufficient")
+        return real(path, options, providers=providers)
+
+    monkeypatch.setattr(session.ort, "get_available_providers", lambda: OFFERED)
+    monkeypatch.setattr(session.ort, "InferenceSession", broken_gpu)
+    session.use_device("cuda")
+    with caplog.at_level(logging.WARNING, logger=session.__name__):
+        made = session.create_session(BLAZEFACE)
+    assert made.get_providers() == [CPU]
+    assert "driver version is insufficient" in caplog.text
+
+
+def test_a_broken_model_file_is_still_an_error_on_the_cpu(tmp_path):
+    broken = tmp_path / "broken.onnx"
+    broken.write_bytes(b"not a model")
+    with pytest.raises(Exception, match=r"(?i)protobuf|invalid|load"):
+        session.create_session(broken)
+
+
+def test_a_real_session_runs_on_the_cpu_when_told():
+    session.use_device("cpu")
+    assert session.create_session(BLAZEFACE).get_providers() == [CPU]
