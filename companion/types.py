@@ -71,6 +71,8 @@ class Match:
     article_type: str = ""  # the feed's labels, for consensus re-ranking
     colour: str = ""
     crop: Box | None = None  # the garment's box in the product photo, when indexed by a crop
+    shop: str = ""  # the index it comes from (its manifest's shop), when several are searched
+    age_group: str = ""  # adult | kids (the feed's age_group)
 
 
 @dataclass(frozen=True)

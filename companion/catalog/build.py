@@ -48,7 +48,7 @@ CREATE TABLE products (
     key INTEGER PRIMARY KEY, id TEXT UNIQUE NOT NULL, title TEXT, link TEXT, image_link TEXT,
     image_path TEXT, category TEXT, gender TEXT, price TEXT, availability TEXT, brand TEXT,
     color TEXT, product_type TEXT, article_type TEXT, line INTEGER,
-    crop TEXT, worn INTEGER, age_group TEXT, gtin TEXT, mpn TEXT
+    crop TEXT, worn INTEGER, age_group TEXT, gtin TEXT, mpn TEXT, image_sha256 TEXT
 );
 CREATE INDEX products_category ON products(category);
 """
@@ -78,12 +78,15 @@ def build_index(
     feed_options: FeedOptions | None = None,
     image_cache: Path | None = None,
     download: DownloadPolicy | None = None,
+    shop: str = "",
 ) -> BuildReport:
     """Build the index for ``feed`` into ``out`` (replacing it atomically).
 
     ``views``: index a photo that shows a person by its garment's crop (companion.catalog.views);
     None indexes every photo whole. Remote images are all downloaded first (``download``, into
-    ``image_cache``, by default ``out/image-cache``), then embedded.
+    ``image_cache``, by default ``out/image-cache``), then embedded. ``shop`` names the shop
+    in the manifest (default: the feed's folder name); each image's sha256 is kept, for
+    ``index update`` (companion/catalog/update.py).
     """
     started = time.monotonic()
     report = BuildReport()
@@ -129,6 +132,8 @@ def build_index(
             "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "feed": feed.name,
             "source_sha256": source_sha256,
+            "shop": shop or feed.resolve().parent.name,
+            "index_by": "photo" if views is None else "garment",
         }, indent=2) + "\n")
         versions.publish(staging)
     except BaseException:
@@ -152,7 +157,8 @@ def is_up_to_date(out: Path, embedder: Embedder, source_sha256: str) -> bool:
         manifest = IndexManifest.read(out)
     except (OSError, ValueError, KeyError, TypeError):
         return False
-    return (manifest.embedder_sha256 == embedder.manifest.sha256
+    return (manifest.format_version == FORMAT_VERSION
+            and manifest.embedder_sha256 == embedder.manifest.sha256
             and manifest.source_sha256 == source_sha256)
 
 
@@ -193,52 +199,41 @@ def _add_batch(batch: list[Product], base: Path, remote: dict[str, Fetched], emb
                vectors: dict[str, list[np.ndarray]], keys: dict[str, list[int]],
                report: BuildReport) -> None:
     """Embed one batch of products and record them; unreadable photos become problems."""
-    good: list[tuple[Product, ProductView, float, str]] = []
+    good: list[tuple[Product, ProductView, float, tuple[str, str]]] = []
     for product in batch:
-        image, local_path, problem = _load_image(base, product, remote)
+        image, source, problem = _load_image(base, product, remote)
         if problem is not None:
             report.problems.append(FeedProblem(product.line, problem))
             continue
         view = (views.view(image.pixels, product.category) if views is not None
                 else ProductView(image.pixels, None, False))
-        good.append((product, view, image.scale, local_path))
+        good.append((product, view, image.scale, source))
     embedded = embedder.predict([view.pixels for _, view, _, _ in good])
-    for (product, view, scale, local_path), vector in zip(good, embedded, strict=True):
+    for (product, view, scale, (local_path, sha256)), vector in zip(good, embedded, strict=True):
         key = product.line  # stable and unique within one feed
         crop = None if view.crop is None else json.dumps([round(v * scale, 1) for v in view.crop])
         db.execute(
-            "INSERT INTO products VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            "INSERT INTO products VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (key, product.id, product.title, product.link, product.image_link, local_path,
              product.category, product.gender, product.price, product.availability,
              product.brand, product.color, product.product_type, product.article_type,
-             product.line, crop, int(view.worn), product.age_group, product.gtin, product.mpn),
+             product.line, crop, int(view.worn), product.age_group, product.gtin, product.mpn,
+             sha256),
         )
         vectors[product.category].append(vector)
         keys[product.category].append(key)
 
 
-def _load_image(base: Path, product: Product,
-                remote: dict[str, Fetched]) -> tuple[DecodedImage | None, str, str | None]:
-    """(image, local path, problem or None) for a product's image_link."""
+def _load_image(base: Path, product: Product, remote: dict[str, Fetched]
+                ) -> tuple[DecodedImage | None, tuple[str, str], str | None]:
+    """(image, (local path, sha256 of its bytes), problem or None) for a product's image_link."""
     try:
         data, local = read_image(base, product, remote)
         image = decode_image(data)
     except LookError as exc:
         if product.image_link in remote:
             remote[product.image_link].discard()  # fetch it afresh next time
-        return None, "", f"image of {product.id} unreadable: {exc.message}"
+        return None, ("", ""), f"image of {product.id} unreadable: {exc.message}"
     except OSError as exc:
-        return None, "", f"image of {product.id} unreadable: {exc}"
-    return image, local, None
-
-
-def _download(url: str) -> bytes:
-    """One image, uncached. Only for companion/catalog/update.py until it takes
-    ``fetch_remote_images`` and ``read_image`` (issue 30); do not use elsewhere."""
-    import tempfile
-
-    with tempfile.TemporaryDirectory() as folder:
-        fetched = download_images([url], ImageCache(Path(folder)))[url]
-        if fetched.path is None:
-            raise OSError(fetched.problem)
-        return fetched.path.read_bytes()
+        return None, ("", ""), f"image of {product.id} unreadable: {exc}"
+    return image, (local, hashlib.sha256(data).hexdigest()), None

@@ -18,8 +18,9 @@ from companion.catalog.versions import DATABASE, MANIFEST, IndexVersions
 from companion.errors import ErrorCode, LookError
 from companion.types import Box, Match
 
-FORMAT_VERSION = 1
-OVERFETCH = 4  # gender filtering drops rows after the search; ask for more up front
+FORMAT_VERSION = 2  # 2: age_group, gtin, mpn and image_sha256 columns; shop, index_by
+OVERFETCH = 4  # gender and age filtering drop rows after the search; ask for more up front
+AGE_GROUPS = ("adult", "kids", "all")  # a look's choice; rows are adult or kids
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,8 @@ class IndexManifest:
     built_at: str
     feed: str
     source_sha256: str = ""  # feed (and selection) the index was built from
-
+    shop: str = ""  # the shop's name (``index build --shop``); "" in indexes from before shops
+    index_by: str = ""  # garment | photo (``--index-by``); "" in indexes from before updates
 
     @classmethod
     def read(cls, directory: Path) -> IndexManifest:
@@ -75,6 +77,10 @@ class CatalogIndex:
         uri = f"file:{(version / DATABASE).as_posix()}?mode=ro&immutable=1"
         self._db = sqlite3.connect(uri, uri=True, check_same_thread=False)
         self._db.row_factory = sqlite3.Row
+        columns = {row["name"] for row in self._db.execute("PRAGMA table_info(products)")}
+        self._has_age_group = "age_group" in columns  # indexes from before kids' products lack it
+        # The shop's name: the manifest's, else the index folder's (indexes from before shops).
+        self.shop = self.manifest.shop or directory.resolve().name
 
     @property
     def categories(self) -> list[str]:
@@ -93,21 +99,27 @@ class CatalogIndex:
             )
 
     def search(
-        self, category: str, vector: np.ndarray, k: int, gender: str | None = None
+        self, category: str, vector: np.ndarray, k: int, gender: str | None = None,
+        age_group: str = "all",
     ) -> list[Match]:
-        """The ``k`` nearest products of ``category``; with a gender, that gender or unisex."""
+        """The ``k`` nearest products of ``category``; with a gender, that gender or unisex;
+        with an age group (adult | kids), only products for it ("all": everyone's)."""
         index = self._indexes.get(category)
         if index is None or k <= 0:
             return []
-        fetch = k if gender in (None, "unknown", "all") else k * OVERFETCH
+        if age_group not in AGE_GROUPS:
+            raise ValueError(f"age_group must be one of {AGE_GROUPS}")
+        filtered = gender in ("female", "male") or age_group != "all"
+        fetch = k * OVERFETCH if filtered else k
         while True:
             found = index.search(vector.astype(np.float32), min(fetch, len(index)))
-            matches = self._matches(found.keys, found.distances, gender)
+            matches = self._matches(found.keys, found.distances, gender, age_group)
             if len(matches) >= k or fetch >= len(index):
                 return matches[:k]
             fetch *= OVERFETCH
 
-    def _matches(self, keys: np.ndarray, distances: np.ndarray, gender: str | None) -> list[Match]:
+    def _matches(self, keys: np.ndarray, distances: np.ndarray, gender: str | None,
+                 age_group: str = "all") -> list[Match]:
         keys = [int(k) for k in keys]
         if not keys:
             return []
@@ -125,16 +137,22 @@ class CatalogIndex:
                 continue
             if gender in ("female", "male") and row["gender"] not in (gender, "unisex"):
                 continue
+            age = (row["age_group"] or "adult") if self._has_age_group else "adult"
+            if age_group != "all" and age != age_group:
+                continue
             matches.append(Match(
                 id=row["id"], score=round(float(1.0 - distance), 4), title=row["title"],
                 image_link=row["image_link"], link=row["link"], category=row["category"],
                 gender=row["gender"], price=row["price"], availability=row["availability"],
                 image_path=row["image_path"], article_type=row["article_type"] or "",
-                colour=row["color"] or "", crop=_crop(row),
+                colour=row["color"] or "", crop=_crop(row), shop=self.shop, age_group=age,
             ))
         return matches
 
-    def product(self, product_id: str) -> dict | None:
+    def product(self, product_id: str, shop: str | None = None) -> dict | None:
+        """The product's row; None when it is not here (or ``shop`` names another shop)."""
+        if shop and shop != self.shop:
+            return None
         row = self._db.execute("SELECT * FROM products WHERE id = ?", (product_id,)).fetchone()
         return dict(row) if row else None
 

@@ -240,6 +240,11 @@ def _fsync_dir(folder: Path) -> None:
         os.close(descriptor)
 
 
+def pause_point(name: str) -> None:
+    """A named step of another writer of versions (``index update``), for the same tests."""
+    _step(name)
+
+
 def _step(name: str) -> None:
     """A named step of a build; tests pause a build here (``PAUSE_ENV``) to kill it."""
     if os.environ.get(PAUSE_ENV) == name:

@@ -60,6 +60,8 @@ def match_to_json(match: Match) -> dict:
         "price": match.price,
         "availability": match.availability,
         "crop": None if match.crop is None else list(match.crop),
+        "shop": match.shop,
+        "age_group": match.age_group,
     }
 
 
@@ -75,11 +77,13 @@ def format_look(look: Look) -> str:
     for number, (person, gender) in enumerate(look.people):
         lines.append(f"  person {number}: {gender.label} ({gender.score:.2f}), "
                      f"box {[round(v) for v in person.box]}")
+    several_shops = len({m.shop for item in look.items for m in item.matches}) > 1
     for item in look.items:
         owner = "" if item.garment.person is None else f" of person {item.garment.person}"
         lines.append(f"  {item.garment.category}{owner} at {[round(v) for v in item.garment.box]}")
         for match in item.matches:
-            lines.append(f"    {match.score:.3f}  {match.title}  [{match.id}]  {match.link}")
+            shop = f"  ({match.shop})" if several_shops else ""
+            lines.append(f"    {match.score:.3f}  {match.title}  [{match.id}]  {match.link}{shop}")
     total = look.timings_ms.get("total", 0.0)
     lines.append(f"  took {total:.0f} ms")
     return "\n".join(lines)
