@@ -11,6 +11,7 @@ conditional requests with 304), the bad answers real CDNs give, and a log of eve
         cdn.url("1530.jpg", "huge-chunked")  # the same without Content-Length
         cdn.url("1530.jpg", "html")          # 200 with an HTML error page
         cdn.replace("1530.jpg", data)        # the photo changes (new ETag and Last-Modified)
+        cdn.answer_with("1530.jpg", 503)     # /img/1530.jpg answers 503 from now on
         cdn.downloads()                      # requests answered with a photo's bytes
 
 Names are those of files in the folder; every route is under /<kind>/<name>. Runs an aiohttp
@@ -41,6 +42,7 @@ class Logged:
     host: str
     status: int  # 499: the client left before the answer was complete
     conditional: bool  # it carried If-None-Match or If-Modified-Since
+    at: float  # time.monotonic() when it arrived
 
 
 class ImageServer:
@@ -51,10 +53,11 @@ class ImageServer:
         self.huge_bytes = huge_bytes
         self.delay_s = delay_s  # before every answer: to watch concurrency
         self.log: list[Logged] = []
-        self.in_flight = 0
-        self.most_in_flight = 0
+        self.in_flight: dict[str, int] = {}  # Host header → requests being answered
+        self.most_in_flight: dict[str, int] = {}  # Host header → the most at one time
         self._replaced: dict[str, tuple[bytes, float]] = {}
         self._flaky: dict[str, int] = {}
+        self._answers: dict[str, int] = {}
         self._lock = threading.Lock()
         self._started = threading.Event()
         self._loop = asyncio.new_event_loop()
@@ -79,14 +82,19 @@ class ImageServer:
         with self._lock:
             self._replaced[name] = (data, time.time() + 1)  # a later second than the file's
 
+    def answer_with(self, name: str, status: int) -> None:
+        with self._lock:
+            self._answers[name] = status
+
     def downloads(self) -> list[Logged]:
         """Requests answered with a whole photo (200 from /img/)."""
         with self._lock:
             return [e for e in self.log if e.status == 200 and e.path.startswith("/img/")]
 
-    def requests_for(self, path_part: str) -> list[Logged]:
+    def requests_for(self, path: str) -> list[Logged]:
+        """The requests for ``path`` (a URL's path, /kind/name), in the order they arrived."""
         with self._lock:
-            return [e for e in self.log if path_part in e.path]
+            return sorted((e for e in self.log if e.path == path), key=lambda e: e.at)
 
     # The server's side
     def _serve(self) -> None:
@@ -117,9 +125,11 @@ class ImageServer:
 
     @web.middleware
     async def _record(self, request: web.Request, handler) -> web.StreamResponse:
+        arrived, host = time.monotonic(), request.host
         with self._lock:
-            self.in_flight += 1
-            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+            self.in_flight[host] = self.in_flight.get(host, 0) + 1
+            self.most_in_flight[host] = max(self.most_in_flight.get(host, 0),
+                                            self.in_flight[host])
         status = 500
         try:
             if self.delay_s:
@@ -137,9 +147,9 @@ class ImageServer:
             conditional = "If-None-Match" in request.headers or \
                 "If-Modified-Since" in request.headers
             with self._lock:
-                self.in_flight -= 1
-                self.log.append(Logged(request.method, request.path_qs, request.host, status,
-                                       conditional))
+                self.in_flight[host] -= 1
+                self.log.append(Logged(request.method, request.path_qs, host, status,
+                                       conditional, arrived))
 
     def _photo(self, name: str) -> tuple[bytes, float]:
         with self._lock:
@@ -151,6 +161,10 @@ class ImageServer:
         return path.read_bytes(), path.stat().st_mtime
 
     async def _image(self, request: web.Request) -> web.StreamResponse:
+        with self._lock:
+            status = self._answers.get(request.match_info["name"])
+        if status is not None:
+            return web.Response(status=status, body=HTML_PAGE, content_type="text/html")
         data, modified = self._photo(request.match_info["name"])
         etag = '"' + hashlib.sha256(data).hexdigest()[:20] + '"'
         last_modified = formatdate(modified, usegmt=True)
@@ -192,7 +206,6 @@ class ImageServer:
         response.content_length = len(data)
         await response.prepare(request)
         await response.write(data[: len(data) // 2])
-        await response.drain()
         request.transport.close()  # the connection drops part way
         return response
 
