@@ -11,8 +11,9 @@ current version by product id and embeds only what it must:
 - by garment (``--index-by garment``), a product that moved category is embedded again, since
   its crop depends on its category.
 
-Unchanged vectors are copied from the old version's usearch indexes (by key: a product keeps
-its key across updates). The result is written as a new version and published like a build
+Unchanged vectors stay where they are: each category's usearch index is the old one with the
+gone and changed vectors taken out and the new ones put in (by key: a product keeps its key
+across updates). The result is written as a new version and published like a build
 (companion/catalog/versions.py): a ``kill -9`` at any moment leaves the previous index whole.
 When nothing changed, nothing is written.
 """
@@ -256,15 +257,9 @@ def _publish(versions: IndexVersions, current: Path, manifest: dict, rows: list[
     """Write the new version beside the current one and make it current; its id."""
     staging = versions.stage()
     try:
-        vectors = _vectors(current, rows)
-        pause_point("updating")
         _write_database(staging / DATABASE, rows)
-        counts = {}
-        for category, (keys, stacked) in sorted(vectors.items()):
-            index = Index(ndim=embedder.ndim, metric="cos", dtype="f32")
-            index.add(keys, stacked)
-            index.save(str(staging / f"{category}.usearch"))
-            counts[category] = len(keys)
+        pause_point("updating")
+        counts = _write_indexes(current, staging, rows, embedder.ndim)
         manifest = {**manifest, "counts": counts, "feed": feed.name,
                     "source_sha256": source_sha256,
                     "updated_at": datetime.now(UTC).isoformat(timespec="seconds")}
@@ -275,26 +270,49 @@ def _publish(versions: IndexVersions, current: Path, manifest: dict, rows: list[
         raise
 
 
-def _vectors(current: Path, rows: list[_Row]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """category → (keys, vectors) of the new version: copied by key from the old indexes, or
-    just embedded."""
-    copied: dict[str, list[_Row]] = defaultdict(list)
+def _write_indexes(current: Path, staging: Path, rows: list[_Row], ndim: int) -> dict[str, int]:
+    """One usearch index per category: the old one with the gone and changed vectors taken out
+    and the new ones put in, or a new one for a new category; the count of each.
+
+    The old graph is kept rather than rebuilt: adding every vector again costs far more than
+    the few embeddings of a daily update (about 2 ms a vector on 2 cores).
+    """
+    members: dict[str, list[_Row]] = defaultdict(list)
     for row in rows:
-        if row.old_category is not None:
-            copied[row.old_category].append(row)
-    for category, kept in copied.items():
+        members[row.values["category"]].append(row)
+    _copy_moved_vectors(current, rows)
+    counts = {}
+    for category, kept in sorted(members.items()):
+        old = current / f"{category}.usearch"
+        staying = {row.values["key"] for row in kept if row.old_category == category}
+        if old.is_file():
+            index = Index.restore(str(old))  # a copy in memory; the old version stays as it is
+            leaving = [key for key in np.asarray(index.keys).tolist() if key not in staying]
+            if leaving:
+                index.remove(np.array(leaving, dtype=np.uint64), compact=True)
+        else:
+            index = Index(ndim=ndim, metric="cos", dtype="f32")
+        arriving = [row for row in kept if row.old_category != category]
+        if arriving:
+            index.add(np.array([row.values["key"] for row in arriving], dtype=np.uint64),
+                      np.stack([row.values["vector"] for row in arriving]).astype(np.float32))
+        index.save(str(staging / f"{category}.usearch"))
+        counts[category] = len(index)
+    return counts
+
+
+def _copy_moved_vectors(current: Path, rows: list[_Row]) -> None:
+    """The old vectors of products that moved to another category (by photo: a new
+    product_type with the same photo), read by key from their old category's index."""
+    moved: dict[str, list[_Row]] = defaultdict(list)
+    for row in rows:
+        if row.old_category is not None and row.old_category != row.values["category"]:
+            moved[row.old_category].append(row)
+    for category, leaving in moved.items():
         old = Index.restore(str(current / f"{category}.usearch"), view=True)
-        keys = np.array([row.values["key"] for row in kept], dtype=np.uint64)
-        for row, vector in zip(kept, old.get(keys), strict=True):
+        keys = np.array([row.values["key"] for row in leaving], dtype=np.uint64)
+        for row, vector in zip(leaving, old.get(keys), strict=True):
             row.values["vector"] = vector
-    by_category: dict[str, list[_Row]] = defaultdict(list)
-    for row in rows:
-        by_category[row.values["category"]].append(row)
-    return {
-        category: (np.array([r.values["key"] for r in members], dtype=np.uint64),
-                   np.stack([r.values["vector"] for r in members]).astype(np.float32))
-        for category, members in by_category.items()
-    }
 
 
 def _write_database(path: Path, rows: list[_Row]) -> None:

@@ -20,13 +20,16 @@ def register(commands) -> None:
     )
     look.add_argument("images", nargs="+", type=Path, metavar="IMAGE",
                       help="JPEG, PNG, WebP or GIF files")
-    look.add_argument("--index", type=Path, default=None,
-                      help="catalog index folder (default: $SHOP_THE_LOOK_INDEX or the demo index "
+    look.add_argument("--index", type=Path, action="append", default=None, metavar="DIR",
+                      help="catalog index folder, or a folder of several; repeat it to search "
+                      "several shops at once (default: $SHOP_THE_LOOK_INDEX or the demo index "
                       f"at {paths.default_index_dir()})")
     look.add_argument("--top-k", type=int, default=5, metavar="K",
                       help="products per garment (default: 5)")
     look.add_argument("--gender", choices=["female", "male", "all"],
                       help="override the gender found in the photo")
+    look.add_argument("--age-group", choices=["adult", "kids", "all"], default="adult",
+                      help="whose products to show: adults' (default), kids' or everyone's")
     look.add_argument("--garments", choices=["detector", "keypoints"], default="detector",
                       help="find garments with the trained detector (default) or from body "
                       "keypoints")
@@ -39,20 +42,20 @@ def register(commands) -> None:
 
 def run(args) -> int:
     """Print each photo's look (or its error); 1 when no photo could be looked at."""
-    from companion.catalog.index import CatalogIndex
+    from companion.catalog.catalogs import Catalogs
     from companion.inference.store import ModelStore
     from companion.pipeline.look import LookPipeline, LookRequest
     from companion.pipeline.look_output import print_failure, print_look, read_photo
 
     if args.top_k < 1:
         raise LookError(ErrorCode.BAD_ARGUMENT, "--top-k must be at least 1.")
-    request = LookRequest(top_k=args.top_k, gender=args.gender)
+    request = LookRequest(top_k=args.top_k, gender=args.gender, age_group=args.age_group)
+    index_dirs = args.index or [paths.default_index_dir()]
     if args.show:
         from companion.panel.show import show_looks
 
-        return show_looks(args.images, args.index, request, as_json=args.json)
-    pipeline = LookPipeline(ModelStore(), CatalogIndex(args.index or paths.default_index_dir()),
-                            garment_finder=args.garments)
+        return show_looks(args.images, index_dirs, request, as_json=args.json)
+    pipeline = LookPipeline(ModelStore(), Catalogs.open(index_dirs), garment_finder=args.garments)
     failures = 0
     for path in args.images:
         try:

@@ -30,6 +30,7 @@ examples:
   shop-the-look serve --port 18000        if {DEFAULT_PORT} is taken; set the same port in the
                                           extension's options
   shop-the-look serve --index index/mine  another catalog (built with `index build`)
+  shop-the-look serve --index a --index b  two shops at once (or --index FOLDER of indexes)
 
 environment:
   {paths.CONFIG_ENV}   folder for the pairings file (default: {paths.config_dir()})
@@ -45,9 +46,13 @@ def register(commands) -> None:
     )
     serve.add_argument("--port", type=int, default=DEFAULT_PORT, metavar="N",
                        help=f"port on 127.0.0.1 (default: {DEFAULT_PORT}, the extension's default)")
-    serve.add_argument("--index", type=Path, default=None, metavar="DIR",
-                       help="catalog index folder (default: $SHOP_THE_LOOK_INDEX or the demo "
-                       "index)")
+    serve.add_argument("--index", type=Path, action="append", default=None, metavar="DIR",
+                       help="catalog index folder, or a folder of several; repeat it for several "
+                       "shops (default: $SHOP_THE_LOOK_INDEX or the demo index). A new version "
+                       "(`index build` or `index update`) is used from the next look on")
+    serve.add_argument("--age-group", choices=["adult", "kids", "all"], default="adult",
+                       help="whose products looks show unless the extension or the window asks "
+                       "otherwise: adults' (default), kids' or everyone's")
     serve.add_argument("--no-panel", action="store_true",
                        help="do not open the results window; the extension still gets answers")
     serve.add_argument("--auto-approve-pairing", action="store_true",
@@ -66,7 +71,9 @@ def run(args) -> int:
         return 2
     config = ServerConfig(
         port=args.port,
-        index_dir=args.index,
+        index_dir=args.index[0] if args.index else None,
+        more_index_dirs=tuple(args.index[1:]) if args.index else (),
+        age_group=args.age_group,
         pairings_path=paths.config_dir() / PAIRINGS_FILE,
         confirm=approve_for_tests if args.auto_approve_pairing else ask_in_terminal,
     )
@@ -96,7 +103,7 @@ def _serve_without_panel(config: ServerConfig, announce_panel: bool) -> int:
     from companion.server.runner import serve_forever
 
     def ready(port: int) -> None:
-        index = config.index_dir or paths.default_index_dir()
+        index = ", ".join(str(folder) for folder in config.index_dirs())
         print(f"Shop the Look companion on http://127.0.0.1:{port} (catalog: {index}).\n"
               f"Pairings: {config.pairings_path}. Press Ctrl-C to stop.", flush=True)
         if announce_panel:

@@ -37,6 +37,9 @@ class PanelApi:
     def set_gender(self, gender: str) -> dict:
         return self._call(lambda: self._controller.set_gender(str(gender)))
 
+    def set_age_group(self, age_group: str) -> dict:
+        return self._call(lambda: self._controller.set_age_group(str(age_group)))
+
     def more_results(self, category: str) -> dict:
         return self._call(lambda: self._controller.more_results(str(category)))
 
@@ -47,9 +50,9 @@ class PanelApi:
     def remove_region(self, number: int) -> dict:
         return self._call(lambda: self._controller.remove_region(int(number)))
 
-    def open_product(self, product_id: str) -> dict:
+    def open_product(self, product_id: str, shop: str = "") -> dict:
         """Open a shown product's own link in the default browser (never a URL from the page)."""
-        link = self._controller.product_link(str(product_id))
+        link = self._controller.product_link(str(product_id), str(shop or ""))
         if not link:
             problem = LookError(ErrorCode.NO_LINK, "This product has no web link.")
             return {"error": problem.to_dict()}

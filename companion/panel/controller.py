@@ -19,6 +19,7 @@ from companion.pipeline.look import LookRequest
 Search = Callable[[bytes, LookRequest], dict]  # image bytes + request → look_to_json object
 
 GENDERS = ("auto", "female", "male", "all")
+AGE_GROUPS = ("adult", "kids", "all")  # whose products: the look's own choice until switched
 HISTORY = 10  # looks kept (with their photos, in memory) for the ‹ › switcher
 TOP_K = 8
 MAX_TOP_K = 48
@@ -33,6 +34,7 @@ class Session:
     image: bytes | None
     photo: str = ""  # data URL, made once
     gender: str = "auto"
+    age_group: str = "adult"
     top_k: dict[str, int] = field(default_factory=dict)  # per category, after "more results"
     regions: list[tuple[float, float, float, float]] = field(default_factory=list)
     drawn: list[dict] = field(default_factory=list)  # items found for ``regions``
@@ -42,8 +44,10 @@ class PanelController:
     """Holds the looks and answers the page's actions with a fresh payload to render."""
 
     def __init__(self, search: Search | None = None, threshold: float | None = None,
-                 image_source: ImageSource = remote_image, top_k: int = TOP_K) -> None:
+                 image_source: ImageSource = remote_image, top_k: int = TOP_K,
+                 age_group: str = "adult") -> None:
         self.search = search
+        self.age_group = age_group  # each look's switch starts here (serve --age-group)
         self.threshold = threshold
         self.image_source = image_source
         self.top_k = top_k
@@ -55,7 +59,8 @@ class PanelController:
 
     # --- looks arriving -------------------------------------------------------------------
     def add_look(self, look: dict, image: bytes | None) -> dict:
-        session = Session(look=look, image=image, photo=photo_data_url(image))
+        session = Session(look=look, image=image, photo=photo_data_url(image),
+                          age_group=self.age_group)
         with self._lock:
             self._sessions.append(session)
             del self._sessions[:-HISTORY]
@@ -80,11 +85,21 @@ class PanelController:
         """Re-run the whole look (drawn boxes too) for female, male, all or the detected gender."""
         if gender not in GENDERS:
             raise LookError(ErrorCode.BAD_ARGUMENT, f"Unknown gender {gender!r}.")
+        return self._rerun(gender, self._session().age_group)
+
+    def set_age_group(self, age_group: str) -> dict:
+        """Re-run the whole look for adults' products, kids' or everyone's."""
+        if age_group not in AGE_GROUPS:
+            raise LookError(ErrorCode.BAD_ARGUMENT, f"Unknown age group {age_group!r}.")
+        return self._rerun(self._session().gender, age_group)
+
+    def _rerun(self, gender: str, age_group: str) -> dict:
         session = self._session()
-        look = self._run(session, self._request(session, gender=gender))
-        drawn = [self._run_region(session, r, gender) for r in session.regions]
+        look = self._run(session, self._request(session, gender=gender, age_group=age_group))
+        drawn = [self._run_region(session, r, gender, age_group) for r in session.regions]
         with self._lock:
-            session.gender, session.look, session.drawn = gender, look, drawn
+            session.gender, session.age_group = gender, age_group
+            session.look, session.drawn = look, drawn
             session.top_k.clear()
             return self.payload()
 
@@ -131,13 +146,14 @@ class PanelController:
                 del session.regions[number], session.drawn[number]
             return self.payload()
 
-    def product_link(self, product_id: str) -> str:
-        """The link of a product shown in the current look (the page never supplies a URL)."""
+    def product_link(self, product_id: str, shop: str = "") -> str:
+        """The link of a product shown in the current look (the page never supplies a URL);
+        ``shop`` tells apart equal ids of several shops."""
         with self._lock:
             session = self._session()
             for item in [*session.look.get("items", []), *session.drawn]:
                 for match in item.get("matches", []):
-                    if match.get("id") == product_id:
+                    if match.get("id") == product_id and shop in ("", match.get("shop", "")):
                         link = match.get("link") or ""
                         return link if link.startswith(("https://", "http://")) else ""
         return ""
@@ -159,7 +175,8 @@ class PanelController:
                 "photo": session.photo,
                 "session": {
                     "index": self._current, "count": len(self._sessions),
-                    "gender": session.gender, "can_search": self.search is not None
+                    "gender": session.gender, "age_group": session.age_group,
+                    "can_search": self.search is not None
                     and session.image is not None and layout.get("state") == "look",
                     "source": session.look.get("image", ""),
                 },
@@ -174,9 +191,11 @@ class PanelController:
 
     def _request(self, session: Session, gender: str, top_k: int | None = None,
                  categories: tuple[str, ...] | None = None,
-                 region: tuple[float, float, float, float] | None = None) -> LookRequest:
+                 region: tuple[float, float, float, float] | None = None,
+                 age_group: str | None = None) -> LookRequest:
         return LookRequest(top_k=top_k or self.top_k, region=region,
-                           gender=None if gender == "auto" else gender, categories=categories)
+                           gender=None if gender == "auto" else gender, categories=categories,
+                           age_group=age_group or session.age_group)
 
     def _run(self, session: Session, request: LookRequest) -> dict:
         if self.search is None or session.image is None:
@@ -187,8 +206,8 @@ class PanelController:
         return {**look, "image": session.look.get("image", "")}
 
     def _run_region(self, session: Session, box: tuple[float, float, float, float],
-                    gender: str) -> dict:
-        look = self._run(session, self._request(session, gender, region=box))
+                    gender: str, age_group: str | None = None) -> dict:
+        look = self._run(session, self._request(session, gender, region=box, age_group=age_group))
         items = look.get("items", [])
         if not items:
             raise LookError(ErrorCode.NO_MATCHES, "Nothing in the catalog looks like that area.")

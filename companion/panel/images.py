@@ -89,12 +89,14 @@ def local_thumbnail(path: str, crop: list[float] | None = None) -> str:
 def catalog_image_source(product: Callable[[str], dict | None]) -> Callable[[dict], str]:
     """An ``image_source`` for the layout: the catalog's local copy, else its http(s) link.
 
-    ``product`` is ``CatalogIndex.product`` (id → row with ``image_path``). A match's ``crop`` is
-    a box in that local copy, so only the local copy is cut to it; a web link shows whole.
+    ``product`` is ``CatalogIndex.product`` (id[, shop] → row with ``image_path``). A match's
+    ``crop`` is a box in that local copy, so only the local copy is cut to it; a web link shows
+    whole.
     """
 
     def source(match: dict) -> str:
-        row = product(match["id"]) or {}
+        shop = match.get("shop")  # several catalogs: the id is unique only within its shop
+        row = (product(match["id"], shop) if shop else product(match["id"])) or {}
         local = row.get("image_path") or ""
         return (local_thumbnail(local, match.get("crop")) if local else "") or remote_image(match)
 

@@ -9,6 +9,10 @@ People in the background (``background: true`` in the look JSON, small next to t
 are collapsed: their garments come last, marked ``collapsed``, and ``more_people`` says how many
 people and rows hide behind the page's "More people" control, so a shopper first sees the main
 subject's few rows. A look with no foreground garment collapses nothing. Absent keys mean false.
+
+When a look's products come from several shops (``serve --index A --index B``), each card says
+its shop; with one shop the cards stay as they were. A look that is the first on a refreshed
+catalog (``catalog_refreshed``) gets a notice saying so.
 """
 
 from __future__ import annotations
@@ -78,15 +82,16 @@ def build_layout(
         }
         for number, person in enumerate(look.get("people", []))
     ]
+    shops = {m.get("shop") or "" for item in look.get("items", []) for m in item.get("matches", [])}
     garments = [
-        _garment(number, item, width, height, threshold, image_source)
+        _garment(number, item, width, height, threshold, image_source, len(shops) > 1)
         for number, item in enumerate(look.get("items", []))
     ]
     collapse = any(not g["background"] and not g["drawn"] for g in garments)
     for garment in garments:
         garment["collapsed"] = collapse and garment["background"]
     garments.sort(key=_garment_order)
-    notices = []
+    notices = ["catalog_refreshed"] if look.get("catalog_refreshed") else []
     if not people:
         notices.append("no_person")
     if people and not any(not g["drawn"] for g in garments):
@@ -122,7 +127,7 @@ def error_layout(code: str, message: str) -> dict:
 
 
 def _garment(number: int, item: dict, width: int, height: int, threshold: float | None,
-             image_source: ImageSource) -> dict:
+             image_source: ImageSource, show_shop: bool = False) -> dict:
     category = item.get("category") or "other"
     return {
         "id": f"g{number}",
@@ -134,11 +139,12 @@ def _garment(number: int, item: dict, width: int, height: int, threshold: float 
         "background": bool(item.get("background")) and not item.get("drawn"),
         "whole_photo": bool(item.get("whole_photo")),
         "box": _fractions(item["box"], width, height),
-        "cards": [_card(m, threshold, image_source) for m in item.get("matches", [])],
+        "cards": [_card(m, threshold, image_source, show_shop) for m in item.get("matches", [])],
     }
 
 
-def _card(match: dict, threshold: float | None, image_source: ImageSource) -> dict:
+def _card(match: dict, threshold: float | None, image_source: ImageSource,
+          show_shop: bool = False) -> dict:
     score = float(match.get("score") or 0.0)
     exact = threshold is not None and score >= threshold
     availability = (match.get("availability") or "").strip().lower().replace(" ", "_")
@@ -150,6 +156,8 @@ def _card(match: dict, threshold: float | None, image_source: ImageSource) -> di
         "label": "exact" if exact else "similar",
         "link": match.get("link") or "",
         "image": image_source(match),
+        "shop": match.get("shop") or "",  # which catalog: the key to its link and photo
+        "shop_label": (match.get("shop") or "") if show_shop else "",
     }
 
 

@@ -10,7 +10,6 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from companion import paths
 from companion.errors import LookError
 
 if TYPE_CHECKING:
@@ -23,19 +22,18 @@ def run_with_server(config, ready: Callable[[Panel, int], object] | None = None)
     asked in the window unless the config says otherwise (tests). ``ready`` is called in the
     worker with the panel and the bound port once the server listens.
     """
-    from companion.catalog.index import CatalogIndex
     from companion.inference.store import ModelStore
     from companion.panel.controller import PanelController
     from companion.panel.window import Panel
-    from companion.pipeline.look import LookPipeline
+    from companion.server.refresh import LivePipeline
     from companion.server.runner import ServerThread
 
-    index_dir = config.index_dir or paths.default_index_dir()
+    index_dir = ", ".join(str(folder) for folder in config.index_dirs())
     problem: LookError | None = None
     pipeline = None
     try:
-        pipeline = config.pipeline or LookPipeline(ModelStore(), CatalogIndex(index_dir))
-        panel = Panel.for_pipeline(pipeline, quit_on_close=False)
+        pipeline = config.pipeline or LivePipeline(ModelStore(), config.index_dirs())
+        panel = Panel.for_pipeline(pipeline, quit_on_close=False, age_group=config.age_group)
     except LookError as exc:  # the server still answers (with this error); the window explains
         problem = exc
         panel = Panel(PanelController(), quit_on_close=False)

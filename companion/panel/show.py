@@ -6,11 +6,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from companion import paths
 from companion.errors import ErrorCode, LookError
 
 
-def show_looks(images: list[Path], index_dir: Path | None, request, as_json: bool = False) -> int:
+def show_looks(images: list[Path], index_dirs: list[Path], request, as_json: bool = False) -> int:
     """Print each look as ``look`` does and show it in the panel; 1 when none could be shown."""
     from companion.panel import panel_available
 
@@ -19,7 +18,7 @@ def show_looks(images: list[Path], index_dir: Path | None, request, as_json: boo
                         "The results window needs a display and the panel "
                         "extra: pip install 'shop-the-look[panel]'. Without --show, look prints "
                         "its results here.")
-    from companion.catalog.index import CatalogIndex
+    from companion.catalog.catalogs import Catalogs
     from companion.inference.store import ModelStore
     from companion.panel.controller import PanelController
     from companion.panel.window import Panel
@@ -27,8 +26,8 @@ def show_looks(images: list[Path], index_dir: Path | None, request, as_json: boo
     from companion.pipeline.look_output import print_failure, print_look, read_photo
 
     try:
-        pipeline = LookPipeline(ModelStore(), CatalogIndex(index_dir or paths.default_index_dir()))
-        panel = Panel.for_pipeline(pipeline, top_k=request.top_k)
+        pipeline = LookPipeline(ModelStore(), Catalogs.open(index_dirs))
+        panel = Panel.for_pipeline(pipeline, top_k=request.top_k, age_group=request.age_group)
     except LookError as exc:  # say it in the window too: that is where the user is looking
         pipeline, problem = None, exc
         panel = Panel(PanelController())

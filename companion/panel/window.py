@@ -60,7 +60,8 @@ class Panel:
         self.window.events.closed += self._closed.set
 
     @classmethod
-    def for_pipeline(cls, pipeline, top_k: int | None = None, **options) -> Panel:
+    def for_pipeline(cls, pipeline, top_k: int | None = None, age_group: str = "adult",
+                     **options) -> Panel:
         """A panel that can re-run searches (gender, more results, drawn boxes) on ``pipeline``."""
         from companion.pipeline.look_output import look_to_json
 
@@ -70,8 +71,9 @@ class Panel:
         index = pipeline.index
         controller = PanelController(
             search, threshold=exact_threshold(index.manifest.embedder),
-            image_source=catalog_image_source(index.product),
-            **({"top_k": top_k} if top_k else {}),
+            # The catalogs of the moment: a live pipeline swaps them when a new version appears.
+            image_source=catalog_image_source(lambda *key: pipeline.index.product(*key)),
+            age_group=age_group, **({"top_k": top_k} if top_k else {}),
         )
         return cls(controller, **options)
 

@@ -62,6 +62,7 @@ class LookRequest:
     region: Box | None = None
     gender: str | None = None
     categories: tuple[str, ...] | None = None  # only these garment categories
+    age_group: str = "adult"  # whose products: adult | kids | all (the feed's age_group)
     deadline: Deadline | None = None
 
 
@@ -217,7 +218,8 @@ class LookPipeline:
                 gender = request.gender
                 if gender is None and garment.person is not None:
                     gender = people[garment.person][1].label
-                matches = self.matches(garment.category, vector, request.top_k, gender)
+                matches = self.matches(garment.category, vector, request.top_k, gender,
+                                       request.age_group)
                 items.append(Item(_to_original(garment, image.scale), matches))
         return Look(
             source=source, width=image.width, height=image.height,
@@ -225,10 +227,11 @@ class LookPipeline:
         )
 
     def matches(self, category: str, vector: np.ndarray, top_k: int,
-                gender: str | None) -> list[Match]:
+                gender: str | None, age_group: str = "all") -> list[Match]:
         """The ``top_k`` products a look shows for one garment: picked from the nearest by the
         consensus of their feed labels (companion.pipeline.consensus)."""
-        pool = self.index.search(category, vector, max(top_k, self.consensus.pool), gender)
+        pool = self.index.search(category, vector, max(top_k, self.consensus.pool), gender,
+                                 age_group=age_group)
         return rerank(pool, self.consensus, top_k)
 
     def _people(self, image: DecodedImage, timer: Timer

@@ -45,6 +45,8 @@ class LookRunner(Protocol):
 class ServerConfig:
     port: int = DEFAULT_PORT  # 0 picks a free port (tests); the bound one is used for Host checks
     index_dir: Path | None = None  # None: paths.default_index_dir()
+    more_index_dirs: tuple[Path, ...] = ()  # other shops' indexes, searched with index_dir's
+    age_group: str = "adult"  # whose products a look shows when its request does not say
     pairings_path: Path = field(default_factory=lambda: paths.config_dir() / PAIRINGS_FILE)
     confirm: Confirm = ask_in_terminal
     on_look: LookHook | None = None
@@ -54,3 +56,7 @@ class ServerConfig:
     max_waiting_looks: int = MAX_WAITING_LOOKS
     upload_room_bytes: int = UPLOAD_ROOM_BYTES
     look_timeout_s: float = LOOK_TIMEOUT_S
+
+    def index_dirs(self) -> list[Path]:
+        """The catalog folders looks search (index folders or catalogs folders)."""
+        return [self.index_dir or paths.default_index_dir(), *self.more_index_dirs]

@@ -2,7 +2,9 @@
 
 The queue is bounded (``busy`` beyond ``max_waiting_looks``), uploads share a bounded room in
 memory, a look whose client has left is dropped when its turn comes, and every look runs under a
-deadline. The pipeline is built on first use.
+deadline. The pipeline is built on first use, over the catalogs' current versions: it follows
+new versions that ``index build`` or ``index update`` publish (companion/server/refresh.py), and the
+first look on a new catalog says so (``"catalog_refreshed": true``), for the panel.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
-from companion import paths
 from companion.errors import ErrorCode, LookError
 from companion.pipeline.deadline import Deadline
 from companion.server.config import ServerConfig
@@ -53,6 +54,7 @@ class LookEngine:
         self.queued = 0  # of those, the ones read and waiting for the worker
         self.runs = 0  # looks handed to the pipeline (tests check that refusals add none)
         self.skipped = 0  # looks dropped because their client had left before their turn
+        self._refreshes = 0  # catalog swaps already announced in a look's JSON
 
     async def look(self, read: Callable[[], Awaitable[Upload]], size: int,
                    gone: Callable[[], bool]) -> dict:
@@ -125,25 +127,35 @@ class LookEngine:
     def _run(self, upload: Upload) -> dict:
         from companion.pipeline.look_output import look_to_json
 
-        pipeline = self._get_pipeline()
+        pipeline, refreshes = self._checkout()
         self.runs += 1
         # The deadline starts with the look itself: waiting in the queue is not its cost.
-        request = replace(upload.request, deadline=Deadline.after(self._config.look_timeout_s))
+        request = replace(upload.request, deadline=Deadline.after(self._config.look_timeout_s),
+                          age_group=upload.age_group or self._config.age_group)
         started = time.monotonic()
         try:
-            return look_to_json(pipeline.run(upload.data, source=upload.source, request=request))
+            payload = look_to_json(pipeline.run(upload.data, source=upload.source,
+                                                request=request))
         finally:
             self._look_s += LOOK_S_WEIGHT * (time.monotonic() - started - self._look_s)
+        refreshed, self._refreshes = refreshes != self._refreshes, refreshes
+        return {**payload, "catalog_refreshed": True} if refreshed else payload
+
+    def _checkout(self):
+        """The pipeline this look runs on, chosen now (a ``LivePipeline`` follows new catalog
+        versions; a fixed pipeline stays), and how many catalog swaps came before it."""
+        pipeline = self._get_pipeline()
+        checkout = getattr(pipeline, "checkout", None)
+        return checkout() if checkout is not None else (pipeline, 0)
 
     def _get_pipeline(self):
         with self._lock:
             if self._pipeline is None:
-                from companion.catalog.index import CatalogIndex
                 from companion.inference.store import ModelStore
-                from companion.pipeline.look import LookPipeline
+                from companion.server.refresh import LivePipeline
 
-                index = CatalogIndex(self._config.index_dir or paths.default_index_dir())
-                self._pipeline = LookPipeline(ModelStore(), index)
+                self._pipeline = LivePipeline(ModelStore(), self._config.index_dirs())
+                self._refreshes = self._pipeline.refreshes
             return self._pipeline
 
     def close(self) -> None:

@@ -20,6 +20,7 @@ MAX_TOP_K = 50
 MAX_SOURCE_CHARS = 2048
 MAX_FIELD_BYTES = 16 * 1024  # page and image addresses, options: never more than this
 GENDERS = ("female", "male", "all")
+AGE_GROUPS = ("adult", "kids", "all")
 
 
 @dataclass(frozen=True)
@@ -27,11 +28,13 @@ class Upload:
     data: bytes
     source: str  # the image's web address, else the page's; never a data: or blob: URL
     request: LookRequest
+    age_group: str | None = None  # the request's choice; None: the companion's (serve --age-group)
 
 
 async def read_upload(request: web.Request, max_bytes: int) -> Upload:
     """Raw body (``image/*`` or octet-stream, options in the query) or multipart/form-data with
-    an ``image`` file part and optional ``page_url``, ``image_url``, ``top_k``, ``gender``.
+    an ``image`` file part and optional ``page_url``, ``image_url``, ``top_k``, ``gender``,
+    ``age_group``.
 
     The bytes must look like an image; a client that leaves mid-body gets ``client_gone``."""
     if request.content_length is not None and request.content_length > max_bytes:
@@ -53,7 +56,8 @@ async def read_upload(request: web.Request, max_bytes: int) -> Upload:
         raise left_before_look() from None
     source = _source(fields.get("image_url"), fields.get("page_url"), fields.get("source"))
     upload = Upload(data, source, LookRequest(top_k=_top_k(fields.get("top_k")),
-                                              gender=_gender(fields.get("gender"))))
+                                              gender=_gender(fields.get("gender"))),
+                    _age_group(fields.get("age_group")))
     if not upload.data:
         raise LookError(ErrorCode.IMAGE_EMPTY, "The image is empty. Try another image.", 400)
     if not looks_like_image(upload.data):
@@ -166,6 +170,15 @@ def _gender(value: str | None) -> str | None:
         return None
     if value not in GENDERS:
         raise LookError(ErrorCode.BAD_ARGUMENT, f"gender must be one of {', '.join(GENDERS)}.", 400)
+    return value
+
+
+def _age_group(value: str | None) -> str | None:
+    if value is None or value == "":
+        return None
+    if value not in AGE_GROUPS:
+        raise LookError(ErrorCode.BAD_ARGUMENT,
+                        f"age_group must be one of {', '.join(AGE_GROUPS)}.", 400)
     return value
 
 

@@ -94,8 +94,11 @@
     $("look-prev").disabled = session.index <= 0;
     $("look-next").disabled = session.index >= session.count - 1;
     $("filter").hidden = layout.state !== "look";
+    $("age-filter").hidden = layout.state !== "look";
     document.querySelectorAll(".filter button").forEach((b) => {
-      b.setAttribute("aria-checked", String(b.dataset.gender === (session.gender || "auto")));
+      const checked = b.dataset.age ? b.dataset.age === (session.age_group || "adult")
+        : b.dataset.gender === (session.gender || "auto");
+      b.setAttribute("aria-checked", String(checked));
       b.disabled = !session.can_search;
     });
     if (layout.state === "look") renderLook(layout, payload.photo, session);
@@ -260,13 +263,14 @@
     return h("button", {
       type: "button", class: `card${exact ? " exact" : ""}`, role: "listitem", "data-product": card.id,
       tabindex: "-1", "aria-label": t("card.open", { title: card.title }), title: card.title,
-      onclick: (event) => { event.stopPropagation(); select(garment.id, false); focusCard(garment.id, n); act("open_product", card.id); },
+      onclick: (event) => { event.stopPropagation(); select(garment.id, false); focusCard(garment.id, n); act("open_product", card.id, card.shop || ""); },
     },
     h("div", { class: "card-image" },
       src ? h("img", { src, alt: "", loading: "lazy", draggable: "false" }) : h("span", { class: "missing", text: t("card.no_image") }),
       h("span", { class: `badge ${card.label}`, text: t(`card.${card.label}`) })),
     h("div", { class: "card-body" },
       h("div", { class: "card-title", text: card.title }),
+      card.shop_label ? h("div", { class: "card-shop", text: t("card.shop", { shop: card.shop_label }) }) : null,
       h("div", { class: "card-meta" },
         h("span", { class: "price", text: card.price }),
         card.availability ? h("span", { class: `stock ${card.availability}`, text: t(`availability.${card.availability}`) }) : null)));
@@ -395,7 +399,8 @@
   $("stage").addEventListener("pointercancel", cancelDrawing);
   $("look-prev").addEventListener("click", () => act("select_look", current.session.index - 1));
   $("look-next").addEventListener("click", () => act("select_look", current.session.index + 1));
-  document.querySelectorAll(".filter button").forEach((b) => b.addEventListener("click", () => act("set_gender", b.dataset.gender)));
+  document.querySelectorAll(".filter button").forEach((b) => b.addEventListener("click", () =>
+    (b.dataset.age ? act("set_age_group", b.dataset.age) : act("set_gender", b.dataset.gender))));
 
   // --- pairing -------------------------------------------------------------------------
   function askPairing(question) {
