@@ -54,6 +54,10 @@ class LivePipeline:
     def run(self, data: bytes, source: str = "", request: LookRequest | None = None) -> Look:
         return self.checkout()[0].run(data, source=source, request=request)
 
+    def current(self) -> LookPipeline:
+        """The pipeline the next look runs on (see ``checkout``)."""
+        return self.checkout()[0]
+
     def checkout(self) -> tuple[LookPipeline, int]:
         """The pipeline over the current versions (rebuilt first when one has changed) and how
         many swaps came before it."""
