@@ -8,6 +8,8 @@ import csv
 import gzip
 import json
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 from xml.sax.saxutils import escape
 
@@ -24,6 +26,7 @@ from companion.catalog.feed import (
     parse_columns,
     read_feed,
 )
+from companion.catalog.index import CatalogIndex
 from companion.catalog.versions import IndexVersions
 from companion.errors import LookError
 from companion.inference.embedder import Embedder
@@ -350,3 +353,22 @@ def test_the_format_is_found_from_the_content_not_the_name_and_gzip_is_opened(tm
     with pytest.raises(LookError) as caught:
         detect_format(b"%PDF-1.7 binary")
     assert caught.value.code == "feed_format"
+
+
+@requires_data
+def test_index_build_reads_a_csv_through_columns_and_says_what_it_downloaded(tmp_path):
+    with ImageServer(CATALOG / "images") as cdn:
+        feed = write(tmp_path / "export.csv", "Ref,Name,Img,Kind,Cost\n"
+                     f"1530,Track Jacket,{cdn.url('1530.jpg')},Jackets,144.99\n"
+                     f"1566,Cap,{cdn.url('gone.jpg')},Caps,17.99\n"
+                     f"1609,Sweatshirt,{cdn.url('1609.jpg')},Sweatshirts,39.99\n")
+        result = subprocess.run(
+            [sys.executable, "-m", "companion.cli", "index", "build", str(feed), "--out",
+             str(tmp_path / "index"), "--index-by", "photo", "--currency", "EUR",
+             "--columns", "id=Ref,title=Name,image_link=Img,product_type=Kind,price=Cost"],
+            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert f"{feed}:3: skipped: image of 1566 unreadable: HTTP 404 Not Found" in result.stderr
+    assert "Remote images: 2 downloaded, 0 unchanged, 1 failed." in result.stderr
+    assert "Indexed 2 products" in result.stdout
+    assert CatalogIndex(tmp_path / "index").product("1530")["price"] == "144.99 EUR"

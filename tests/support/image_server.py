@@ -225,3 +225,17 @@ class ImageServer:
 
     async def _html(self, request: web.Request) -> web.Response:
         return web.Response(body=HTML_PAGE, content_type="text/html")
+
+
+def main() -> None:
+    """``python -m tests.support.image_server FOLDER``: serve FOLDER in a process of its own (for
+    benchmarks: the build's process keeps its cores); prints the port, stops when stdin closes."""
+    import sys
+
+    with ImageServer(Path(sys.argv[1])) as server:
+        print(server.port, flush=True)
+        sys.stdin.read()
+
+
+if __name__ == "__main__":
+    main()
