@@ -6,7 +6,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from companion.commands import index, look, models, serve
+from companion.commands import doctor, index, look, models, serve
+from companion.commands.device import apply_device
 from companion.errors import LookError
 
 EPILOG = """examples:
@@ -14,11 +15,12 @@ EPILOG = """examples:
   shop-the-look look photo.jpg
   shop-the-look look photo.jpg other.png --json --top-k 5
   shop-the-look models list
+  shop-the-look doctor                    what works here, and what to do about what does not
 
 Nothing you look at leaves this computer: the photo is read, analysed in memory and forgotten.
 """
 
-COMMANDS = [look.register, index.register, models.register, serve.register]
+COMMANDS = [look.register, index.register, models.register, serve.register, doctor.register]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -28,6 +30,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
+        apply_device(args)
         return args.handler(args)
     except LookError as exc:
         print(f"error [{exc.code}]: {exc.message}", file=sys.stderr)

@@ -11,10 +11,12 @@ import sys
 from importlib.resources import as_file, files
 from pathlib import Path
 
+from companion import branding
+
 INDEX_ENV = "SHOP_THE_LOOK_INDEX"
 MODELS_ENV = "SHOP_THE_LOOK_MODELS"
 CONFIG_ENV = "SHOP_THE_LOOK_CONFIG"
-APP_DIR_NAME = "shop-the-look"
+APP_DIR_NAME = "shop-the-look"  # Shop the Look's own; a branded build uses its command's name
 DEMO_INDEX_NAME = "demo"
 
 
@@ -35,9 +37,10 @@ def bundled_indexes_dir() -> Path:
 
 
 def default_index_dir() -> Path:
-    """The index ``look`` and ``serve`` use when none is given: $SHOP_THE_LOOK_INDEX or the demo."""
+    """The index ``look`` and ``serve`` use when none is given: $SHOP_THE_LOOK_INDEX, else the
+    one that ships (the demo in a checkout, the brand's catalog in a branded build)."""
     override = os.environ.get(INDEX_ENV)
-    return Path(override) if override else bundled_indexes_dir() / DEMO_INDEX_NAME
+    return Path(override) if override else bundled_indexes_dir() / branding.current().index
 
 
 def asset_dir(package: str) -> Path:
@@ -48,7 +51,8 @@ def asset_dir(package: str) -> Path:
 def config_dir() -> Path:
     """Per-user settings (paired browsers): $SHOP_THE_LOOK_CONFIG or the platform's config folder.
 
-    Kept outside the install so an update or a reinstall does not forget the pairings.
+    Kept outside the install so an update or a reinstall does not forget the pairings; each
+    brand has its own (named after its command), so two branded companions never share one.
     """
     override = os.environ.get(CONFIG_ENV)
     if override:
@@ -59,4 +63,4 @@ def config_dir() -> Path:
         base = Path.home() / "Library" / "Application Support"
     else:
         base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
-    return base / APP_DIR_NAME
+    return base / branding.current().command

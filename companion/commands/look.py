@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from companion import paths
+from companion.commands.device import add_device_option
 from companion.errors import ErrorCode, LookError
 
 
@@ -37,6 +38,7 @@ def register(commands) -> None:
                       help="print one JSON object per image, one per line")
     look.add_argument("--show", action="store_true",
                       help="also open the results window with the looks (needs the panel extra)")
+    add_device_option(look)
     look.set_defaults(handler=run)
 
 

@@ -8,7 +8,8 @@ import logging
 import sys
 from pathlib import Path
 
-from companion import paths
+from companion import branding, paths
+from companion.commands.device import add_device_option
 from companion.server.config import DEFAULT_PORT, PAIRINGS_FILE, ServerConfig
 
 DESCRIPTION = """\
@@ -44,8 +45,9 @@ def register(commands) -> None:
         description=DESCRIPTION, epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    serve.add_argument("--port", type=int, default=DEFAULT_PORT, metavar="N",
-                       help=f"port on 127.0.0.1 (default: {DEFAULT_PORT}, the extension's default)")
+    port = branding.current().port  # DEFAULT_PORT, unless a branded build says otherwise
+    serve.add_argument("--port", type=int, default=port, metavar="N",
+                       help=f"port on 127.0.0.1 (default: {port}, the extension's default)")
     serve.add_argument("--index", type=Path, action="append", default=None, metavar="DIR",
                        help="catalog index folder, or a folder of several; repeat it for several "
                        "shops (default: $SHOP_THE_LOOK_INDEX or the demo index). A new version "
@@ -55,6 +57,7 @@ def register(commands) -> None:
                        "otherwise: adults' (default), kids' or everyone's")
     serve.add_argument("--no-panel", action="store_true",
                        help="do not open the results window; the extension still gets answers")
+    add_device_option(serve)
     serve.add_argument("--auto-approve-pairing", action="store_true",
                        help="FOR AUTOMATED TESTS ONLY: pair every extension that asks, without "
                        "asking you. Never use it in daily life: any extension could pair.")

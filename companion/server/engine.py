@@ -54,6 +54,7 @@ class LookEngine:
         self.queued = 0  # of those, the ones read and waiting for the worker
         self.runs = 0  # looks handed to the pipeline (tests check that refusals add none)
         self.skipped = 0  # looks dropped because their client had left before their turn
+        self.loading = False  # models loading at start: /v1/ping answers "ready": false
         self._refreshes = 0  # catalog swaps already announced in a look's JSON
 
     async def look(self, read: Callable[[], Awaitable[Upload]], size: int,
@@ -118,11 +119,17 @@ class LookEngine:
 
     async def warm_up(self) -> None:
         """Load the catalog and models now, so the first look is fast and problems show early."""
+        from companion.server.warmup import warm_up_pipeline
+
+        self.loading = True
         loop = asyncio.get_running_loop()
         try:
-            await loop.run_in_executor(self._executor, self._get_pipeline)
+            pipeline = await loop.run_in_executor(self._executor, self._get_pipeline)
+            await loop.run_in_executor(self._executor, warm_up_pipeline, pipeline)
         except Exception as exc:
             log.error("The look pipeline is not ready: %s", exc)
+        finally:
+            self.loading = False
 
     def _run(self, upload: Upload) -> dict:
         from companion.pipeline.look_output import look_to_json

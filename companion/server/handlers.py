@@ -8,6 +8,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from aiohttp import web
 
+from companion import branding
 from companion.errors import ErrorCode, LookError
 from companion.server.config import API_VERSION, APP_NAME
 from companion.server.engine import Busy
@@ -25,16 +26,18 @@ REFUSALS = {Answer.UNANSWERED: "No code was typed in the companion in time: pair
                                "Press Pair again when you are at the companion."}
 
 
-def _app_version() -> str:
+def app_version() -> str:
     try:
         return version("shop-the-look")
-    except PackageNotFoundError:
-        return "unknown"
+    except PackageNotFoundError:  # a bundle built without the package's metadata
+        return branding.current().version or "unknown"
 
 
-async def ping(_request: web.Request) -> web.Response:
-    """Unauthenticated "is a companion here?": app name, API version and app version only."""
-    return json_response({"app": APP_NAME, "api": API_VERSION, "version": _app_version()})
+async def ping(request: web.Request) -> web.Response:
+    """Unauthenticated "is a companion here?": app name, API version, app version, and whether
+    it answers looks now (``ready``: false while its models load at start)."""
+    return json_response({"app": APP_NAME, "api": API_VERSION, "version": app_version(),
+                          "ready": not request.app[ENGINE].loading})
 
 
 async def session(request: web.Request) -> web.Response:
