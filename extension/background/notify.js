@@ -1,11 +1,12 @@
 // Telling the user what happened: a small toast in the page, or a system notification where
 // the page cannot show one (browser pages, PDFs, pages open since before the install).
 import { api, t } from "../utils/api.js";
+import { BRAND } from "../utils/brand.js";
 
 export const notify = async (tab, kind, text) => {
   if (tab?.id >= 0) {
     try {
-      await api.tabs.sendMessage(tab.id, { type: "stl:toast", kind, text }, { frameId: 0 });
+      await api.tabs.sendMessage(tab.id, { type: "stl:toast", kind, text, colour: BRAND.colours.accent }, { frameId: 0 });
       return;
     } catch {
       // fall back to a notification

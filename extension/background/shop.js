@@ -11,7 +11,10 @@ export const shopThisLook = async (info, tab) => {
   try {
     const settings = await loadSettings();
     if (!settings.token) throw new Failure("not_paired");
-    await notify(tab, "progress", t("lookWorking"));
+    // A companion just started answers while it loads its models: say so, then send anyway
+    // (the look waits in its queue until they are loaded).
+    const { ready } = await companion.ping(settings);
+    await notify(tab, "progress", t(ready === false ? "lookStarting" : "lookWorking"));
     const image = await obtainImage(info, tab);
     const { look, inPanel } = await companion.look(settings, image.blob, {
       pageUrl: info.pageUrl ?? tab?.url ?? "",

@@ -6,10 +6,15 @@
   if (window.top !== window) return; // one toast per tab, in the top frame
   const SHOW_MS = { progress: 30000, success: 6000, error: 9000 };
   const COLOURS = { progress: "#185c7c", success: "#1d6b3a", error: "#9b1c1c" };
+  const HEX = /^#[0-9a-f]{6}$/i;
+  // Progress in the brand's colour (checked to be a plain colour); success and errors keep
+  // theirs, so they read the same in every brand.
+  const background = (kind, colour) =>
+    kind === "progress" && HEX.test(colour ?? "") ? colour : (COLOURS[kind] ?? COLOURS.progress);
   let host = null;
   let timer = null;
 
-  const show = (kind, text) => {
+  const show = (kind, text, colour) => {
     host?.remove();
     clearTimeout(timer);
     host = document.createElement("div");
@@ -21,7 +26,7 @@
     box.style.cssText = [
       "position:fixed", "right:16px", "bottom:16px", "z-index:2147483647", "max-width:360px",
       "padding:12px 16px", "border-radius:8px", "font:14px/1.4 system-ui,sans-serif",
-      "color:#fff", `background:${COLOURS[kind] ?? COLOURS.progress}`,
+      "color:#fff", `background:${background(kind, colour)}`,
       "box-shadow:0 4px 16px rgba(0,0,0,.25)", "cursor:pointer",
     ].join(";");
     box.addEventListener("click", () => host?.remove());
@@ -32,7 +37,7 @@
 
   STL.api.runtime.onMessage.addListener((message, _sender, sendResponse) => {
     if (message?.type !== "stl:toast") return false;
-    show(message.kind, message.text);
+    show(message.kind, message.text, message.colour);
     sendResponse({ shown: true });
     return false;
   });

@@ -1,5 +1,6 @@
 // The options page: is the companion running, pair with it, change its port, test the link.
 import { api, t } from "../utils/api.js";
+import { BRAND } from "../utils/brand.js";
 import { companion } from "../utils/companion.js";
 import { describeFailure, Failure } from "../utils/failure.js";
 import {
@@ -25,7 +26,8 @@ const showStatus = async () => {
   $("port").value = settings.port;
   try {
     const answer = await companion.ping(settings);
-    say($("status"), t("statusRunning", [String(settings.port), String(answer.version)]), true);
+    const running = answer.ready === false ? "statusStarting" : "statusRunning";
+    say($("status"), t(running, [String(settings.port), String(answer.version)]), true);
   } catch {
     say($("status"), t("statusNotRunning", [String(settings.port)]), false);
   }
@@ -104,6 +106,13 @@ const submitPort = async (event) => {
   await showStatus();
 };
 
+const paint = () => {
+  for (const [name, value] of Object.entries(BRAND.colours)) {
+    document.documentElement.style.setProperty(`--${name.replace("_", "-")}`, value);
+  }
+};
+
+paint();
 localise();
 $("test").addEventListener("click", testConnection);
 $("pair").addEventListener("click", pair);

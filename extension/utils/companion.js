@@ -55,7 +55,8 @@ export const companion = {
     return { json, headers: response.headers };
   },
 
-  /** {app, api, version} when a companion listens on the port. */
+  /** {app, api, version, ready} when a companion listens on the port; `ready` is false while
+   * it loads its models at start (a look sent then waits for them). */
   async ping(settings) {
     const answer = await this.call(settings, "/v1/ping", { auth: false, timeoutMs: this.PING_TIMEOUT_MS });
     if (answer.app !== "shop-the-look") throw new Failure("companion_not_running", "not ours");

@@ -1,8 +1,9 @@
 // What the extension remembers, all in storage.local: the port, the pairing token, the last
 // outcome (the options page shows it; tests read it). Nothing is ever synced off this computer.
 import { api } from "./api.js";
+import { BRAND } from "./brand.js";
 
-const DEFAULT_PORT = 17317; // the companion's default (`shop-the-look serve`)
+const DEFAULT_PORT = BRAND.port; // the companion's default (`shop-the-look serve`)
 
 export const loadSettings = async () => {
   const stored = await api.storage.local.get(["port", "token", "pairedAt"]);
