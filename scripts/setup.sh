@@ -3,7 +3,7 @@
 #   scripts/setup.sh          the companion in .venv (Python ≥ 3.11)
 #   scripts/setup.sh --test   also what the tests need: Debian's chromium and firefox-esr, Xvfb, Qt's
 #                             libraries, Node.js (apt-get, as root or with sudo), the panel,
-#                             dev and train extras
+#                             dev, train and package extras
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -36,9 +36,9 @@ if [ "$want_test" = 1 ]; then
   fi
   # The training smoke tests need torch; torch and torchvision first, from the local disk
   # (see the train extra in pyproject.toml for why these versions).
-  echo "==> pip install torch==2.14.1 torchvision==0.29.1, then -e .[dev,panel,train]"
+  echo "==> pip install torch==2.14.1 torchvision==0.29.1, then -e .[dev,panel,train,package]"
   .venv/bin/pip install -q torch==2.14.1 torchvision==0.29.1
-  .venv/bin/pip install -q -e ".[dev,panel,train]"
+  .venv/bin/pip install -q -e ".[dev,panel,train,package]"
 else
   echo "==> pip install -e ."
   .venv/bin/pip install -q -e .

@@ -7,5 +7,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --test
-.venv/bin/ruff check companion training tests benchmarks
+.venv/bin/ruff check companion training tests benchmarks packager
 SHOP_THE_LOOK_STRICT_SKIPS=1 .venv/bin/python -m pytest -q -rs "$@"
