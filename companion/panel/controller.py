@@ -54,6 +54,7 @@ class PanelController:
         self._sessions: list[Session] = []
         self._current = -1
         self._error: dict | None = None
+        self._pairing_step: dict | None = None  # first run: no browser paired yet
         self._lock = threading.RLock()
         self._search_lock = threading.Lock()  # one inference at a time from the panel
 
@@ -66,6 +67,17 @@ class PanelController:
             del self._sessions[:-HISTORY]
             self._current = len(self._sessions) - 1
             self._error = None
+            return self.payload()
+
+    def set_pairing_step(self, name: str, port: int) -> dict:
+        """First run: until a browser pairs (or a look arrives), the window says how to pair."""
+        with self._lock:
+            self._pairing_step = {"state": "pairing", "name": name, "port": port}
+            return self.payload()
+
+    def clear_pairing_step(self) -> dict:
+        with self._lock:
+            self._pairing_step = None
             return self.payload()
 
     def set_error(self, code: str, message: str) -> dict:
@@ -163,7 +175,8 @@ class PanelController:
         """Everything the page needs to draw the current state."""
         with self._lock:
             if self._error is not None or not self._sessions:
-                return {"layout": self._error or {"state": "waiting"}, "photo": "",
+                layout = self._error or self._pairing_step or {"state": "waiting"}
+                return {"layout": layout, "photo": "",
                         "session": {"index": 0, "count": len(self._sessions)}}
             session = self._sessions[self._current]
             look = {**session.look, "items": [*session.look.get("items", []), *session.drawn]}

@@ -6,12 +6,13 @@ hands it over when the page is ready.
 
 from __future__ import annotations
 
+import base64
 import json
 import locale
 import os
 from pathlib import Path
 
-from companion import paths
+from companion import branding, paths
 
 LANG_ENV = "SHOP_THE_LOOK_LANG"  # e.g. "el" or "en": overrides the system locale
 LANGUAGES = ("en", "el")
@@ -43,3 +44,14 @@ def messages(language: str) -> dict[str, str]:
     if language != DEFAULT and language in LANGUAGES:
         base.update(json.loads((folder / f"{language}.json").read_text(encoding="utf-8")))
     return base
+
+
+def page_brand() -> dict:
+    """The name, colours and logo (a data URL, "" for the built-in one) the page shows."""
+    brand = branding.current()
+    logo = brand.logo_path()
+    source = ""
+    if logo is not None and logo.is_file():
+        kind = "image/svg+xml" if logo.suffix.lower() == ".svg" else "image/png"
+        source = f"data:{kind};base64,{base64.b64encode(logo.read_bytes()).decode()}"
+    return {"name": brand.name, "colours": brand.colours, "logo": source}

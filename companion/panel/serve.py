@@ -25,6 +25,7 @@ def run_with_server(config, ready: Callable[[Panel, int], object] | None = None)
     from companion.inference.store import ModelStore
     from companion.panel.controller import PanelController
     from companion.panel.window import Panel
+    from companion.server.keys import PAIRINGS
     from companion.server.refresh import LivePipeline
     from companion.server.runner import ServerThread
 
@@ -52,6 +53,8 @@ def run_with_server(config, ready: Callable[[Panel, int], object] | None = None)
         if problem is not None:
             print(f"error [{problem.code}]: {problem.message}", file=sys.stderr, flush=True)
             panel.show_error(problem.code, problem.message)
+        elif not len(server.app[PAIRINGS]):  # first run: nothing paired, say how at once
+            panel.show_pairing_step(port)
         if ready is not None:
             ready(panel, port)
         stopped.wait()

@@ -17,9 +17,10 @@ import webbrowser
 from collections.abc import Callable
 from pathlib import Path
 
+from companion import branding
 from companion.panel.api import PanelApi
 from companion.panel.controller import PanelController
-from companion.panel.i18n import choose_language, messages, static_dir
+from companion.panel.i18n import choose_language, messages, page_brand, static_dir
 from companion.panel.images import catalog_image_source
 from companion.panel.layout import exact_threshold
 from companion.panel.pairing import PairingPrompt
@@ -27,7 +28,6 @@ from companion.server.pairing import PAIRING_TIMEOUT_S  # as long as the termina
 
 log = logging.getLogger(__name__)
 
-TITLE = "Shop the Look"
 SIZE = (1180, 780)
 MIN_SIZE = (720, 520)
 LOAD_TIMEOUT_S = 60.0
@@ -50,7 +50,7 @@ class Panel:
         self._gui_calls = None
         self.pairing = PairingPrompt()
         self.window = webview.create_window(
-            TITLE, url=(static_dir() / "index.html").as_uri(),
+            branding.current().name, url=(static_dir() / "index.html").as_uri(),
             js_api=PanelApi(controller, open_url, self.pairing), hidden=True,
             width=size[0], height=size[1], min_size=MIN_SIZE,
             background_color="#F7F5F2", text_select=True,  # panel.css decides what selects
@@ -89,8 +89,21 @@ class Panel:
         self._push(self.controller.set_error(code, message))
         self.bring_to_front()
 
+    def show_pairing_step(self, port: int) -> None:
+        """First run (no browser paired): open the window on how to pair, at once."""
+        self._push(self.controller.set_pairing_step(branding.current().name, port))
+        self.bring_to_front()
+
     def confirm_pairing(self, request, timeout_s: float = PAIRING_TIMEOUT_S) -> bool:
-        """The server's ``confirm``: ask in the window for the code the extension shows."""
+        """The server's ``confirm``: ask in the window for the code the extension shows; a
+        browser that pairs ends the first-run pairing step."""
+        if self._ask_pairing(request, timeout_s):
+            self._push(self.controller.clear_pairing_step())
+            return True
+        return False
+
+    def _ask_pairing(self, request, timeout_s: float) -> bool:
+        """True when the user typed the request's code in the window."""
 
         def show(question: dict | None) -> None:
             if self.wait_ready():
@@ -185,7 +198,7 @@ class Panel:
 
     def _on_loaded(self) -> None:
         """Every page load: hand over the messages and the current state."""
-        init = {"lang": self.language, "messages": messages(self.language),
+        init = {"lang": self.language, "messages": messages(self.language), "brand": page_brand(),
                 "payload": self.controller.payload(), "pairing": self.pairing.pending()}
         self.window.evaluate_js(f"window.panel.init({json.dumps(init)})")
         self._ready.set()

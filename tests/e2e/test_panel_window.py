@@ -207,7 +207,15 @@ def test_serve_shows_each_look_with_its_photo(display, small_index_dir, tmp_path
     assert result["visible_while_pairing"] is True and result["dialog_hidden_after"] is True
     assert result["pairing_status"] == 200
     assert_png(tmp_path / "pairing.png")
-    assert result["visible_before_look"] is False and result["visible_after_look"] is True
+    # a first run (nothing paired) opens the window on the pairing step, which pairing ends
+    first_run = result["first_run"]
+    assert result["visible_before_look"] is True and first_run["state"] == "pairing"
+    assert first_run["title"] == "Connect your browser to Shop the Look"
+    assert len(first_run["steps"]) == 3 and "“Pair”" in first_run["steps"][1]
+    assert re.search(r"port \d+", first_run["steps"][2])
+    assert_png(tmp_path / "first-run.png")
+    assert result["after_pairing"]["state"] == "waiting" and not result["after_pairing"]["steps"]
+    assert result["visible_after_look"] is True
     assert shown["garmentBoxes"] == len(look["items"]) > 0
     assert shown["cards"] == sum(len(i["matches"]) for i in look["items"]) > 0
     assert result["photo_size"] == [look["width"], look["height"]]  # the posted photo, in memory

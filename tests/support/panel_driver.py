@@ -62,6 +62,12 @@ DRAG = """(() => {
 })()"""
 
 
+STATE = """JSON.stringify({
+  state: document.getElementById('main').dataset.state,
+  title: document.getElementById('state-title').textContent,
+  steps: [...document.querySelectorAll('#state-steps li')].map(li => li.textContent)})"""
+
+
 PAINTED = """(() => {
   window.driverPainted = false;
   requestAnimationFrame(() => requestAnimationFrame(() => { window.driverPainted = true; }));
@@ -193,6 +199,9 @@ def serve_scenario(index: Path, out: Path) -> None:
         try:
             panel.wait_ready()
             result["visible_before_look"] = panel.visible()
+            # nothing paired yet (a first run): the window is up on the pairing step
+            result["first_run"] = json.loads(panel.evaluate(STATE))
+            screenshot(panel, out / "first-run.png")
 
             # pairing is asked in the window: the request waits until the user answers there
             answers: list = []
@@ -216,6 +225,8 @@ def serve_scenario(index: Path, out: Path) -> None:
             result["pairing_status"] = status
             result["dialog_hidden_after"] = panel.evaluate(
                 "document.getElementById('pairing').hidden")
+            wait_for(panel, "document.getElementById('main').dataset.state !== 'pairing'", 10)
+            result["after_pairing"] = json.loads(panel.evaluate(STATE))
             assert status == 200, paired
             data = STREET_PHOTO.read_bytes()
             status, look, headers = call(port, "/v1/looks?top_k=4", data, authorised(

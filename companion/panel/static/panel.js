@@ -116,12 +116,37 @@
       $("state-hint").textContent = t(layout.hint_key);
       $("state-detail").textContent = layout.detail || "";
       $("state-detail").hidden = !layout.detail;
+    } else if (layout.state === "pairing") {
+      // first run: nothing is paired yet, so the window says how, step by step
+      icon.innerHTML = '<path d="M10 14a4 4 0 0 0 5.7 0l3-3a4 4 0 0 0-5.7-5.7l-1 1"/><path d="M14 10a4 4 0 0 0-5.7 0l-3 3a4 4 0 0 0 5.7 5.7l1-1"/>';
+      const vars = { name: layout.name, port: layout.port };
+      $("state-title").textContent = t("pairing_step.title", vars);
+      $("state-hint").textContent = t("pairing_step.hint", vars);
+      $("state-detail").hidden = true;
     } else {
       icon.innerHTML = '<rect x="3" y="5" width="18" height="14" rx="2"/><circle cx="9" cy="10" r="2"/><path d="M21 16l-5-5-8 8"/>';
       $("state-title").textContent = t("waiting.title");
       $("state-hint").textContent = t("waiting.hint");
       $("state-detail").hidden = true;
     }
+    $("state-steps").replaceChildren(...(layout.state === "pairing"
+      ? ["pairing_step.one", "pairing_step.two", "pairing_step.three"].map((key) =>
+        h("li", { text: t(key, { name: layout.name, port: layout.port }) }))
+      : []));
+    $("state-steps").hidden = layout.state !== "pairing";
+  }
+
+  // The retailer's name, colours and logo (companion/branding.py); Shop the Look's own by default.
+  function applyBrand(brand) {
+    if (!brand) return;
+    document.title = brand.name;
+    document.querySelectorAll(".brand-name").forEach((n) => { n.textContent = brand.name; });
+    const names = { accent: "--accent", accent_soft: "--accent-soft", background: "--bg" };
+    for (const [key, value] of Object.entries(brand.colours || {})) {
+      if (names[key] && /^#[0-9a-f]{6}$/i.test(value)) document.documentElement.style.setProperty(names[key], value);
+    }
+    const logo = safeImage(brand.logo);
+    if (logo) document.querySelector(".logo").replaceWith(h("img", { class: "logo", src: logo, alt: "" }));
   }
 
   function renderLook(layout, photo, session) {
@@ -434,6 +459,7 @@
       messages = config.messages || {};
       document.documentElement.lang = config.lang || "en";
       translateStatic();
+      applyBrand(config.brand);
       render(config.payload);
       askPairing(config.pairing || null);
     },
