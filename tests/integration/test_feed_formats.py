@@ -314,6 +314,19 @@ def test_a_csv_export_is_read_through_a_column_mapping_with_its_rows_lines(tmp_p
     assert problems == [("line 5", "missing id"), ("line 6", "product s4 has no image_link")]
 
 
+def test_a_hostile_row_costs_only_itself(tmp_path):
+    feed = write(tmp_path / "feed.tsv", "id\ttitle\timage_link\n"
+                 "1\tShirt\ta.jpg\n"
+                 f"2\t{'x' * 2_000_000}\tb.jpg\n"
+                 f"3\t{'y' * 70_000}\tc.jpg\n"
+                 "4\tNUL \0 inside\td.jpg\n"
+                 "5\tSkirt\te.jpg\n")
+    products, problems = products_and_problems(feed)
+    assert [p.id for p in products] == ["1", "4", "5"]
+    assert [where for where, _ in problems] == ["line 3", "line 4"]
+    assert "longer than 65536 characters" in problems[1][1]
+
+
 def test_a_feed_whose_columns_are_not_found_names_the_mapping_option(tmp_path):
     feed = write(tmp_path / "export.csv", "sku,name,img\n1,shirt,a.jpg\n")
     with pytest.raises(LookError) as caught:

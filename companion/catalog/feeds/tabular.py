@@ -24,8 +24,6 @@ from companion.catalog.feeds.product import (
 )
 from companion.errors import ErrorCode, LookError
 
-csv.field_size_limit(1024 * 1024)  # a cell beyond 1 MiB is a broken row (and ProductRows says so)
-
 
 def read_delimited(handle: TextIO, options: FeedOptions, delimiter: str,
                    quoting: int = csv.QUOTE_MINIMAL) -> Iterator[Product | FeedProblem]:
