@@ -5,9 +5,10 @@ doctor). One choice for the whole process, handed to the session factory before 
 from __future__ import annotations
 
 import argparse
+import os
 
 from companion import branding
-from companion.inference.session import DEVICES, use_device
+from companion.inference.session import DEVICES, PROVIDER_ENV, use_device
 
 
 def add_device_option(parser: argparse.ArgumentParser) -> None:
@@ -20,6 +21,11 @@ def add_device_option(parser: argparse.ArgumentParser) -> None:
 
 
 def apply_device(args: argparse.Namespace) -> None:
-    """Hand the chosen (or the brand's default) device to the session factory."""
-    if "device" in vars(args):
+    """Hand the chosen device to the session factory: --device, else the deprecated
+    $SHOP_THE_LOOK_PROVIDER (which the factory reads, and warns about), else the brand's."""
+    if "device" not in vars(args):
+        return
+    if args.device is None and os.environ.get(PROVIDER_ENV):
+        use_device(None)
+    else:
         use_device(args.device or branding.current().device)

@@ -14,10 +14,14 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 
 import pytest
 
-from tests.support.companion_http import EXTENSION_ID, free_port
+from companion.server.config import ServerConfig
+from companion.server.confirm import approve_for_tests
+from companion.server.runner import ServerThread
+from tests.support.companion_http import EXTENSION_ID, EXTENSION_ORIGIN, free_port, request
 from tests.support.data import requires_data
 from tests.support.extension_browser import (
     launch_chromium,
@@ -84,6 +88,12 @@ def page(browser, site):
 def shop_this_look(worker, page, selector: str, info: dict) -> dict:
     """Right-click ``selector`` for real, choose "Shop this look" as Chrome would, and wait for
     the outcome the extension records."""
+    choose_shop_this_look(worker, page, selector, info)
+    return outcome(worker)
+
+
+def choose_shop_this_look(worker, page, selector: str, info: dict) -> None:
+    """Right-click ``selector`` for real and choose "Shop this look" as Chrome would."""
     worker.evaluate("chrome.storage.local.remove('lastResult')")
     page.click(selector, button="right")
     worker.evaluate(
@@ -96,6 +106,10 @@ def shop_this_look(worker, page, selector: str, info: dict) -> dict:
         }""",
         [info, page.url],
     )
+
+
+def outcome(worker) -> dict:
+    """The outcome of the last look, as the extension records it (waited for)."""
     return wait_until(
         lambda: worker.evaluate("chrome.storage.local.get('lastResult')").get("lastResult"),
         "the extension's outcome of a look")
@@ -235,6 +249,47 @@ def test_an_ordinary_web_page_cannot_read_the_companion(page, companion, paired)
         [companion.port, paired["token"]],
     )
     assert outcomes == ["blocked"] * 4
+
+
+class SlowStart:
+    """The real pipeline, behind a start-up that lasts until the test says ``go``: the models of
+    a companion just launched are still loading."""
+
+    def __init__(self, pipeline) -> None:
+        self.pipeline = pipeline
+        self.go = threading.Event()
+
+    def current(self):
+        self.go.wait(60)
+        return self.pipeline
+
+    def run(self, data: bytes, source: str = "", request=None):
+        return self.pipeline.run(data, source=source, request=request)
+
+
+def test_a_look_while_the_companion_starts_says_starting_then_succeeds(
+        worker, page, site, stored, pipeline, tmp_path):
+    slow = SlowStart(pipeline)
+    config = ServerConfig(port=0, pairings_path=tmp_path / "pairings.json",
+                          confirm=approve_for_tests, pipeline=slow)
+    server = ServerThread(config, warm_up=True)  # as serve does: the models load at start
+    port = server.start()
+    try:
+        token = request(port, "POST", "/v1/pair", b'{"code": "135790"}', {
+            "Origin": EXTENSION_ORIGIN, "Content-Type": "application/json"}).json["token"]
+        stored(port=port, token=token)
+        assert request(port, "GET", "/v1/ping").json["ready"] is False
+        choose_shop_this_look(worker, page, "#photo",
+                              {"mediaType": "image", "srcUrl": f"{site}/images/{IMG_PHOTO}"})
+        page.wait_for_selector("[data-shop-the-look=progress]", state="attached", timeout=10_000)
+        assert toast(page) == ("progress", message("lookStarting"))
+        slow.go.set()
+        result = outcome(worker)
+        assert result["ok"] is True and result["garments"] > 0, result
+        assert request(port, "GET", "/v1/ping").json["ready"] is True
+    finally:
+        slow.go.set()
+        server.stop()
 
 
 def test_forget_pairing_unpairs_in_the_companion_too(browser, worker, paired, companion):
