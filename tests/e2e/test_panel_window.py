@@ -157,6 +157,23 @@ def test_an_error_state_in_greek(display, tmp_path):
     assert_png(tmp_path / "error.png")
 
 
+@pytest.mark.parametrize(("lang", "refreshed", "shop"), [
+    ("en", "The catalog was refreshed", "at north"),
+    ("el", "Ο κατάλογος ανανεώθηκε", "από north")])
+def test_shops_a_refreshed_catalog_and_the_kids_switch(display, tmp_path, lang, refreshed, shop):
+    """A look of two shops, the first on a refreshed catalog; then the switch asks for kids'."""
+    result = drive(display, "shops", tmp_path, lang=lang)
+    before, after = result["before"], result["after"]
+    assert before["notices"][0].startswith(refreshed), "first, above the product photo's notice"
+    assert before["shops"][0] == shop and len(before["shops"]) == 2
+    assert not before["ageHidden"]
+    assert [checked for _, checked in before["ages"]] == ["true", "false", "false"]
+    assert result["age_groups"] == ["kids"], "the switch re-ran the look for kids' products"
+    assert [checked for _, checked in after["ages"]] == ["false", "true", "false"]
+    assert not any(n.startswith(refreshed) for n in after["notices"]), "a re-run is no refresh"
+    assert_png(tmp_path / "shops.png")
+
+
 @pytest.mark.parametrize(("lang", "control"), [
     ("en", "More people (6)"), ("el", "Περισσότερα άτομα (6)")])
 def test_people_in_the_background_wait_behind_more_people(display, tmp_path, lang, control):

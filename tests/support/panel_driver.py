@@ -282,7 +282,7 @@ def error_scenario(panel: Panel, out: Path) -> dict:
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("scenario", choices=["look", "error", "serve", "people"])
+    parser.add_argument("scenario", choices=["look", "error", "serve", "people", "shops"])
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--index", type=Path)
     parser.add_argument("--size", default="1180x780")
@@ -308,6 +308,12 @@ def main() -> int:
         source = catalog_image_source(lambda pid: {"image_path": products.get(pid, "")})
         panel = Panel(PanelController(image_source=source), size=size)
         scenario = lambda: people_scenario(panel, look, args.out)  # noqa: E731
+    elif args.scenario == "shops":
+        from tests.support.panel_shops import Recorder, shops_scenario
+
+        recorder = Recorder()
+        panel = Panel(PanelController(recorder), size=size)
+        scenario = lambda: shops_scenario(panel, recorder, args.out)  # noqa: E731
     else:
         panel = Panel(PanelController(), size=size)
         scenario = lambda: error_scenario(panel, args.out)  # noqa: E731
