@@ -23,7 +23,7 @@ if [ "$want_test" = 1 ]; then
     libasound2 libdbus-1-3 libfontconfig1 fonts-dejavu-core libxkbcommon0 libxkbcommon-x11-0
     libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0 libxcb-render-util0
     libxcb-shape0 libxcb-xkb1 libxcb-xfixes0 libxcb-glx0 libxcb-dri3-0 libx11-xcb1 libxcomposite1
-    libxdamage1 libxrandr2 libxtst6 libxkbfile1 libxshmfence1 libglib2.0-0 strace)
+    libxdamage1 libxrandr2 libxtst6 libxkbfile1 libxshmfence1 libglib2.0-0 strace x11-utils)
   command -v npx >/dev/null 2>&1 || packages+=(nodejs npm)  # web-ext lint runs through npx
   missing=()
   for p in "${packages[@]}"; do
