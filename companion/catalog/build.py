@@ -90,14 +90,7 @@ def build_index(
     """
     started = time.monotonic()
     report = BuildReport()
-    products: list[Product] = []
-    for entry in read_feed(feed, feed_options):
-        if isinstance(entry, FeedProblem):
-            report.problems.append(entry)
-        elif include is None or include(entry):
-            products.append(entry)
-    if limit is not None:
-        products = products[:limit]
+    products = read_products(feed, feed_options, include, limit, report.problems)
     remote = fetch_remote_images(products, image_cache or out / IMAGE_CACHE, download,
                                  show_progress)
     report.downloads = download_summary(remote)
@@ -141,6 +134,20 @@ def build_index(
         raise
     report.seconds = time.monotonic() - started
     return report
+
+
+def read_products(feed: Path, options: FeedOptions | None,
+                  include: Callable[[Product], bool] | None, limit: int | None,
+                  problems: list[FeedProblem]) -> list[Product]:
+    """The feed's products that ``include`` keeps (the first ``limit``); bad rows go to
+    ``problems``."""
+    products = []
+    for entry in read_feed(feed, options):
+        if isinstance(entry, FeedProblem):
+            problems.append(entry)
+        elif include is None or include(entry):
+            products.append(entry)
+    return products if limit is None else products[:limit]
 
 
 def source_fingerprint(*files: Path) -> str:

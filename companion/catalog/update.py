@@ -40,9 +40,10 @@ from companion.catalog.build import (
     SCHEMA,
     fetch_remote_images,
     read_image,
+    read_products,
 )
 from companion.catalog.download import DownloadPolicy, Fetched
-from companion.catalog.feed import FeedOptions, FeedProblem, Product, read_feed
+from companion.catalog.feed import FeedOptions, FeedProblem, Product
 from companion.catalog.index import DATABASE, MANIFEST, IndexManifest
 from companion.catalog.versions import IndexVersions, pause_point
 from companion.catalog.views import ProductView, ProductViews
@@ -119,7 +120,7 @@ def update_index(
     current = versions.current()
     manifest = _updatable(out, current, embedder, views)
     report = UpdateReport()
-    products = _products(feed, feed_options, include, limit, report)
+    products = read_products(feed, feed_options, include, limit, report.problems)
     remote = fetch_remote_images(products, image_cache or out / IMAGE_CACHE, download,
                                  show_progress)
     old = _old_rows(current / DATABASE)
@@ -176,18 +177,6 @@ def _updatable(out: Path, current: Path, embedder: Embedder,
                         f"The index at {out} keeps no image hashes, so an update cannot tell "
                         f"which photos changed. {rebuild}")
     return data
-
-
-def _products(feed: Path, options: FeedOptions | None,
-              include: Callable[[Product], bool] | None, limit: int | None,
-              report: UpdateReport) -> list[Product]:
-    products = []
-    for entry in read_feed(feed, options):
-        if isinstance(entry, FeedProblem):
-            report.problems.append(entry)
-        elif include is None or include(entry):
-            products.append(entry)
-    return products if limit is None else products[:limit]
 
 
 def _old_rows(database: Path) -> dict[str, dict]:

@@ -19,12 +19,8 @@ def register(commands) -> None:
         "DIR/image-cache, and a later build asks only for what changed. Bad rows are reported "
         "with their line number and skipped; the old index stays until the new one is complete.",
     )
-    build.add_argument("feed", type=Path, metavar="FEED", help="the feed file")
-    build.add_argument("--out", type=Path, required=True, metavar="DIR",
-                       help="index folder to write (replaced when the build succeeds)")
+    add_source_arguments(build, "index folder to write (replaced when the build succeeds)")
     build.add_argument("--limit", type=int, metavar="N", help="index only the first N products")
-    build.add_argument("--split", type=Path, metavar="SPLIT_TSV",
-                       help="a split.tsv (id, split): index only rows whose split is 'index'")
     build.add_argument("--if-stale", action="store_true",
                        help="do nothing when DIR already holds an index of this feed made with "
                        "this embedder")
@@ -49,11 +45,7 @@ def register(commands) -> None:
         "swapped in atomically (a running companion picks it up before its next look); "
         "nothing is written when nothing changed.",
     )
-    update.add_argument("feed", type=Path, metavar="FEED", help="the feed")
-    update.add_argument("--out", type=Path, required=True, metavar="DIR",
-                        help="the index folder to update (made by `index build`)")
-    update.add_argument("--split", type=Path, metavar="SPLIT_TSV",
-                        help="a split.tsv (id, split): keep only rows whose split is 'index'")
+    add_source_arguments(update, "the index folder to update (made by `index build`)")
     update.add_argument("--embedder", default=None,
                         help="embedding model (default: the shipped one); must be the one that "
                         "built the index")
@@ -62,6 +54,14 @@ def register(commands) -> None:
     add_feed_options(update)
     update.set_defaults(handler=run_update)
     index.set_defaults(handler=lambda _args: index.print_help() or 2)
+
+
+def add_source_arguments(parser, out_help: str) -> None:
+    """The feed, the index folder and the selection (``index build`` and ``index update``)."""
+    parser.add_argument("feed", type=Path, metavar="FEED", help="the feed file")
+    parser.add_argument("--out", type=Path, required=True, metavar="DIR", help=out_help)
+    parser.add_argument("--split", type=Path, metavar="SPLIT_TSV",
+                        help="a split.tsv (id, split): index only rows whose split is 'index'")
 
 
 def add_feed_options(parser) -> None:

@@ -10,9 +10,7 @@ import json
 import os
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +19,7 @@ import pytest
 from companion.catalog.build import build_index
 from companion.catalog.index import MANIFEST, CatalogIndex, IndexManifest
 from companion.catalog.update import update_index
-from companion.catalog.versions import PAUSE_ENV, POINTER, VERSIONS, IndexVersions
+from companion.catalog.versions import POINTER, VERSIONS, IndexVersions
 from companion.catalog.views import ProductViews
 from companion.errors import ErrorCode, LookError
 from companion.inference.embedder import Embedder
@@ -29,6 +27,7 @@ from companion.pipeline.decode import decode_image
 from tests.support.catalog_feeds import pick, write_feed
 from tests.support.data import CATALOG, requires_data
 from tests.support.image_server import ImageServer
+from tests.support.paused import paused_at
 
 pytestmark = requires_data
 ROWS = pick(["Tshirts", "Tops", "Shorts", "Jeans"], 5)  # 40 products, adults' and kids'
@@ -188,23 +187,10 @@ KILLS = [("building", "9.00 EUR"), ("updating", "9.00 EUR"), ("staged", "9.00 EU
          ("renamed", "9.00 EUR"), ("pointed", "1.00 EUR"), ("cleaned", "1.00 EUR")]
 
 
-@contextmanager
-def paused_update(feed: Path, out: Path, step: str) -> Iterator[None]:
+def paused_update(feed: Path, out: Path, step: str):
     """``index update`` in its own process, paused at ``step`` until it is killed (SIGKILL)."""
-    command = [sys.executable, "-m", "companion.cli", "index", "update", str(feed), "--out",
-               str(out), "--json"]
-    update = subprocess.Popen(command, env={**os.environ, PAUSE_ENV: step},
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    watchdog = threading.Timer(240, update.kill)
-    watchdog.start()
-    try:
-        paused = any(line.strip() == f"paused at {step}" for line in update.stderr)
-        assert paused, f"the update never reached {step!r}"
-        yield
-    finally:
-        update.kill()
-        update.wait()
-        watchdog.cancel()
+    return paused_at([sys.executable, "-m", "companion.cli", "index", "update", str(feed),
+                      "--out", str(out), "--json"], step)
 
 
 def priced(rows: list[dict], price: str) -> list[dict]:

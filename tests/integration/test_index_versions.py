@@ -8,11 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -20,10 +16,11 @@ import pytest
 
 from companion.catalog.build import build_index
 from companion.catalog.index import CatalogIndex, IndexManifest
-from companion.catalog.versions import PAUSE_ENV, POINTER, VERSIONS, IndexVersions
+from companion.catalog.versions import POINTER, VERSIONS, IndexVersions
 from companion.inference.embedder import Embedder
 from companion.pipeline.decode import decode_image
 from tests.support.data import CATALOG, requires_data
+from tests.support.paused import paused_at
 
 pytestmark = requires_data
 OLD, NEW = "Track Jacket", "Track Jacket, rebuilt"
@@ -65,24 +62,11 @@ def answer(out: Path, jacket: np.ndarray) -> str:
         index.close()
 
 
-@contextmanager
-def paused_build(feed: Path, out: Path, step: str) -> Iterator[None]:
+def paused_build(feed: Path, out: Path, step: str):
     """``index build`` in its own process, paused at ``step`` until it is killed (SIGKILL: no
     cleanup of any kind runs) when the block ends."""
-    command = [sys.executable, "-m", "companion.cli", "index", "build", str(feed), "--out",
-               str(out)]
-    build = subprocess.Popen(command, env={**os.environ, PAUSE_ENV: step},
-                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    watchdog = threading.Timer(240, build.kill)
-    watchdog.start()
-    try:
-        paused = any(line.strip() == f"paused at {step}" for line in build.stderr)
-        assert paused, f"the build never reached {step!r}"
-        yield
-    finally:
-        build.kill()
-        build.wait()
-        watchdog.cancel()
+    return paused_at([sys.executable, "-m", "companion.cli", "index", "build", str(feed),
+                      "--out", str(out)], step)
 
 
 def assert_only_current_and_previous(out: Path) -> None:
