@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from companion import branding
 from companion.commands import doctor, index, look, models, serve
 from companion.commands.device import apply_device
 from companion.errors import LookError
@@ -42,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="shop-the-look",
+        prog=branding.current().command,
         description="Snap it, shop it: find each garment of a photo in a product catalog, "
         "entirely on this computer.",
         epilog=EPILOG,

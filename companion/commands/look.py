@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from companion import paths
+from companion import branding, paths
 from companion.commands.device import add_device_option
 from companion.errors import ErrorCode, LookError
 
@@ -31,9 +31,10 @@ def register(commands) -> None:
                       help="override the gender found in the photo")
     look.add_argument("--age-group", choices=["adult", "kids", "all"], default="adult",
                       help="whose products to show: adults' (default), kids' or everyone's")
-    look.add_argument("--garments", choices=["detector", "keypoints"], default="detector",
-                      help="find garments with the trained detector (default) or from body "
-                      "keypoints")
+    look.add_argument("--garments", choices=["detector", "keypoints"],
+                      default=branding.current().garment_finder,
+                      help="find garments with the trained detector or from body keypoints "
+                      f"(default: {branding.current().garment_finder})")
     look.add_argument("--json", action="store_true",
                       help="print one JSON object per image, one per line")
     look.add_argument("--show", action="store_true",

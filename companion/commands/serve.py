@@ -107,7 +107,8 @@ def _serve_without_panel(config: ServerConfig, announce_panel: bool) -> int:
 
     def ready(port: int) -> None:
         index = ", ".join(str(folder) for folder in config.index_dirs())
-        print(f"Shop the Look companion on http://127.0.0.1:{port} (catalog: {index}).\n"
+        print(f"{branding.current().name} companion on http://127.0.0.1:{port} (catalog: "
+              f"{index}).\n"
               f"Pairings: {config.pairings_path}. Press Ctrl-C to stop.", flush=True)
         if announce_panel:
             print("The results window is not available here; results show in the browser only.",

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from companion import branding
 from companion.errors import LookError
 
 if TYPE_CHECKING:
@@ -26,6 +27,7 @@ def run_with_server(config, ready: Callable[[Panel, int], object] | None = None)
     from companion.panel.controller import PanelController
     from companion.panel.window import Panel
     from companion.server.keys import PAIRINGS
+    from companion.server.pipelines import brand_pipeline
     from companion.server.refresh import LivePipeline
     from companion.server.runner import ServerThread
 
@@ -33,7 +35,8 @@ def run_with_server(config, ready: Callable[[Panel, int], object] | None = None)
     problem: LookError | None = None
     pipeline = None
     try:
-        pipeline = config.pipeline or LivePipeline(ModelStore(), config.index_dirs())
+        pipeline = config.pipeline or LivePipeline(ModelStore(), config.index_dirs(),
+                                                   brand_pipeline)
         panel = Panel.for_pipeline(pipeline, quit_on_close=False, age_group=config.age_group)
     except LookError as exc:  # the server still answers (with this error); the window explains
         problem = exc
@@ -47,7 +50,8 @@ def run_with_server(config, ready: Callable[[Panel, int], object] | None = None)
 
     def work() -> None:
         port = server.start()
-        print(f"Shop the Look companion on http://127.0.0.1:{port} (catalog: {index_dir}).\n"
+        print(f"{branding.current().name} companion on http://127.0.0.1:{port} (catalog: "
+              f"{index_dir}).\n"
               f"Pairings: {config.pairings_path}. Results open in the companion window; "
               "press Ctrl-C here to stop.", flush=True)
         if problem is not None:

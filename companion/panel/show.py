@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from companion import branding
 from companion.errors import ErrorCode, LookError
 
 
@@ -26,7 +27,8 @@ def show_looks(images: list[Path], index_dirs: list[Path], request, as_json: boo
     from companion.pipeline.look_output import print_failure, print_look, read_photo
 
     try:
-        pipeline = LookPipeline(ModelStore(), Catalogs.open(index_dirs))
+        pipeline = LookPipeline(ModelStore(), Catalogs.open(index_dirs),
+                                garment_finder=branding.current().garment_finder)
         panel = Panel.for_pipeline(pipeline, top_k=request.top_k, age_group=request.age_group)
     except LookError as exc:  # say it in the window too: that is where the user is looking
         pipeline, problem = None, exc

@@ -159,9 +159,11 @@ class LookEngine:
         with self._lock:
             if self._pipeline is None:
                 from companion.inference.store import ModelStore
+                from companion.server.pipelines import brand_pipeline
                 from companion.server.refresh import LivePipeline
 
-                self._pipeline = LivePipeline(ModelStore(), self._config.index_dirs())
+                self._pipeline = LivePipeline(ModelStore(), self._config.index_dirs(),
+                                              brand_pipeline)
                 self._refreshes = self._pipeline.refreshes
             return self._pipeline
 

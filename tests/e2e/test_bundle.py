@@ -224,6 +224,36 @@ def test_install_and_uninstall_leave_nothing_behind(built, tmp_path):
     assert snapshot(home) == before
 
 
+def test_a_build_without_the_detector_finds_garments_from_keypoints(built, small_index_dir,
+                                                                     tmp_path):
+    """garment_finder = "keypoints": the detector trained with AGPL code is left out of the
+    bundle, and looks find garments from body keypoints (the runtime is reused: seconds)."""
+    brand = Path(shutil.copytree(REPO / "brands" / "default", tmp_path / "brands" / "lean"))
+    toml = (brand / "brand.toml").read_text()
+    for old, new in (('"../../', f'"{REPO}/'), ('command = "shop-the-look"', 'command = "lean"'),
+                     ("port = 17317", "port = 17499"),
+                     ('garment_finder = "detector"', 'garment_finder = "keypoints"')):
+        assert old in toml, old
+        toml = toml.replace(old, new)
+    (brand / "brand.toml").write_text(toml)
+    run = subprocess.run([str(REPO / "scripts" / "package.sh"), str(brand), "--out",
+                          str(built["out"]), "--work", str(built["out"].parent / "build"),
+                          "--index", str(small_index_dir), "--no-archive"], cwd=REPO,
+                         capture_output=True, text=True, timeout=PACKAGE_TIMEOUT_S)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    models = app(built, "lean") / "_internal" / "companion" / "models"
+    assert not (models / "garment-detector").exists() and (models / "movenet-multipose").is_dir()
+    env = outside(tmp_path / "home")
+    look = subprocess.run([str(app(built, "lean") / "shop-the-look"), "look", str(PHOTO),
+                           "--json"], capture_output=True, text=True, timeout=180, env=env)
+    assert look.returncode == 0, look.stderr
+    assert {"topwear", "bottomwear"} <= {i["category"] for i in json.loads(look.stdout)["items"]}
+    doctor = subprocess.run([str(app(built, "lean") / "shop-the-look"), "doctor", "--port",
+                             str(free_port())], capture_output=True, text=True, timeout=120,
+                            env=env)
+    assert doctor.returncode == 0 and "garment-detector" not in doctor.stdout, doctor.stdout
+
+
 @pytest.mark.panel
 def test_the_bundled_window_opens_with_the_brands_name_on_a_first_run(
         built, display, tmp_path):  # noqa: F811  (the Xvfb fixture imported above)
