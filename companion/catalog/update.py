@@ -64,7 +64,8 @@ class UpdateReport:
     removed: int = 0
     re_embedded: int = 0  # images embedded: the added products' and the changed images'
     unchanged: int = 0
-    problems: list[FeedProblem] = field(default_factory=list)
+    problems: list[FeedProblem] = field(default_factory=list)  # rows skipped, and why
+    stale: list[FeedProblem] = field(default_factory=list)  # kept their previous photo, and why
     seconds: float = 0.0
     version: str | None = None  # the version published; None when there was nothing to do
 
@@ -82,6 +83,7 @@ class UpdateReport:
             "re_embedded": self.re_embedded, "unchanged": self.unchanged,
             "skipped": len(self.problems),
             "problems": [{"line": p.line, "message": p.message} for p in self.problems],
+            "stale": [{"line": p.line, "message": p.message} for p in self.stale],
             "version": self.version, "seconds": round(self.seconds, 3),
         }
 
@@ -191,33 +193,22 @@ def _row(product: Product, old: dict | None, base: Path, remote: dict[str, Fetch
     values = {**(old or {}), **asdict(product)}
     try:
         data, values["image_path"] = read_image(base, product, remote)
-    except OSError as exc:
-        reason = str(exc)
+        digest = hashlib.sha256(data).hexdigest()
+        moved = old is not None and old["category"] != product.category
+        if old is not None and digest == old[HASH] and not (moved and views is not None):
+            return _kept(values, old, report)
+        image = decode_image(data)
+    except (OSError, LookError) as exc:
+        if isinstance(exc, LookError) and product.image_link in remote:
+            remote[product.image_link].discard()  # fetch it afresh next time
+        problem = FeedProblem(product.line, f"image of {product.id} unreadable: "
+                              f"{exc.message if isinstance(exc, LookError) else exc}")
         if old is None:
-            report.problems.append(FeedProblem(product.line,
-                                               f"image of {product.id} unreadable: {reason}"))
+            report.problems.append(problem)
             return None
         # A photo that cannot be fetched today (a CDN hiccup) must not empty the catalog.
-        report.problems.append(FeedProblem(product.line, f"image of {product.id} unreadable: "
-                                           f"{reason}; kept its previous photo"))
-        data = None
-    digest = None if data is None else hashlib.sha256(data).hexdigest()
-    same_image = old is not None and (digest is None or digest == old[HASH])
-    moved = old is not None and old["category"] != product.category
-    if same_image and not (moved and views is not None):
-        if any(old.get(name) != values[name] for name in COMPARED):
-            report.updated += 1
-        else:
-            report.unchanged += 1
-        return _Row(values, old["category"])
-    try:
-        image = decode_image(data)
-    except LookError as exc:
-        if product.image_link in remote:
-            remote[product.image_link].discard()  # fetch it afresh next time
-        report.problems.append(FeedProblem(product.line,
-                                           f"image of {product.id} unreadable: {exc.message}"))
-        return _Row(values, old["category"]) if old is not None else None
+        report.stale.append(problem)
+        return _kept({**values, "image_path": old["image_path"]}, old, report)
     view = (views.view(image.pixels, product.category) if views is not None
             else ProductView(image.pixels, None, False))
     values.update(
@@ -231,6 +222,15 @@ def _row(product: Product, old: dict | None, base: Path, remote: dict[str, Fetch
     else:
         report.updated += 1
     return _Row(values, None, view.pixels)
+
+
+def _kept(values: dict, old: dict, report: UpdateReport) -> _Row:
+    """A product that keeps its vector: updated when any field changed, else unchanged."""
+    if any(old.get(name) != values[name] for name in COMPARED):
+        report.updated += 1
+    else:
+        report.unchanged += 1
+    return _Row(values, old["category"])
 
 
 def _embed(rows: list[_Row], embedder: Embedder) -> None:

@@ -148,6 +148,9 @@ def run_update(args) -> int:
     )
     for problem in report.problems:
         print(f"{where(args.feed, problem)}: skipped: {problem.message}", file=sys.stderr)
+    for problem in report.stale:
+        print(f"{where(args.feed, problem)}: kept the previous photo: {problem.message}",
+              file=sys.stderr)
     if args.json:
         print(json.dumps(report.to_json()))
     elif report.changed:

@@ -140,6 +140,26 @@ def test_the_command_prints_what_it_did_and_the_same_as_json(tmp_path, embedder)
     assert "added 0, updated 0, removed 0, re-embedded 0, unchanged 6" in again.stdout
 
 
+def test_a_photo_that_cannot_be_fetched_keeps_a_known_product_and_skips_a_new_one(
+        tmp_path, cdn, embedder):
+    out = tmp_path / "index"
+    feed = served_feed(tmp_path / "shop" / "feed.tsv", ROWS[:4], cdn)
+    build_index(feed, out, embedder, show_progress=False)
+    broken = {ROWS[0]["id"], NEW[0]["id"]}  # their photos now answer 404
+
+    def link(row: dict) -> str:
+        name = Path(row["image_link"]).name
+        return cdn.url(name, "status/404") if row["id"] in broken else cdn.url(name)
+
+    write_feed(feed, [*ROWS[:4], NEW[0]], link)
+    report = update_index(feed, out, embedder, show_progress=False)
+    assert (report.added, report.updated, report.re_embedded, report.unchanged) == (0, 1, 0, 3)
+    assert [p.line for p in report.stale] == [2] and "404" in report.stale[0].message
+    assert [p.line for p in report.problems] == [6] and NEW[0]["id"] in report.problems[0].message
+    index = CatalogIndex(out)
+    assert index.product(ROWS[0]["id"]) is not None and index.product(NEW[0]["id"]) is None
+
+
 @pytest.mark.parametrize(("index_by", "re_embedded"), [("photo", 0), ("garment", 1)])
 def test_a_product_that_changes_category_moves_with_its_vector(index_by, re_embedded, tmp_path,
                                                                  store, embedder):
