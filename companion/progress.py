@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from typing import TextIO
 
 
 class Progress:
     """``with Progress(total, "Embedding") as bar: bar.advance()``; quiet when not a TTY."""
 
-    def __init__(self, total: int, label: str, unit: str = "images", stream: TextIO | None = None):
+    def __init__(self, total: int, label: str, unit: str = "images", stream: TextIO | None = None,
+                 detail: Callable[[], str] | None = None):
+        self.detail = detail  # more to say at the line's end (what other work is doing)
         self.total = max(total, 0)
         self.label = label
         self.unit = unit
@@ -39,9 +42,11 @@ class Progress:
         fraction = self.done / self.total if self.total else 1.0
         filled = int(fraction * 24)
         bar = "█" * filled + "░" * (24 - filled)
+        more = self.detail() if self.detail is not None else ""
         return (
             f"{self.label} {bar} {self.done}/{self.total} {self.unit} "
             f"{rate:.1f}/s, {_clock(elapsed)} elapsed, ETA {_clock(remaining)}"
+            + (f"; {more}" if more else "")
         )
 
     def _draw(self, final: bool = False) -> None:

@@ -12,7 +12,7 @@ import json
 import sqlite3
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import closing, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,6 +23,7 @@ from usearch.index import Index
 
 from companion.catalog.download import (
     DownloadPolicy,
+    Downloads,
     Fetched,
     ImageCache,
     download_images,
@@ -83,23 +84,24 @@ def build_index(
     """Build the index for ``feed`` into ``out`` (replacing it atomically).
 
     ``views``: index a photo that shows a person by its garment's crop (companion.catalog.views);
-    None indexes every photo whole. Remote images are all downloaded first (``download``, into
-    ``image_cache``, by default ``out/image-cache``), then embedded. ``shop`` names the shop
+    None indexes every photo whole. Remote images all start downloading first (``download``,
+    into ``image_cache``, by default ``out/image-cache``); each batch is embedded as soon as its
+    photos are in. ``shop`` names the shop
     in the manifest (default: the feed's folder name); each image's sha256 is kept, for
     ``index update`` (companion/catalog/update.py).
     """
     started = time.monotonic()
     report = BuildReport()
     products = read_products(feed, feed_options, include, limit, report.problems)
-    remote = fetch_remote_images(products, image_cache or out / IMAGE_CACHE, download,
-                                 show_progress)
-    report.downloads = download_summary(remote)
     versions = IndexVersions(out)
     staging = versions.stage()  # also removes what killed builds left
+    remote: Downloads | None = None
     try:
+        remote = start_downloads(products, image_cache or out / IMAGE_CACHE, download)
         vectors: dict[str, list[np.ndarray]] = defaultdict(list)
         keys: dict[str, list[int]] = defaultdict(list)
-        progress = Progress(len(products), "Indexing") if show_progress else nullcontext()
+        progress = (Progress(len(products), "Indexing", detail=remote.status) if show_progress
+                    else nullcontext())
         with closing(sqlite3.connect(staging / DATABASE)) as db, progress:
             db.executescript(SCHEMA)
             for start in range(0, len(products), BATCH):
@@ -108,6 +110,7 @@ def build_index(
                 if show_progress:
                     progress.advance(min(BATCH, len(products) - start))
             db.commit()
+        report.downloads = download_summary(remote.wait())
         for category, rows in vectors.items():
             index = Index(ndim=embedder.ndim, metric="cos", dtype="f32")
             index.add(np.array(keys[category], dtype=np.uint64), np.stack(rows))
@@ -130,6 +133,8 @@ def build_index(
         }, indent=2) + "\n")
         versions.publish(staging)
     except BaseException:
+        if remote is not None:
+            remote.close()
         versions.discard(staging)
         raise
     report.seconds = time.monotonic() - started
@@ -169,6 +174,14 @@ def is_up_to_date(out: Path, embedder: Embedder, source_sha256: str) -> bool:
             and manifest.source_sha256 == source_sha256)
 
 
+def start_downloads(products: list[Product], cache: Path,
+                    policy: DownloadPolicy | None = None) -> Downloads:
+    """Start downloading every http(s) image ``products`` need, all at once, in the background
+    (``Downloads.get`` waits for one). Build time only: the runtime never downloads."""
+    return Downloads((p.image_link for p in products if is_remote(p.image_link)),
+                     ImageCache(cache), policy)
+
+
 def fetch_remote_images(products: list[Product], cache: Path,
                         policy: DownloadPolicy | None = None,
                         show_progress: bool = True) -> dict[str, Fetched]:
@@ -185,9 +198,11 @@ def fetch_remote_images(products: list[Product], cache: Path,
         return download_images(urls, ImageCache(cache), policy, progress)
 
 
-def read_image(base: Path, product: Product, remote: dict[str, Fetched]) -> tuple[bytes, str]:
+def read_image(base: Path, product: Product,
+               remote: Mapping[str, Fetched] | Downloads) -> tuple[bytes, str]:
     """(bytes, local path) of a product's image: a file beside the feed, or its downloaded copy
-    (``remote``, from ``fetch_remote_images``). OSError says why there is none."""
+    (``remote``: from ``fetch_remote_images`` or ``start_downloads``). OSError says why there is
+    none."""
     if is_remote(product.image_link):
         fetched = remote.get(product.image_link)
         if fetched is None or fetched.path is None:
@@ -201,7 +216,7 @@ def is_remote(link: str) -> bool:
     return link.startswith(("http://", "https://"))
 
 
-def _add_batch(batch: list[Product], base: Path, remote: dict[str, Fetched], embedder: Embedder,
+def _add_batch(batch: list[Product], base: Path, remote: Downloads, embedder: Embedder,
                views: ProductViews | None, db: sqlite3.Connection,
                vectors: dict[str, list[np.ndarray]], keys: dict[str, list[int]],
                report: BuildReport) -> None:
@@ -231,15 +246,16 @@ def _add_batch(batch: list[Product], base: Path, remote: dict[str, Fetched], emb
         keys[product.category].append(key)
 
 
-def _load_image(base: Path, product: Product, remote: dict[str, Fetched]
+def _load_image(base: Path, product: Product, remote: Downloads
                 ) -> tuple[DecodedImage | None, tuple[str, str], str | None]:
     """(image, (local path, sha256 of its bytes), problem or None) for a product's image_link."""
     try:
         data, local = read_image(base, product, remote)
         image = decode_image(data)
     except LookError as exc:
-        if product.image_link in remote:
-            remote[product.image_link].discard()  # fetch it afresh next time
+        fetched = remote.get(product.image_link)
+        if fetched is not None:
+            fetched.discard()  # fetch it afresh next time
         return None, ("", ""), f"image of {product.id} unreadable: {exc.message}"
     except OSError as exc:
         return None, ("", ""), f"image of {product.id} unreadable: {exc}"

@@ -1,11 +1,14 @@
 """Product photos from the web, fetched at build time only: concurrently, politely, once.
 
-``index build`` and ``index update`` call ``download_images`` with every http(s) image_link the
-build needs before embedding anything; nothing at runtime (``serve``, ``look``) imports a caller
-of it, so a running companion opens no outbound connection. Each host gets a few connections at a
-time; each try has a timeout; a timeout, a dropped or cut-short answer, 408, 429 and 5xx are
-tried again after a growing, jittered pause (Retry-After honoured); an answer over the size cap,
-or one that is not an image (an HTML error page served with 200), is refused at once.
+``index build`` starts ``Downloads`` of every http(s) image_link it needs before embedding
+anything, and embeds each batch as soon as its photos are in, while the others still arrive;
+``index update`` waits for them all (``download_images``). Nothing at runtime (``serve``,
+``look``) imports a caller of either, so a running companion opens no outbound connection.
+
+Each host gets a few connections at a time; each try has a timeout; a timeout, a dropped or
+cut-short answer, 408, 429 and 5xx are tried again after a growing, jittered pause (Retry-After
+honoured); an answer over the size cap, or one that is not an image (an HTML error page served
+with 200), is refused at once.
 
 Images land in an ``ImageCache`` keyed by URL that keeps each answer's ETag and Last-Modified, so
 the next build asks "changed since?" (If-None-Match / If-Modified-Since) and a 304 costs no
@@ -16,13 +19,15 @@ timeout, a 5xx), the cached copy is used and the result says it is ``stale``; a 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import os
 import random
 import secrets
 import threading
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -104,23 +109,96 @@ class ImageCache:
         return Fetched(url, path, downloaded=True, sha256=digest)
 
 
+class Downloads:
+    """Every URL downloading at once, in a thread of its own (an asyncio loop): ``get(url)``
+    waits for that URL only, so a build embeds its first photos while the rest still arrive."""
+
+    def __init__(self, urls: Iterable[str], cache: ImageCache,
+                 policy: DownloadPolicy | None = None, progress: Progress | None = None) -> None:
+        self.urls = list(dict.fromkeys(urls))
+        self.done = 0
+        self.started = time.monotonic()
+        self._fetched: dict[str, Fetched] = {}
+        self._ready = {url: threading.Event() for url in self.urls}
+        self._error: BaseException | None = None
+        self._task: asyncio.Task | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._closing = False
+        self._thread = threading.Thread(
+            target=self._run, args=(cache, policy or DownloadPolicy(), progress),
+            name="image-downloads", daemon=True)
+        if self.urls:
+            self._thread.start()
+
+    def get(self, url: str) -> Fetched | None:
+        """What became of ``url`` once it is done; None for a URL not asked for."""
+        ready = self._ready.get(url)
+        if ready is None:
+            return None
+        ready.wait()
+        if url not in self._fetched:
+            raise self._error or RuntimeError("the downloads stopped")
+        return self._fetched[url]
+
+    def wait(self) -> dict[str, Fetched]:
+        """Every URL's result, once all are done."""
+        if self._thread.is_alive():
+            self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return dict(self._fetched)
+
+    def status(self) -> str:
+        """"photos 812/9267 downloaded" while downloads run: for the build's progress bar."""
+        if not self.urls or self.done == len(self.urls):
+            return ""
+        return f"photos {self.done}/{len(self.urls)} downloaded"
+
+    def close(self) -> None:
+        """Stop whatever is still downloading (a build that failed) and end the thread."""
+        self._closing = True
+        loop, task = self._loop, self._task
+        if self._thread.is_alive() and loop is not None and task is not None:
+            with contextlib.suppress(RuntimeError):  # the loop ended meanwhile: nothing to stop
+                loop.call_soon_threadsafe(task.cancel)
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def __enter__(self) -> Downloads:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _run(self, cache: ImageCache, policy: DownloadPolicy, progress: Progress | None) -> None:
+        try:
+            asyncio.run(self._main(cache, policy, progress))
+        except asyncio.CancelledError:
+            self._error = RuntimeError("the downloads were stopped")
+        except BaseException as exc:  # handed to whoever waits
+            self._error = exc
+        finally:
+            for ready in self._ready.values():
+                ready.set()
+
+    async def _main(self, cache: ImageCache, policy: DownloadPolicy,
+                    progress: Progress | None) -> None:
+        self._task, self._loop = asyncio.current_task(), asyncio.get_running_loop()
+        if self._closing:  # closed before the loop ran: ``close`` could not cancel it
+            return
+        await _download_all(self.urls, cache, policy, progress, self._finished)
+
+    def _finished(self, fetched: Fetched) -> None:
+        self._fetched[fetched.url] = fetched
+        self.done += 1
+        self._ready[fetched.url].set()
+
+
 def download_images(urls: Iterable[str], cache: ImageCache, policy: DownloadPolicy | None = None,
                     progress: Progress | None = None) -> dict[str, Fetched]:
     """Fetch every URL (each once) into ``cache``; URL → what became of it."""
-    unique = list(dict.fromkeys(urls))
-    if not unique:
-        return {}
-    work = _download_all(unique, cache, policy or DownloadPolicy(), progress)
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(work)
-    # Called from inside an event loop (a server refreshing its catalog): a loop of its own.
-    result: dict[str, dict[str, Fetched]] = {}
-    thread = threading.Thread(target=lambda: result.setdefault("got", asyncio.run(work)))
-    thread.start()
-    thread.join()
-    return result["got"]
+    with Downloads(urls, cache, policy, progress) as downloads:
+        return downloads.wait()
 
 
 def download_summary(fetched: dict[str, Fetched]) -> str:
@@ -139,7 +217,7 @@ def download_summary(fetched: dict[str, Fetched]) -> str:
 
 
 async def _download_all(urls: list[str], cache: ImageCache, policy: DownloadPolicy,
-                        progress: Progress | None) -> dict[str, Fetched]:
+                        progress: Progress | None, done: Callable[[Fetched], None]) -> None:
     hosts: dict[str, asyncio.Semaphore] = {}
     everyone = asyncio.Semaphore(policy.connections)
     connector = aiohttp.TCPConnector(limit=policy.connections, limit_per_host=policy.per_host)
@@ -154,12 +232,11 @@ async def _download_all(urls: list[str], cache: ImageCache, policy: DownloadPoli
                                     asyncio.Semaphore(policy.per_host))
             async with host, everyone:
                 fetched = await _fetch(session, url, cache, policy)
+            done(fetched)
             if progress is not None:
                 progress.advance()
-            return fetched
 
-        results = await asyncio.gather(*(one(url) for url in urls))
-    return {fetched.url: fetched for fetched in results}
+        await asyncio.gather(*(one(url) for url in urls))
 
 
 class _Refused(Exception):

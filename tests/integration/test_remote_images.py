@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import itertools
 import shutil
+import threading
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -159,3 +160,24 @@ def test_a_passing_failure_keeps_the_earlier_copy_and_a_404_does_not(tmp_path, c
     cdn.answer_with("1530.jpg", 404)  # the photo is gone for good
     (gone,) = download_images([url], cache, POLICY).values()
     assert gone.path is None and gone.problem == "HTTP 404 Not Found"
+
+
+class FailingEmbedder(Embedder):
+    """Dies at its first batch, like a build stopped with Ctrl-C."""
+
+    def _predict(self, crops):
+        raise KeyboardInterrupt
+
+
+@requires_data
+def test_a_build_that_fails_stops_its_downloads(tmp_path, cdn, store):
+    cdn.delay_s = 0.05
+    links = [(f"p{i}", cdn.url("1530.jpg") + f"?copy={i}") for i in range(200)]
+    feed = write_feed(tmp_path, links)
+    policy = DownloadPolicy(per_host=2, timeout_s=10)
+    with pytest.raises(KeyboardInterrupt):
+        build_index(feed, tmp_path / "index", FailingEmbedder(store), show_progress=False,
+                    download=policy)
+    assert not [t for t in threading.enumerate() if t.name == "image-downloads"]
+    asked = len(cdn.log)
+    assert 64 <= asked < 200, "the first batch's photos came; the rest were never asked for"

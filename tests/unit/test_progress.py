@@ -24,3 +24,12 @@ def test_the_final_line_is_written_when_done():
     with Progress(3, "Work", unit="steps", stream=stream) as bar:
         bar.advance(3)
     assert "3/3 steps" in stream.getvalue().splitlines()[-1]
+
+
+def test_the_line_ends_with_what_other_work_is_doing_while_it_has_something_to_say():
+    said = ["photos 300/900 downloaded"]
+    bar = Progress(900, "Indexing", stream=io.StringIO(), detail=lambda: said[0])
+    bar.advance(100)
+    assert bar.line().endswith("; photos 300/900 downloaded")
+    said[0] = ""
+    assert ";" not in bar.line()
