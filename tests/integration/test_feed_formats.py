@@ -360,6 +360,13 @@ def test_the_format_is_found_from_the_content_not_the_name_and_gzip_is_opened(tm
     feed.write_bytes(gzip.compress(xml))
     (product,), _ = products_and_problems(feed)
     assert product.id == "z1"
+    rows = "".join(f"{i}\tShirt {i}\timages/{i}.jpg\n" for i in range(20_000))
+    feed.write_bytes(gzip.compress(f"id\ttitle\timage_link\n{rows}".encode())[:-2000])
+    read = []
+    with pytest.raises(LookError) as caught:  # a download of it that was cut short
+        read.extend(read_feed(feed))
+    assert caught.value.code == "feed_unreadable" and "its end" in caught.value.message
+    assert len(read) > 1000, "the rows before the cut came through"
     assert detect_format(b'\xef\xbb\xbf  {"products": []}') == "shopify-json"
     assert detect_format(b'{"id": "1", "title": "t"}\n{"id": "2"}') == "jsonl"
     assert detect_format(b"id\ttitle\timage_link\n") == "gmc-tsv"

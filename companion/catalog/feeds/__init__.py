@@ -19,6 +19,7 @@ import gzip
 import io
 import json
 import re
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -51,7 +52,11 @@ def read_feed(path: Path, options: FeedOptions | None = None) -> Iterator[Produc
             raise LookError(ErrorCode.FEED_UNREADABLE, f"Cannot read the feed {path}: {exc}") \
                 from None
         kind = options.format if options.format != "auto" else detect_format(head)
-        yield from _read(kind, handle, options, head)
+        try:
+            yield from _read(kind, handle, options, head)
+        except (OSError, EOFError, zlib.error) as exc:  # a disk error, a gzip stream cut short
+            raise LookError(ErrorCode.FEED_UNREADABLE, f"The feed {path} could not be read to "
+                            f"its end: {exc}") from None
 
 
 def detect_format(head: bytes) -> str:
