@@ -26,7 +26,6 @@ import os
 import random
 import secrets
 import threading
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -117,7 +116,6 @@ class Downloads:
                  policy: DownloadPolicy | None = None, progress: Progress | None = None) -> None:
         self.urls = list(dict.fromkeys(urls))
         self.done = 0
-        self.started = time.monotonic()
         self._fetched: dict[str, Fetched] = {}
         self._ready = {url: threading.Event() for url in self.urls}
         self._error: BaseException | None = None
@@ -228,8 +226,7 @@ async def _download_all(urls: list[str], cache: ImageCache, policy: DownloadPoli
 
         async def one(url: str) -> Fetched:
             # Our own limits, taken before aiohttp's: its timeout would count a wait for a slot.
-            host = hosts.setdefault(urlsplit(url).netloc.lower(),
-                                    asyncio.Semaphore(policy.per_host))
+            host = hosts.setdefault(_host(url), asyncio.Semaphore(policy.per_host))
             async with host, everyone:
                 fetched = await _fetch(session, url, cache, policy)
             done(fetched)
@@ -265,6 +262,8 @@ async def _fetch(session: aiohttp.ClientSession, url: str, cache: ImageCache,
             return await _try(session, url, headers, cache, cached, policy)
         except _Refused as exc:
             return Fetched(url, problem=str(exc))
+        except ValueError as exc:  # yarl and the IDNA codec refuse some URLs outright
+            return Fetched(url, problem=f"not a valid URL ({exc})")
         except _Passing as exc:
             problem, pause = str(exc), exc.retry_after
         except (aiohttp.ClientError, TimeoutError) as exc:
@@ -302,6 +301,13 @@ async def _try(session: aiohttp.ClientSession, url: str, headers: dict[str, str]
             raise _Refused(f"not an image (a {kind} answer of {len(data)} bytes)")
         return cache.store(url, bytes(data), response.headers.get("ETag", ""),
                            response.headers.get("Last-Modified", ""))
+
+
+def _host(url: str) -> str:
+    try:
+        return urlsplit(url).netloc.lower()
+    except ValueError:  # not a valid URL: ``_fetch`` says so
+        return ""
 
 
 def _describe(exc: BaseException, policy: DownloadPolicy) -> str:

@@ -181,3 +181,13 @@ def test_a_build_that_fails_stops_its_downloads(tmp_path, cdn, store):
     assert not [t for t in threading.enumerate() if t.name == "image-downloads"]
     asked = len(cdn.log)
     assert 64 <= asked < 200, "the first batch's photos came; the rest were never asked for"
+
+
+@requires_data
+def test_a_malformed_url_is_a_problem_of_its_own(tmp_path, cdn):
+    good = cdn.url("1530.jpg")
+    got = download_images([good, "http://[::1/x.jpg", "http://xn--/x.jpg"],
+                          ImageCache(tmp_path / "cache"), POLICY)
+    assert got[good].downloaded
+    assert got["http://[::1/x.jpg"].problem.startswith("not a valid URL")
+    assert got["http://xn--/x.jpg"].problem.startswith("not a valid URL")
