@@ -1,0 +1,138 @@
+"""The packaged companion as a shopper meets it: bundle size on disk, cold start to ``ready``,
+first and warm look. Run after ``scripts/package.sh brands/<name>``:
+
+    python -m benchmarks.bench_bundle dist/northwind            # 3 starts, 10 warm looks
+    python -m benchmarks.bench_bundle dist/northwind --runs 5 --json
+
+Each start is the bundled ``serve --no-panel`` in a fresh HOME with the system's PATH, timed
+from launch: to the first ``/v1/ping`` answer (the server listens) and to ``"ready": true``
+(models loaded and warmed up). Then a paired look (the first, timed by the client) and warm
+looks. ``look`` on the command line is timed too (launch to printed JSON: what a one-shot user
+waits). Medians over the runs; the load average is printed, since this machine is shared.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from training.data import data_root
+
+POLL_S = 0.02
+ORIGIN = "chrome-extension://knhekecfkhfdgpmjaboemjdidiipffjc"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("bundle", type=Path, help="dist/<name> (holding app/)")
+    parser.add_argument("--runs", type=int, default=3, help="cold starts (default: 3)")
+    parser.add_argument("--looks", type=int, default=10, help="warm looks per start")
+    parser.add_argument("--photo", type=Path,
+                        default=data_root() / "street" / "images" / "ccp_0003.jpg")
+    parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    args = parser.parse_args()
+    program = args.bundle / "app" / "shop-the-look"
+    result = {"bundle": str(args.bundle), "load_average": os.getloadavg(),
+              **sizes(args.bundle)}
+    starts = [start(program, args.photo, args.looks) for _ in range(args.runs)]
+    for key in starts[0]:
+        result[key] = round(statistics.median(s[key] for s in starts), 3)
+    result["cli_look_s"] = round(statistics.median(
+        cli_look(program, args.photo) for _ in range(args.runs)), 3)
+    if args.json:
+        print(json.dumps(result, indent=1))
+        return
+    print(f"bundle {args.bundle}: {result['app_mb']:.0f} MB on disk ({result['files']} files)"
+          + (f", archive {result['archive_mb']:.0f} MB" if result.get("archive_mb") else ""))
+    print(f"load average {', '.join(f'{v:.1f}' for v in result['load_average'])}; medians of "
+          f"{args.runs} starts")
+    print(f"  launch → listening   {result['listening_s']:.2f} s")
+    print(f"  launch → ready       {result['ready_s']:.2f} s  (target ≤ 3 s)")
+    print(f"  first look           {result['first_look_s']:.2f} s  (client side, once ready)")
+    print(f"  warm look            {result['warm_look_s']:.2f} s  (median of {args.looks})")
+    print(f"  look on the command line, launch to JSON  {result['cli_look_s']:.2f} s")
+
+
+def sizes(bundle: Path) -> dict:
+    app = bundle / "app"
+    files = [p for p in app.rglob("*") if p.is_file() and not p.is_symlink()]
+    archives = list(bundle.parent.glob(f"{bundle.name}-linux-*.tar.gz"))
+    return {"app_mb": sum(p.stat().st_size for p in files) / 1e6, "files": len(files),
+            "archive_mb": archives[0].stat().st_size / 1e6 if archives else None}
+
+
+def start(program: Path, photo: Path, looks: int) -> dict:
+    """One cold start of the bundled serve: its timings in seconds."""
+    with tempfile.TemporaryDirectory() as home:
+        port = free_port()
+        launched = time.monotonic()
+        process = subprocess.Popen(
+            [str(program), "serve", "--no-panel", "--port", str(port), "--auto-approve-pairing"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            env={"HOME": home, "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}, cwd=home)
+        try:
+            listening = ready = None
+            while ready is None:
+                answer = call(port, "GET", "/v1/ping")
+                now = time.monotonic() - launched
+                if answer is not None:
+                    listening = listening or now
+                    ready = now if answer["ready"] else None
+                if now > 120 or process.poll() is not None:
+                    raise RuntimeError("the bundled serve did not get ready")
+                time.sleep(POLL_S)
+            token = call(port, "POST", "/v1/pair", b'{"code": "246802"}',
+                         {"Origin": ORIGIN, "Content-Type": "application/json"})["token"]
+            headers = {"Authorization": f"Bearer {token}", "Origin": ORIGIN,
+                       "Content-Type": "image/jpeg"}
+            data = photo.read_bytes()
+            times = []
+            for _ in range(looks + 1):
+                began = time.monotonic()
+                call(port, "POST", "/v1/looks", data, headers)
+                times.append(time.monotonic() - began)
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.wait(30)
+    return {"listening_s": listening, "ready_s": ready, "first_look_s": times[0],
+            "warm_look_s": statistics.median(times[1:])}
+
+
+def cli_look(program: Path, photo: Path) -> float:
+    with tempfile.TemporaryDirectory() as home:
+        began = time.monotonic()
+        subprocess.run([str(program), "look", str(photo), "--json"], check=True,
+                       capture_output=True, env={"HOME": home, "PATH": "/usr/bin:/bin"})
+        return time.monotonic() - began
+
+
+def call(port: int, method: str, path: str, body: bytes | None = None,
+         headers: dict | None = None) -> dict | None:
+    import http.client
+
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    try:
+        connection.request(method, path, body=body, headers=headers or {})
+        return json.loads(connection.getresponse().read())
+    except (OSError, ValueError):
+        return None
+    finally:
+        connection.close()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+if __name__ == "__main__":
+    main()
