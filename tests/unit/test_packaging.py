@@ -24,6 +24,6 @@ def test_every_runtime_package_is_listed_for_the_wheel():
     assert found <= set(_setuptools()["packages"])
 
 
-def test_the_training_package_never_ships():
+def test_the_training_package_and_the_packager_never_ship():
     listed = _setuptools()["packages"]
-    assert not [name for name in listed if name.split(".")[0] == "training"]
+    assert not [name for name in listed if name.split(".")[0] in ("training", "packager")]

@@ -15,9 +15,9 @@ import pytest
 from tests.support.data import REPO
 
 # The training package, and what only the training environments install (pyproject's `train`
-# extra and training.convert's .venv-convert).
+# extra and training.convert's .venv-convert); the packager and PyInstaller (build time only).
 TRAINING_ONLY = ("training", "torch", "torchvision", "ultralytics", "onnx", "onnx2torch",
-                 "onnxslim", "scipy", "tensorflow", "tf2onnx")
+                 "onnxslim", "scipy", "tensorflow", "tf2onnx", "packager", "PyInstaller")
 RUNTIME = sorted((REPO / "companion").rglob("*.py"))
 
 
