@@ -4,6 +4,7 @@ for a GPU this machine cannot use runs on the CPU with the same result, and says
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -23,10 +24,8 @@ def pings_until_ready(port: int, process: subprocess.Popen, timeout_s: float = 9
     answers: list[dict] = []
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline and process.poll() is None:
-        try:
+        with contextlib.suppress(OSError):  # not listening yet
             answers.append(request(port, "GET", "/v1/ping", timeout=5).json)
-        except OSError:
-            pass  # not listening yet
         if answers and answers[-1]["ready"]:
             return answers
         time.sleep(0.05)
