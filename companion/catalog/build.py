@@ -32,7 +32,7 @@ from companion.catalog.download import (
 from companion.catalog.feed import FeedOptions, FeedProblem, Product, read_feed
 from companion.catalog.index import DATABASE, FORMAT_VERSION, MANIFEST, IndexManifest
 from companion.catalog.versions import IndexVersions
-from companion.catalog.views import ProductView, ProductViews
+from companion.catalog.views import ProductView, ProductViews, embed_views
 from companion.errors import LookError
 from companion.inference.embedder import Embedder
 from companion.pipeline.decode import decode_image
@@ -230,7 +230,7 @@ def _add_batch(batch: list[Product], base: Path, remote: Downloads, embedder: Em
         view = (views.view(image.pixels, product.category) if views is not None
                 else ProductView(image.pixels, None, False))
         good.append((product, view, image.scale, source))
-    embedded = embedder.predict([view.pixels for _, view, _, _ in good])
+    embedded = embed_views(embedder, [view for _, view, _, _ in good])
     for (product, view, scale, (local_path, sha256)), vector in zip(good, embedded, strict=True):
         key = product.line  # stable and unique within one feed
         crop = None if view.crop is None else json.dumps([round(v * scale, 1) for v in view.crop])

@@ -46,7 +46,7 @@ from companion.catalog.download import DownloadPolicy, Fetched
 from companion.catalog.feed import FeedOptions, FeedProblem, Product
 from companion.catalog.index import DATABASE, MANIFEST, IndexManifest
 from companion.catalog.versions import IndexVersions, pause_point
-from companion.catalog.views import ProductView, ProductViews
+from companion.catalog.views import ProductView, ProductViews, embed_views
 from companion.errors import ErrorCode, LookError
 from companion.inference.embedder import Embedder
 from companion.pipeline.decode import decode_image
@@ -94,7 +94,7 @@ class _Row:
 
     values: dict  # column → value
     old_category: str | None  # copy the vector from this category's old index; None: embed
-    pixels: np.ndarray | None = None  # to embed (by garment: the view's pixels)
+    view: ProductView | None = None  # to embed
 
 
 def update_index(
@@ -138,7 +138,7 @@ def update_index(
             for row in kept:
                 if row.values.get("key") is None:
                     row.values["key"], next_key = next_key, next_key + 1
-            _embed([row for row in kept if row.pixels is not None], embedder)
+            _embed([row for row in kept if row.view is not None], embedder)
             rows.extend(kept)
             if show_progress:
                 progress.advance(len(batch))
@@ -221,7 +221,7 @@ def _row(product: Product, old: dict | None, base: Path, remote: dict[str, Fetch
         report.added += 1
     else:
         report.updated += 1
-    return _Row(values, None, view.pixels)
+    return _Row(values, None, view)
 
 
 def _kept(values: dict, old: dict, report: UpdateReport) -> _Row:
@@ -236,8 +236,8 @@ def _kept(values: dict, old: dict, report: UpdateReport) -> _Row:
 def _embed(rows: list[_Row], embedder: Embedder) -> None:
     if not rows:
         return
-    for row, vector in zip(rows, embedder.predict([r.pixels for r in rows]), strict=True):
-        row.pixels = None
+    for row, vector in zip(rows, embed_views(embedder, [r.view for r in rows]), strict=True):
+        row.view = None
         row.values["vector"] = vector
 
 

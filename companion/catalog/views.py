@@ -7,6 +7,12 @@ a photo that shows a person is indexed by the crop of its own garment, found the
 garments (MoveNet for the person, the garment detector for the box of the product's category),
 the way visual search systems index objects rather than photos. When no box of the product's
 category is found the whole photo is indexed and the row says so (``worn`` without ``crop``).
+
+A worn product's vector is its crop's and its whole photo's, added (``embed_views``). The crop
+alone made model shots the nearest neighbours of every street garment crop, whatever its type,
+since the embedder learned from whole catalog photos and puts crops close to crops (street
+jackets found 0.67 jackets instead of 0.77); with both, worn queries keep most of the crop's
+gain and street boxes find what they found before (docs/evaluation.md).
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from companion.inference.embedder import Embedder
 from companion.inference.garment_detector import GarmentDetector
 from companion.inference.movenet import MoveNet
 from companion.inference.store import ModelStore
@@ -25,15 +32,34 @@ from companion.types import Box
 # A garment box covering this much of the photo is the photo: cropping would only lose context.
 WHOLE_PHOTO_SHARE = 0.8
 INDEX_BY = ("garment", "photo")  # `index build --index-by`: object-level (default) or whole photos
+WHOLE_PHOTO_WEIGHT = 1.0  # of the whole photo's vector in a worn product's (the crop's is 1)
 
 
 @dataclass(frozen=True)
 class ProductView:
-    """The pixels a product is indexed by, and where they come from."""
+    """A product photo and what of it the product is indexed by."""
 
-    pixels: np.ndarray
+    photo: np.ndarray
     crop: Box | None  # the garment's box in the photo's pixels; None: the whole photo
     worn: bool  # a person was seen wearing it
+
+    @property
+    def pixels(self) -> np.ndarray:
+        """The garment's crop, or the whole photo."""
+        return self.photo if self.crop is None else crop(self.photo, self.crop)
+
+
+def embed_views(embedder: Embedder, views: list[ProductView]) -> np.ndarray:
+    """One unit vector per product: a packshot's photo; a worn product's garment crop plus
+    ``WHOLE_PHOTO_WEIGHT`` of its whole photo."""
+    cropped = [i for i, view in enumerate(views) if view.crop is not None]
+    vectors = embedder.predict([view.pixels for view in views]
+                               + [views[i].photo for i in cropped])
+    out = vectors[:len(views)].copy()
+    for row, i in enumerate(cropped):
+        both = out[i] + WHOLE_PHOTO_WEIGHT * vectors[len(views) + row]
+        out[i] = both / max(float(np.linalg.norm(both)), 1e-12)
+    return out
 
 
 class ProductViews:
@@ -55,4 +81,4 @@ class ProductViews:
         height, width = pixels.shape[:2]
         if box_area(box) >= WHOLE_PHOTO_SHARE * width * height:
             return ProductView(pixels, None, True)
-        return ProductView(crop(pixels, box), tuple(round(v, 1) for v in box), True)
+        return ProductView(pixels, tuple(round(v, 1) for v in box), True)

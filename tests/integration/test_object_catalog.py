@@ -8,7 +8,7 @@ from PIL import Image
 
 from companion.catalog.build import build_index
 from companion.catalog.index import CatalogIndex
-from companion.catalog.views import WHOLE_PHOTO_SHARE, ProductViews
+from companion.catalog.views import WHOLE_PHOTO_SHARE, ProductViews, embed_views
 from companion.inference.embedder import Embedder
 from companion.pipeline.imaging import box_area
 from tests.support.data import CATALOG, requires_data
@@ -47,6 +47,20 @@ def test_a_packshot_is_indexed_whole(views):
     view = views.view(pixels_of(BACKPACK), "bag")
     assert view.crop is None and not view.worn
     assert view.pixels.shape == pixels_of(BACKPACK).shape
+
+
+def test_a_worn_product_is_embedded_by_its_garment_and_its_photo_together(views, store):
+    embedder = Embedder(store)
+    worn = views.view(pixels_of(SWEATSHIRT_WORN), "topwear")
+    packshot = views.view(pixels_of(BACKPACK), "bag")
+    combined, whole_bag = embed_views(embedder, [worn, packshot])
+    crop_alone, photo_alone, bag_alone = embedder.predict(
+        [worn.pixels, worn.photo, packshot.photo])
+    assert np.linalg.norm(combined) == pytest.approx(1.0, abs=1e-5)
+    # Nearer to each of its two views than they are to each other: it holds both.
+    assert combined @ crop_alone > crop_alone @ photo_alone
+    assert combined @ photo_alone > crop_alone @ photo_alone
+    assert whole_bag == pytest.approx(bag_alone, abs=1e-5)
 
 
 def test_the_crop_box_is_kept_with_the_product_and_comes_back_with_its_matches(store,
