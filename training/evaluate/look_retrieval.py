@@ -17,13 +17,20 @@ README). Next to the look-path numbers, "embedder only" embeds the whole query p
 searches all index products (training.evaluate.retrieval's product → product rule), which is
 what the product-photo case of a look does and hides the worn case.
 
+Street fit (``--street``): every labelled garment box of the street test split searches the
+index the looks search, in its category, as a look does (consensus order, no gender filter);
+the score per class is the share of the top 10 whose articleType fits the class
+(training.evaluate.retrieval.CLASS_TYPES). It shows what an object-level index changes for
+street photos, which the query rows above do not contain.
+
 Usage:
     .venv/bin/python -m training.evaluate.look_retrieval                        # runs the looks
     .venv/bin/python -m training.evaluate.look_retrieval --looks runs/eval/looks.jsonl
     .venv/bin/python -m training.evaluate.look_retrieval --index index/demo --save runs/eval/l.jsonl
 
-``--looks`` scores a saved ``look --json --top-k 10`` run of the query photos (one line per
-photo, any order); without it the looks run now, in one ``shop-the-look look`` process.
+``--looks`` scores a saved ``look --json --top-k 10 --age-group all`` run of the query photos
+(one line per photo, any order); without it the looks run now, in one ``shop-the-look look``
+process.
 """
 
 from __future__ import annotations
@@ -48,7 +55,14 @@ from companion.pipeline.consensus import ConsensusWeights
 from companion.progress import Progress
 from training.data import data_root
 from training.data.catalog import Feed, read_feed
-from training.evaluate.retrieval import gender_match, look_order, nearest
+from training.evaluate.retrieval import (
+    CLASS_CATEGORY,
+    CLASS_TYPES,
+    gender_match,
+    look_order,
+    nearest,
+    street_boxes,
+)
 from training.log import note
 from training.params import cli, parse
 from training.paths import REPO
@@ -105,7 +119,10 @@ def queries(feed: Feed, movenet: MoveNet) -> list[Query]:
 
 def run_looks(paths: list[Path], index: Path | None, save: Path) -> None:
     """``shop-the-look look --json --top-k 10`` over every photo, as one process, into ``save``."""
-    command = [sys.executable, "-m", "companion.cli", "look", "--json", "--top-k", str(TOP_K)]
+    # Everyone's products: the query rows include kids' products, which an adult's look (the
+    # default) would not be shown.
+    command = [sys.executable, "-m", "companion.cli", "look", "--json", "--top-k", str(TOP_K),
+               "--age-group", "all"]
     if index is not None:
         command += ["--index", str(index)]
     save.parent.mkdir(parents=True, exist_ok=True)
@@ -221,6 +238,23 @@ def misses(qs: list[Query], hits: Hits) -> dict[str, dict[str, int]]:
     return {k: dict(v) for k, v in sorted(out.items())}
 
 
+def street_fit(index_dir: Path | None, street: Path, store: ModelStore) -> dict[str, dict]:
+    """Per street class: boxes, and the mean share of a look's top 10 that fit the class."""
+    from companion import paths
+    from companion.catalog.index import CatalogIndex
+    from companion.pipeline.look import LookPipeline
+
+    pipeline = LookPipeline(store, CatalogIndex(index_dir or paths.default_index_dir()))
+    boxes = street_boxes(street)
+    vectors = pipeline.embedder.predict([pixels for _, pixels in boxes])
+    shares: dict[str, list[float]] = defaultdict(list)
+    for (cls, _), vector in zip(boxes, vectors, strict=True):
+        matches = pipeline.matches(CLASS_CATEGORY[cls], vector, TOP_K, None)
+        shares[cls].append(float(np.mean([m.article_type in CLASS_TYPES[cls]
+                                          for m in matches])) if matches else 0.0)
+    return {cls: {"boxes": len(v), "fit": float(np.mean(v))} for cls, v in shares.items()}
+
+
 @dataclass(kw_only=True)
 class LookRetrievalParams:
     """Which index to search and where the looks come from."""
@@ -236,6 +270,8 @@ class LookRetrievalParams:
     json: Path | None = field(default=None, metadata=cli("also write the tables here"))
     embedder_only: bool = field(default=True, metadata=cli(
         "also the embedder-only table (on by default)", action=argparse.BooleanOptionalAction))
+    street: bool = field(default=False, metadata=cli(
+        "also the street test split's per-class fit through the same index"))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -258,6 +294,11 @@ def main(argv: list[str] | None = None) -> int:
         print()
         print(format_table("Embedder only (the whole query photo against all index products):",
                            result["embedder only"]))
+    if params.street:
+        result["street fit"] = street_fit(params.index, params.data.resolve() / "street", store)
+        print("\nStreet test boxes, share of a look's top 10 that fit the class:")
+        for cls, row in result["street fit"].items():
+            print(f"  {cls:<8} ({row['boxes']} boxes) {row['fit']:.3f}")
     print("\nMisses at rank 1 by category (not found / type / colour / hit):")
     for key, counts in result["misses at rank 1"].items():
         print(f"  {key:<22} " + ", ".join(f"{k} {v}" for k, v in counts.items()))
