@@ -98,9 +98,10 @@ def fits_gender(query: str, product: str) -> bool:
     return bool(gender_match(np.array([query]), np.array([product]))[0, 0])
 
 
-def queries(feed: Feed, movenet: MoveNet) -> list[Query]:
-    """The query rows, each put in its group (MoveNet reads every photo once)."""
-    rows = feed.rows_of("query")
+def queries(feed: Feed, movenet: MoveNet, limit: int | None = None) -> list[Query]:
+    """The query rows (the first ``limit``), each put in its group (MoveNet reads every photo
+    once)."""
+    rows = feed.rows_of("query")[:limit]
     out = []
     with Progress(len(rows), "  grouping query photos", unit="photos") as bar:
         for row in rows:
@@ -270,6 +271,8 @@ class LookRetrievalParams:
     json: Path | None = field(default=None, metadata=cli("also write the tables here"))
     embedder_only: bool = field(default=True, metadata=cli(
         "also the embedder-only table (on by default)", action=argparse.BooleanOptionalAction))
+    limit: int | None = field(default=None, metadata=cli(
+        "smoke runs: only the first N query rows (numbers not comparable)"))
     street: bool = field(default=False, metadata=cli(
         "also the street test split's per-class fit through the same index"))
 
@@ -279,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
                    formatter_class=argparse.RawDescriptionHelpFormatter)
     feed = read_feed(params.data.resolve() / "catalog")
     store = ModelStore()
-    qs = queries(feed, MoveNet(store))
+    qs = queries(feed, MoveNet(store), params.limit)
     looks_file = params.looks
     if looks_file is None:
         looks_file = params.save or Path(tempfile.mkdtemp()) / "looks.jsonl"
