@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from companion.inference.embedder import Embedder
+from companion.inference.embedder import Embedder, combine_views
 from companion.inference.garment_detector import GarmentDetector
 from companion.inference.movenet import MoveNet
 from companion.inference.store import ModelStore
@@ -32,7 +32,6 @@ from companion.types import Box
 # A garment box covering this much of the photo is the photo: cropping would only lose context.
 WHOLE_PHOTO_SHARE = 0.8
 INDEX_BY = ("garment", "photo")  # `index build --index-by`: object-level (default) or whole photos
-WHOLE_PHOTO_WEIGHT = 1.0  # of the whole photo's vector in a worn product's (the crop's is 1)
 
 
 @dataclass(frozen=True)
@@ -50,15 +49,14 @@ class ProductView:
 
 
 def embed_views(embedder: Embedder, views: list[ProductView]) -> np.ndarray:
-    """One unit vector per product: a packshot's photo; a worn product's garment crop plus
-    ``WHOLE_PHOTO_WEIGHT`` of its whole photo."""
+    """One unit vector per product: a packshot's photo; a worn product's garment crop and
+    whole photo together (``combine_views``)."""
     cropped = [i for i, view in enumerate(views) if view.crop is not None]
     vectors = embedder.predict([view.pixels for view in views]
                                + [views[i].photo for i in cropped])
     out = vectors[:len(views)].copy()
     for row, i in enumerate(cropped):
-        both = out[i] + WHOLE_PHOTO_WEIGHT * vectors[len(views) + row]
-        out[i] = both / max(float(np.linalg.norm(both)), 1e-12)
+        out[i] = combine_views(out[i], vectors[len(views) + row])
     return out
 
 

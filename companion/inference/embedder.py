@@ -13,6 +13,17 @@ DEFAULT_FILL = (255, 255, 255)
 BATCH = 32
 
 
+PHOTO_WEIGHT = 1.0  # of the whole photo's vector next to the garment crop's, in combine_views
+
+
+def combine_views(garment: np.ndarray, photo: np.ndarray, photo_weight: float = PHOTO_WEIGHT
+                  ) -> np.ndarray:
+    """One unit vector for a garment seen two ways, its crop and the whole photo it is worn in:
+    how the catalog indexes a worn product, and how a studio shot's featured garment asks."""
+    both = garment + photo_weight * photo
+    return both / max(float(np.linalg.norm(both)), 1e-12)
+
+
 class Embedder(InferenceModel):
     """Embeds RGB crops with one image-embedding model of the store (the garment embedder unless
     named otherwise); the catalog index and the looks must use the same one."""

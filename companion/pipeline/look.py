@@ -14,7 +14,7 @@ from companion.errors import ErrorCode, LookError
 from companion.inference.blazeface import BlazeFace
 from companion.inference.body_gender import BodyGender
 from companion.inference.centernet import BAG_CLASSES, CenterNet
-from companion.inference.embedder import DEFAULT_EMBEDDER, Embedder
+from companion.inference.embedder import DEFAULT_EMBEDDER, Embedder, combine_views
 from companion.inference.faceres import FaceRes
 from companion.inference.garment_detector import GarmentDetector
 from companion.inference.movenet import MoveNet
@@ -180,7 +180,11 @@ class LookPipeline:
             category, share = vote_category(self.index, vector)
         own = [g for g in garments if g.person == 0 and g.category == category]
         if own:
-            return garments, max(own, key=lambda g: g.score), {}
+            # Asked for as the catalog indexes a worn product: its crop and its photo together.
+            featured = max(own, key=lambda g: g.score)
+            with timer.step("embed"):
+                garment = self.embedder.predict([crop(image.pixels, featured.box)])[0]
+            return garments, featured, {featured.box: combine_views(garment, vector)}
         whole = replace(_whole_photo(image), category=category, person=0, score=round(share, 4))
         return [whole], whole, {whole.box: vector}
 
