@@ -53,7 +53,7 @@ COMPANION = [
     "look/.pairings-stz1ps_j>",
     '16:00:23.684224 rename("/t/user/config/shop-the-look/.pairings-stz1ps_j", '
     '"/t/user/config/shop-the-look/pairings.json") = 0',
-    '16:00:22.797467 openat(AT_FDCWD</t/user/home>, "/work/main/.venv/lib/python3.11/site-'
+    '16:00:22.797467 openat(AT_FDCWD</t/user/home>, "/repo/.venv/lib/python3.11/site-'
     'packages/aiohttp/__pycache__/resolver.cpython-311.pyc", O_RDONLY|O_CLOEXEC) = 3',
     '16:00:24.100000 openat(AT_FDCWD</t/user/home>, "/dev/null", O_WRONLY|O_CLOEXEC) = 7',
     "16:00:23.267188 socketpair(AF_UNIX, SOCK_STREAM|SOCK_CLOEXEC, 0, "
