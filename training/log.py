@@ -6,8 +6,10 @@ Counts with a rate and an ETA come from the company's one progress helper,
 
 from __future__ import annotations
 
+import json
 import sys
 import time
+from pathlib import Path
 
 
 def log(msg: str) -> None:
@@ -18,3 +20,9 @@ def log(msg: str) -> None:
 def note(msg: str) -> None:
     """An evaluation's side remark: on stderr, so that stdout is the report alone."""
     print(msg, file=sys.stderr, flush=True)
+
+
+def save_report(path: Path, report: object) -> None:
+    """An evaluation's results as JSON (``--json``), its folder made if need be."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")

@@ -7,6 +7,8 @@ in the background (the panel collapses their rows behind "More people").
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from companion.pipeline.imaging import box_area
 from companion.types import Garment, Gender, Person
 
@@ -21,11 +23,8 @@ def main_subject_first(
     """People by prominence (largest box first), garments renumbered to match."""
     order = sorted(range(len(people)), key=lambda i: -box_area(people[i][0].box))
     new_index = {old: new for new, old in enumerate(order)}
-    renumbered = [
-        Garment(g.category, g.box, None if g.person is None else new_index[g.person], g.score,
-                g.whole_photo)
-        for g in garments
-    ]
+    renumbered = [replace(g, person=None if g.person is None else new_index[g.person])
+                  for g in garments]
     return [people[i] for i in order], renumbered
 
 

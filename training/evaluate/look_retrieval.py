@@ -58,12 +58,13 @@ from training.data.catalog import Feed, read_feed
 from training.evaluate.retrieval import (
     CLASS_CATEGORY,
     CLASS_TYPES,
+    embed,
     gender_match,
     look_order,
     nearest,
     street_boxes,
 )
-from training.log import note
+from training.log import note, save_report
 from training.params import cli, parse
 from training.paths import REPO
 
@@ -106,8 +107,7 @@ def queries(feed: Feed, movenet: MoveNet, limit: int | None = None) -> list[Quer
     with Progress(len(rows), "  grouping query photos", unit="photos") as bar:
         for row in rows:
             path = feed.image(row)
-            with Image.open(path) as image:
-                pixels = np.asarray(image.convert("RGB"))
+            pixels = _pixels(path)
             size = "168×224" if pixels.shape[0] >= 200 else "60×80"
             shows = "worn" if movenet.predict(pixels) else "packshot"
             out.append(Query(row["id"], path, row["gender"], row["article_type"],
@@ -116,6 +116,11 @@ def queries(feed: Feed, movenet: MoveNet, limit: int | None = None) -> list[Quer
                              f"{size} {shows}"))
             bar.advance()
     return out
+
+
+def _pixels(path: Path) -> np.ndarray:
+    with Image.open(path) as image:
+        return np.asarray(image.convert("RGB"))
 
 
 def run_looks(paths: list[Path], index: Path | None, save: Path) -> None:
@@ -170,20 +175,8 @@ def embedder_hits(qs: list[Query], feed: Feed, store: ModelStore) -> Hits:
     embedder = Embedder(store, DEFAULT_EMBEDDER)
     gallery = feed.rows_of("index")
 
-    def embed(paths: list[Path], what: str) -> np.ndarray:
-        out = []
-        with Progress(len(paths), f"  embedding {what}", unit="photos") as bar:
-            for start in range(0, len(paths), 256):
-                chunk = []
-                for path in paths[start:start + 256]:
-                    with Image.open(path) as image:
-                        chunk.append(np.asarray(image.convert("RGB")))
-                out.append(embedder.predict(chunk))
-                bar.advance(len(chunk))
-        return np.concatenate(out)
-
-    q_emb = embed([q.path for q in qs], "queries")
-    g_emb = embed([feed.image(r) for r in gallery], "index products")
+    q_emb = embed(embedder, [_pixels(q.path) for q in qs], "queries")
+    g_emb = embed(embedder, [_pixels(feed.image(r)) for r in gallery], "index products")
     weights = ConsensusWeights.of(embedder.manifest.extra)
     sim = q_emb @ g_emb.T
     articles = np.array([r["article_type"] for r in gallery])
@@ -306,8 +299,7 @@ def main(argv: list[str] | None = None) -> int:
     for key, counts in result["misses at rank 1"].items():
         print(f"  {key:<22} " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     if params.json:
-        params.json.parent.mkdir(parents=True, exist_ok=True)
-        params.json.write_text(json.dumps(result, indent=2) + "\n")
+        save_report(params.json, result)
     return 0
 
 

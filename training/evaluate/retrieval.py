@@ -38,7 +38,6 @@ Usage:
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from collections import Counter, defaultdict
@@ -57,7 +56,7 @@ from companion.progress import Progress
 from training.data import data_root
 from training.data.catalog import read_feed
 from training.data.street import read_annotations, read_split
-from training.log import note
+from training.log import note, save_report
 from training.params import cli, parse
 from training.pixels import studio_backdrop
 
@@ -408,8 +407,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{names['names differ']:.1%} have different baseColour names, most often "
           f"{pairs_text(names['most frequent'])}")
     if params.json:
-        params.json.parent.mkdir(parents=True, exist_ok=True)
-        params.json.write_text(json.dumps(results, indent=2) + "\n")
+        save_report(params.json, results)
     return 0
 
 

@@ -47,6 +47,7 @@ from training.data import data_root
 from training.data.people import labelled_photos
 from training.data.street import CATEGORIES, load_street
 from training.evaluate.scoring import Scorer
+from training.log import save_report
 from training.params import cli, parse
 from training.paths import repo_path
 
@@ -212,9 +213,7 @@ def main(argv: list[str] | None = None) -> None:
     print(json.dumps(report, indent=2))
     print_tables(report)
     if params.json:
-        out = params.json
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+        save_report(params.json, report)
 
 
 if __name__ == "__main__":
