@@ -120,7 +120,7 @@ def build_index(
         (staging / MANIFEST).write_text(json.dumps({
             "format_version": FORMAT_VERSION,
             "embedder": manifest.name,
-            "embedder_sha256": manifest.sha256,
+            "embedder_sha256": manifest.embedding_sha256,
             "ndim": embedder.ndim,
             "metric": "cos",
             "dtype": "f32",
@@ -170,7 +170,7 @@ def is_up_to_date(out: Path, embedder: Embedder, source_sha256: str) -> bool:
     except (OSError, ValueError, KeyError, TypeError):
         return False
     return (manifest.format_version == FORMAT_VERSION
-            and manifest.embedder_sha256 == embedder.manifest.sha256
+            and manifest.embedder_sha256 == embedder.manifest.embedding_sha256
             and manifest.source_sha256 == source_sha256)
 
 

@@ -160,7 +160,7 @@ def _updatable(out: Path, current: Path, embedder: Embedder,
         raise LookError(ErrorCode.CATALOG_MISSING, f"No catalog index at {out} to update. "
                         "Build one with `shop-the-look index build FEED --out DIR`.") from None
     rebuild = f"Run `shop-the-look index build FEED --out {out}` to rebuild it instead."
-    if manifest.embedder_sha256 != embedder.manifest.sha256:
+    if manifest.embedder_sha256 != embedder.manifest.embedding_sha256:
         raise LookError(ErrorCode.CATALOG_EMBEDDER_MISMATCH,
                         f"The index at {out} was built with the embedder {manifest.embedder}, "
                         f"not {embedder.manifest.name}: its vectors cannot be mixed. {rebuild}")

@@ -138,7 +138,7 @@ def check_catalog(directory: Path) -> Check:
     embedder = ModelStore().manifest(index.manifest.embedder)
     detail = (f"{directory}: {products} products, version {index.version_id or 'flat'}, "
               f"built {index.manifest.built_at[:10]} with {index.manifest.embedder}")
-    if embedder.sha256 != index.manifest.embedder_sha256:
+    if embedder.embedding_sha256 != index.manifest.embedder_sha256:
         return Check("catalog", FAIL, detail + " (another version of it)",
                      "Rebuild the catalog with shop-the-look index build, so that it matches "
                      "this companion's embedder.")

@@ -48,6 +48,14 @@ class ModelManifest:
     def output(self, name: str) -> TensorSpec:
         return next(o for o in self.outputs if o.name == name)
 
+    @property
+    def embedding_sha256(self) -> str:
+        """Which embedding this model computes, as the catalog indexes record it: the sha256 of
+        the file that first computed it. A file that only adds outputs around the same
+        embedding (checked bit for bit when it is made) names its predecessor in
+        ``provenance.embedding_sha256``, so catalogs built with either stay valid."""
+        return str(self.provenance.get("embedding_sha256", self.sha256))
+
 
 def _tensor(data: dict) -> TensorSpec:
     value_range = data.get("range")

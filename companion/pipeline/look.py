@@ -101,7 +101,7 @@ class LookPipeline:
         self.embedder = Embedder(store, embedder_name)
         self.detector = GarmentDetector(store) if garment_finder == "detector" else None
         manifest = self.embedder.manifest
-        index.require_embedder(manifest.name, manifest.sha256)
+        index.require_embedder(manifest.name, manifest.embedding_sha256)
         self.consensus = ConsensusWeights.of(manifest.extra)
         # The models every look needs load now: a missing or damaged one fails here, not mid-look.
         for model in (self.detector, self.body_gender):
