@@ -37,6 +37,10 @@ class PanelApi:
     def set_gender(self, gender: str) -> dict:
         return self._call(lambda: self._controller.set_gender(str(gender)))
 
+    def set_person_gender(self, person: int, gender: str) -> dict:
+        """The shopper's Women / Men answer for a person whose gender the look left unknown."""
+        return self._call(lambda: self._controller.set_person_gender(int(person), str(gender)))
+
     def set_age_group(self, age_group: str) -> dict:
         return self._call(lambda: self._controller.set_age_group(str(age_group)))
 

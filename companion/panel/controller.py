@@ -9,11 +9,17 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from companion.errors import ErrorCode, LookError
 from companion.panel.images import photo_data_url
-from companion.panel.layout import ImageSource, build_layout, error_layout, remote_image
+from companion.panel.layout import (
+    CHOSEN_GENDERS,
+    ImageSource,
+    build_layout,
+    error_layout,
+    remote_image,
+)
 from companion.pipeline.look import LookRequest
 
 Search = Callable[[bytes, LookRequest], dict]  # image bytes + request → look_to_json object
@@ -38,6 +44,9 @@ class Session:
     top_k: dict[str, int] = field(default_factory=dict)  # per category, after "more results"
     regions: list[tuple[float, float, float, float]] = field(default_factory=list)
     drawn: list[dict] = field(default_factory=list)  # items found for ``regions``
+    # The shopper's answer (female/male) for a person whose gender the look left "unknown":
+    # that person's rows are searched for it whenever the look runs "as detected".
+    person_genders: dict[int, str] = field(default_factory=dict)
 
 
 class PanelController:
@@ -105,9 +114,23 @@ class PanelController:
             raise LookError(ErrorCode.BAD_ARGUMENT, f"Unknown age group {age_group!r}.")
         return self._rerun(self._session().gender, age_group)
 
+    def set_person_gender(self, person: int, gender: str) -> dict:
+        """The shopper's answer for a person of unknown gender: re-run the look for it and show
+        that person's rows from the re-run; remembered for this look."""
+        if gender not in CHOSEN_GENDERS:
+            raise LookError(ErrorCode.BAD_ARGUMENT, f"Unknown gender {gender!r}.")
+        session = self._session()
+        if not 0 <= person < len(session.look.get("people", [])):
+            raise LookError(ErrorCode.BAD_ARGUMENT, f"No person {person} in this look.")
+        fresh = self._run(session, self._request(session, gender=gender))
+        with self._lock:
+            session.person_genders[person] = gender
+            session.look = _with_items_of(session.look, fresh, {person})
+            return self.payload()
+
     def _rerun(self, gender: str, age_group: str) -> dict:
         session = self._session()
-        look = self._run(session, self._request(session, gender=gender, age_group=age_group))
+        look = self._run_look(session, self._request(session, gender=gender, age_group=age_group))
         drawn = [self._run_region(session, r, gender, age_group) for r in session.regions]
         with self._lock:
             session.gender, session.age_group = gender, age_group
@@ -121,7 +144,7 @@ class PanelController:
         top_k = min(session.top_k.get(category, self.top_k) * 2, MAX_TOP_K)
         request = self._request(session, gender=session.gender, top_k=top_k,
                                 categories=(category,))
-        fresh = [i for i in self._run(session, request).get("items", [])
+        fresh = [i for i in self._run_look(session, request).get("items", [])
                  if i.get("category") == category]
         with self._lock:
             items = session.look.get("items", [])
@@ -179,8 +202,13 @@ class PanelController:
                 return {"layout": layout, "photo": "",
                         "session": {"index": 0, "count": len(self._sessions)}}
             session = self._sessions[self._current]
-            look = {**session.look, "items": [*session.look.get("items", []), *session.drawn]}
-            layout = build_layout(look, self.threshold, self.image_source)
+            people = [{**person, "chosen_gender": session.person_genders.get(n, "")}
+                      for n, person in enumerate(session.look.get("people", []))]
+            look = {**session.look, "people": people,
+                    "items": [*session.look.get("items", []), *session.drawn]}
+            can_search = self.search is not None and session.image is not None
+            layout = build_layout(look, self.threshold, self.image_source,
+                                  ask_gender=can_search and session.gender == "auto")
             if select is not None and layout.get("state") == "look":
                 layout["selected"] = select
             return {
@@ -189,8 +217,7 @@ class PanelController:
                 "session": {
                     "index": self._current, "count": len(self._sessions),
                     "gender": session.gender, "age_group": session.age_group,
-                    "can_search": self.search is not None
-                    and session.image is not None and layout.get("state") == "look",
+                    "can_search": can_search and layout.get("state") == "look",
                     "source": session.look.get("image", ""),
                 },
             }
@@ -218,6 +245,17 @@ class PanelController:
             look = self.search(session.image, request)
         return {**look, "image": session.look.get("image", "")}
 
+    def _run_look(self, session: Session, request: LookRequest) -> dict:
+        """``request`` run on the look's photo; run "as detected", the people the shopper
+        answered for get their rows from a run for that answer."""
+        look = self._run(session, request)
+        if request.gender is not None:
+            return look
+        for gender in sorted(set(session.person_genders.values())):
+            chosen = {p for p, g in session.person_genders.items() if g == gender}
+            look = _with_items_of(look, self._run(session, replace(request, gender=gender)), chosen)
+        return look
+
     def _run_region(self, session: Session, box: tuple[float, float, float, float],
                     gender: str, age_group: str | None = None) -> dict:
         look = self._run(session, self._request(session, gender, region=box, age_group=age_group))
@@ -225,3 +263,11 @@ class PanelController:
         if not items:
             raise LookError(ErrorCode.NO_MATCHES, "Nothing in the catalog looks like that area.")
         return {**items[0], "drawn": True}
+
+
+def _with_items_of(look: dict, fresh: dict, people: set[int]) -> dict:
+    """``look`` with the items of ``people`` taken from ``fresh`` (a re-run of the same photo:
+    the same people, in the same order)."""
+    kept = [i for i in look.get("items", []) if i.get("person") not in people]
+    taken = [i for i in fresh.get("items", []) if i.get("person") in people]
+    return {**look, "items": kept + taken}

@@ -10,6 +10,12 @@ are collapsed: their garments come last, marked ``collapsed``, and ``more_people
 people and rows hide behind the page's "More people" control, so a shopper first sees the main
 subject's few rows. A look with no foreground garment collapses nothing. Absent keys mean false.
 
+Each garment row is titled by its fine class (``items[].class``: "Skirt", "Jacket", "Shoes") and by
+its category when the class is missing or unknown. A person whose gender is "unknown" is asked
+about (``ask_gender``): the page shows a Women / Men choice above that person's rows, which wait
+for it (``awaits_gender``) instead of showing both genders' products mixed; the shopper's answer
+comes back as the panel-only key ``people[].chosen_gender``.
+
 When a look's products come from several shops (``serve --index A --index B``), each card says
 its shop; with one shop the cards stay as they were. A look that is the first on a refreshed
 catalog (``catalog_refreshed``) gets a notice saying so.
@@ -32,6 +38,10 @@ EXACT_MATCH_THRESHOLDS: dict[str, float] = {}
 
 AVAILABILITY = ("in_stock", "out_of_stock", "preorder", "backorder")
 CATEGORY_ORDER = ("topwear", "dress", "bottomwear", "footwear", "bag", "other")
+# The garment detector's fine classes (``items[].class``), outer layers first within a category:
+# a jacket's row above the shirt under it, a skirt's above the trousers or shorts.
+FINE_CLASSES = ("jacket", "shirt", "dress", "skirt", "pants", "shorts", "shoes", "bag")
+CHOSEN_GENDERS = ("female", "male")  # what the shopper can answer for an "unknown" person
 
 # What the user should do, per error code (message keys ``error.<kind>.title|hint``).
 ERROR_KINDS = {
@@ -44,6 +54,7 @@ ERROR_KINDS = {
     "image_corrupt": "image_unreadable",
     "image_empty": "image_unreadable",
     "image_too_large": "image_too_large",
+    "image_too_small": "image_too_small",
 }
 
 ImageSource = Callable[[dict], str]
@@ -61,12 +72,14 @@ def remote_image(match: dict) -> str:
 
 
 def build_layout(
-    look: dict, threshold: float | None = None, image_source: ImageSource = remote_image
+    look: dict, threshold: float | None = None, image_source: ImageSource = remote_image,
+    ask_gender: bool = False,
 ) -> dict:
     """Turn one ``look_to_json`` object (plus panel-only keys such as ``drawn``) into layout data.
 
     ``threshold`` is the exact-match score (None: never claim an exact match); ``image_source``
-    maps a match to the ``src`` of its card image.
+    maps a match to the ``src`` of its card image; ``ask_gender``: the shopper can answer for a
+    person of unknown gender (the look can be re-run, with no gender chosen for everyone).
     """
     if "error" in look:
         return error_layout(look["error"].get("code", ""), look["error"].get("message", ""))
@@ -79,6 +92,7 @@ def build_layout(
             "gender_score": person["gender"]["score"],
             "label_key": f"person.{person['gender']['label']}",
             "background": bool(person.get("background")),
+            "chosen_gender": _chosen(person),
         }
         for number, person in enumerate(look.get("people", []))
     ]
@@ -90,6 +104,7 @@ def build_layout(
     collapse = any(not g["background"] and not g["drawn"] for g in garments)
     for garment in garments:
         garment["collapsed"] = collapse and garment["background"]
+    _ask_gender(people, garments, ask_gender)
     garments.sort(key=_garment_order)
     notices = ["catalog_refreshed"] if look.get("catalog_refreshed") else []
     if not people:
@@ -126,14 +141,42 @@ def error_layout(code: str, message: str) -> dict:
     }
 
 
+def _ask_gender(people: list[dict], garments: list[dict], allowed: bool) -> None:
+    """Mark who is asked about (``asks_gender``) and whose rows wait for the answer."""
+    shown = {g["person"] for g in garments if not g["collapsed"] and not g["drawn"]}
+    for number, person in enumerate(people):
+        person["asks_gender"] = (allowed and person["gender"] == "unknown" and number in shown)
+    for garment in garments:
+        person = people[garment["person"]] if _is_person(garment["person"], people) else None
+        garment["awaits_gender"] = bool(person and person["asks_gender"]
+                                        and not person["chosen_gender"] and not garment["drawn"])
+
+
+def _is_person(number: object, people: list[dict]) -> bool:
+    return isinstance(number, int) and 0 <= number < len(people)
+
+
+def _chosen(person: dict) -> str:
+    chosen = person.get("chosen_gender") or ""
+    return chosen if chosen in CHOSEN_GENDERS else ""
+
+
+def fine_class(item: dict) -> str:
+    """The garment's fine class when the look names a known one, else ""."""
+    name = item.get("class") or ""
+    return name if name in FINE_CLASSES else ""
+
+
 def _garment(number: int, item: dict, width: int, height: int, threshold: float | None,
              image_source: ImageSource, show_shop: bool = False) -> dict:
     category = item.get("category") or "other"
+    name = fine_class(item)
     return {
         "id": f"g{number}",
         "index": number,
         "category": category,
-        "label_key": f"category.{category}",
+        "fine_class": name,
+        "label_key": f"class.{name}" if name else f"category.{category}",
         "person": item.get("person"),
         "drawn": bool(item.get("drawn")),
         "background": bool(item.get("background")) and not item.get("drawn"),
@@ -194,6 +237,8 @@ def _garment_order(garment: dict) -> tuple:
     regions; the collapsed background people last."""
     category = garment["category"]
     rank = CATEGORY_ORDER.index(category) if category in CATEGORY_ORDER else len(CATEGORY_ORDER)
+    name = garment["fine_class"]
+    layer = FINE_CLASSES.index(name) if name else len(FINE_CLASSES)
     person = garment["person"] if garment["person"] is not None else 1_000
-    return (garment["collapsed"], garment["drawn"], garment["background"], person, rank,
+    return (garment["collapsed"], garment["drawn"], garment["background"], person, rank, layer,
             garment["index"])

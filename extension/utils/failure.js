@@ -31,6 +31,7 @@ const FAILURE_MESSAGES = {
   image_too_large: "errImageTooLarge",
   body_too_large: "errImageTooLarge",
   image_too_complex: "errImageTooLarge",
+  image_too_small: "errImageTooSmall",
   look_timeout: "errTimeout",
   busy: "errBusy",
   no_garments: "errNoGarments",

@@ -61,7 +61,7 @@
   function setBusy(value) {
     busy = value;
     $("busy").hidden = !value;
-    document.querySelectorAll(".filter button, .chip-button").forEach((b) => { b.disabled = value; });
+    document.querySelectorAll(".filter button, .chip-button, .ask-gender button").forEach((b) => { b.disabled = value; });
   }
 
   let toastTimer = null;
@@ -203,7 +203,7 @@
       const background = garment.collapsed ? " background" : "";
       overlay.append(h("button", {
         type: "button", class: `box garment-box${inside ? " inside" : ""}${background}`, "data-garment": garment.id,
-        "data-category": garment.category, style: boxStyle(garment.box), tabindex: "-1",
+        "data-category": garment.category, "data-class": garment.fine_class || null, style: boxStyle(garment.box), tabindex: "-1",
         "aria-label": garmentName(garment),
         onclick: (event) => { event.stopPropagation(); select(garment.id, true); },
       }, h("span", { class: "box-label", text: garmentName(garment) })));
@@ -220,13 +220,38 @@
     layout.notices.forEach((notice) => results.append(h("div", { class: "notice", "data-notice": notice, text: t(`notice.${notice}`) })));
     const more = layout.more_people ? renderMorePeople(layout.more_people, session) : null;
     let drawnNumber = 0;
+    const asked = new Set();
     layout.garments.forEach((garment) => {
       const region = garment.drawn ? drawnNumber++ : null;
-      const row = renderGarment(garment, layout, session, region);
-      if (garment.collapsed) more.querySelector(".more-rows").append(row);
-      else results.append(row);
+      const person = garment.drawn ? null : layout.people[garment.person];
+      const where = garment.collapsed ? more.querySelector(".more-rows") : results;
+      if (person && person.asks_gender && !asked.has(person.id)) {
+        asked.add(person.id); // one question, above the first of that person's rows
+        where.append(renderGenderQuestion(person, garment.person, layout.people.length > 1));
+      }
+      where.append(renderGarment(garment, layout, session, region));
     });
     if (more) results.append(more);
+  }
+
+  // A person the look could not tell the gender of: the shopper says whose products to show
+  // (Women / Men) instead of both mixed; the answer re-runs that person's rows and stays.
+  function renderGenderQuestion(person, number, several) {
+    const chosen = person.chosen_gender;
+    const vars = { n: number + 1 };
+    const title = `gender_ask.${chosen ? "answered" : "title"}${several ? "_person" : ""}`;
+    const choice = (gender) => h("button", {
+      type: "button", role: "radio", "data-gender": gender, "aria-checked": String(chosen === gender),
+      disabled: busy, text: t(`filter.${gender}`),
+      onclick: (event) => { event.stopPropagation(); if (chosen !== gender) act("set_person_gender", number, gender); },
+    });
+    return h("div", { class: `ask-gender${chosen ? " answered" : ""}`, "data-person": person.id },
+      chosen ? null : h("span", { class: "ask-icon", "aria-hidden": "true", text: "?" }),
+      h("div", { class: "ask-text" },
+        h("div", { class: "ask-title", id: `ask-${person.id}`, text: t(title, vars) }),
+        chosen ? null : h("div", { class: "ask-hint", text: t("gender_ask.hint") })),
+      h("div", { class: "segmented", role: "radiogroup", "aria-labelledby": `ask-${person.id}` },
+        choice("female"), choice("male")));
   }
 
   // Background people's rows, behind one control that a keyboard opens too (details/summary).
@@ -261,25 +286,28 @@
     if (garment.person !== null && garment.person !== undefined && layout.people.length > 1)
       sub.push(t("garment.of_person", { n: garment.person + 1 }));
     if (garment.whole_photo && layout.people.length) sub.push(t("garment.whole_photo"));
-    sub.push(t("garment.products", { n: garment.cards.length }));
+    const waits = garment.awaits_gender;
+    if (!waits) sub.push(t("garment.products", { n: garment.cards.length }));
     const actions = h("div", { class: "garment-actions" },
-      session.can_search && !garment.drawn && garment.cards.length
+      session.can_search && !garment.drawn && garment.cards.length && !waits
         ? h("button", { type: "button", class: "chip-button", text: t("garment.more"), onclick: () => act("more_results", garment.category) })
         : null,
       garment.drawn
         ? h("button", { type: "button", class: "chip-button", text: t("garment.remove"), onclick: () => act("remove_region", region) })
         : null);
-    const cards = garment.cards.map((card, n) => renderCard(card, garment, n));
+    const cards = waits ? [] : garment.cards.map((card, n) => renderCard(card, garment, n));
+    const empty = waits ? h("p", { class: "garment-waiting", text: t("gender_ask.waiting") })
+      : h("p", { class: "garment-empty", text: t("garment.empty") });
     return h("section", {
       class: `garment${garment.collapsed ? " background" : ""}`, "data-garment": garment.id, "data-category": garment.category,
-      onclick: () => select(garment.id, false),
+      "data-class": garment.fine_class || null, onclick: () => select(garment.id, false),
     },
     h("div", { class: "garment-head" },
       h("span", { class: "dot" }),
       h("span", { class: "garment-title", text: garmentName(garment) }),
       h("span", { class: "garment-sub", text: sub.join(" · ") }),
       actions),
-    cards.length ? h("div", { class: "cards", role: "list" }, cards) : h("p", { class: "garment-empty", text: t("garment.empty") }));
+    cards.length ? h("div", { class: "cards", role: "list" }, cards) : empty);
   }
 
   function renderCard(card, garment, n) {
