@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 # ONNX Runtime (1.32 on Linux) starts its telemetry when the module is imported, before any
@@ -48,6 +49,35 @@ INSTALL_HINT = {
     "directml": "install onnxruntime-directml (Windows)",
     "coreml": "use the macOS build of onnxruntime",
 }
+
+# The session options that turn busy-waiting off (intra-op: a run's worker threads; inter-op:
+# the pool of the parallel executor, unused by the sequential one, off all the same).
+SPINNING_OPTIONS = ("session.intra_op.allow_spinning", "session.inter_op.allow_spinning")
+
+
+@dataclass(frozen=True)
+class Threads:
+    """How a session uses the cores. ``intra_op``: threads of one run (0: onnxruntime's own
+    choice, one per physical core); ``spinning``: whether they busy-wait between runs (only
+    benchmarks turn it on, to measure what it cost)."""
+
+    intra_op: int = 0
+    spinning: bool = False
+
+    @classmethod
+    def of(cls, threads: int | Threads | None) -> Threads:
+        """A thread count (the old ``threads=`` argument), settings, or None for the defaults."""
+        if isinstance(threads, Threads):
+            return threads
+        return cls(intra_op=threads or 0)
+
+    def apply(self, options: ort.SessionOptions) -> None:
+        if self.intra_op:
+            options.intra_op_num_threads = self.intra_op
+        options.inter_op_num_threads = 1  # sequential execution: no second pool
+        for key in SPINNING_OPTIONS:
+            options.add_session_config_entry(key, "1" if self.spinning else "0")
+
 
 _chosen: str | None = None  # set by use_device; None: the environment, else "auto"
 _failed: set[str] = set()  # providers that failed to start in this process: not tried again
@@ -93,9 +123,10 @@ def pick_providers(device: str | None = None, available: list[str] | None = None
     return [*wanted, CPU]
 
 
-def create_session(model_path: Path, threads: int | None = None,
+def create_session(model_path: Path, threads: int | Threads | None = None,
                    device: str | None = None) -> ort.InferenceSession:
-    """A session for ``model_path`` on the best provider that starts, the CPU at worst.
+    """A session for ``model_path`` on the best provider that starts, the CPU at worst, with
+    ``threads`` (a count of intra-op threads or ``Threads``; spinning off unless it says on).
 
     A provider that raises, or that onnxruntime silently drops for the CPU, is logged once and
     not tried again in this process. Errors of the CPU itself (a broken file) are raised.
@@ -103,8 +134,7 @@ def create_session(model_path: Path, threads: int | None = None,
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.log_severity_level = 3  # keep ORT's warnings out of the user's terminal
-    if threads:
-        options.intra_op_num_threads = threads
+    Threads.of(threads).apply(options)
     for provider in pick_providers(device):
         if provider in _failed:
             continue

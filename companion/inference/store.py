@@ -16,7 +16,7 @@ from companion.inference.manifest import (
     verify_file,
     verify_signature,
 )
-from companion.inference.session import create_session
+from companion.inference.session import Threads, create_session
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ class LoadedModel:
 class ModelStore:
     """Lazy, thread-safe access to the models under one folder."""
 
-    def __init__(self, root: Path | None = None, threads: int | None = None) -> None:
+    def __init__(self, root: Path | None = None, threads: int | Threads | None = None) -> None:
         self.root = root or paths.models_dir()
         self.threads = threads
         self._loaded: dict[str, LoadedModel] = {}

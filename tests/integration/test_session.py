@@ -128,3 +128,20 @@ def test_a_broken_model_file_is_still_an_error_on_the_cpu(tmp_path):
 def test_a_real_session_runs_on_the_cpu_when_told():
     session.use_device("cpu")
     assert session.create_session(BLAZEFACE).get_providers() == [CPU]
+
+
+def test_sessions_do_not_spin_between_runs_and_keep_the_thread_count_asked_for():
+    """Busy-waiting worker threads took a core from the shopper's browser after every look:
+    every session is made with spinning off, whatever thread count it is given."""
+    for threads in (None, 1, session.Threads(intra_op=2)):
+        options = session.create_session(BLAZEFACE, threads).get_session_options()
+        for key in session.SPINNING_OPTIONS:
+            assert options.get_session_config_entry(key) == "0"
+    assert session.create_session(BLAZEFACE, 1).get_session_options().intra_op_num_threads == 1
+
+
+def test_spinning_can_be_turned_on_for_a_benchmark_of_what_it_cost():
+    spinning = session.Threads(intra_op=2, spinning=True)
+    options = session.create_session(BLAZEFACE, spinning).get_session_options()
+    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "1"
+    assert options.intra_op_num_threads == 2
