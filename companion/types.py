@@ -54,6 +54,8 @@ class Garment:
     person: int | None
     score: float = 1.0
     whole_photo: bool = False  # the whole photo stands for it (a product photo, or a fallback)
+    fine_class: str = ""  # what it is within its category (companion.pipeline.fine_classes)
+    fine_score: float = 0.0  # the embedder's confidence in fine_class, 0..1
 
 
 @dataclass(frozen=True)

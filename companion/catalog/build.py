@@ -32,7 +32,7 @@ from companion.catalog.download import (
 from companion.catalog.feed import FeedOptions, FeedProblem, Product, read_feed
 from companion.catalog.index import DATABASE, FORMAT_VERSION, MANIFEST, IndexManifest
 from companion.catalog.versions import IndexVersions
-from companion.catalog.views import ProductView, ProductViews, embed_views
+from companion.catalog.views import ProductView, ProductViews, embed_views, street_classes
 from companion.errors import LookError
 from companion.inference.embedder import Embedder
 from companion.pipeline.decode import decode_image
@@ -49,7 +49,8 @@ CREATE TABLE products (
     key INTEGER PRIMARY KEY, id TEXT UNIQUE NOT NULL, title TEXT, link TEXT, image_link TEXT,
     image_path TEXT, category TEXT, gender TEXT, price TEXT, availability TEXT, brand TEXT,
     color TEXT, product_type TEXT, article_type TEXT, line INTEGER,
-    crop TEXT, worn INTEGER, age_group TEXT, gtin TEXT, mpn TEXT, image_sha256 TEXT
+    crop TEXT, worn INTEGER, age_group TEXT, gtin TEXT, mpn TEXT, image_sha256 TEXT,
+    street_class TEXT
 );
 CREATE INDEX products_category ON products(category);
 """
@@ -231,16 +232,18 @@ def _add_batch(batch: list[Product], base: Path, remote: Downloads, embedder: Em
                 else ProductView(image.pixels, None, False))
         good.append((product, view, image.scale, source))
     embedded = embed_views(embedder, [view for _, view, _, _ in good])
-    for (product, view, scale, (local_path, sha256)), vector in zip(good, embedded, strict=True):
+    classes = street_classes(embedded)
+    for (product, view, scale, (local_path, sha256)), vector, street_class in zip(
+            good, embedded.vectors, classes, strict=True):
         key = product.line  # stable and unique within one feed
         crop = None if view.crop is None else json.dumps([round(v * scale, 1) for v in view.crop])
         db.execute(
-            "INSERT INTO products VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            "INSERT INTO products VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (key, product.id, product.title, product.link, product.image_link, local_path,
              product.category, product.gender, product.price, product.availability,
              product.brand, product.color, product.product_type, product.article_type,
              product.line, crop, int(view.worn), product.age_group, product.gtin, product.mpn,
-             sha256),
+             sha256, street_class),
         )
         vectors[product.category].append(vector)
         keys[product.category].append(key)

@@ -90,6 +90,15 @@ class Catalogs:
     def categories(self) -> list[str]:
         return sorted({c for index in self.indexes for c in index.categories})
 
+    @property
+    def class_types(self) -> dict[str, frozenset[str]]:
+        """Each shop's table merged: an article type fits a class if it does in any shop."""
+        merged: dict[str, frozenset[str]] = {}
+        for index in self.indexes:
+            for street_class, types in index.class_types.items():
+                merged[street_class] = merged.get(street_class, frozenset()) | types
+        return merged
+
     def versions(self) -> tuple[tuple[str, str | None], ...]:
         """(folder, version) of each index as opened, comparable with ``current_versions``."""
         return tuple((str(index.directory), index.version_id) for index in self.indexes)

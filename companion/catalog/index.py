@@ -18,9 +18,14 @@ from companion.catalog.versions import DATABASE, MANIFEST, IndexVersions
 from companion.errors import ErrorCode, LookError
 from companion.types import Box, Match
 
-FORMAT_VERSION = 2  # 2: age_group, gtin, mpn and image_sha256 columns; shop, index_by
+# 2: age_group, gtin, mpn and image_sha256 columns; shop, index_by. 3: street_class column.
+FORMAT_VERSION = 3
 OVERFETCH = 4  # gender and age filtering drop rows after the search; ask for more up front
 AGE_GROUPS = ("adult", "kids", "all")  # a look's choice; rows are adult or kids
+# An article type fits a street class when at least this share of its products' photos look
+# like it to the embedder: sweaters fit both "shirt" and "jacket", as the street data labels
+# them; a stray misread product does not make skirts fit "pants".
+FIT_SHARE = 0.25
 
 
 @dataclass(frozen=True)
@@ -79,6 +84,8 @@ class CatalogIndex:
         self._db.row_factory = sqlite3.Row
         columns = {row["name"] for row in self._db.execute("PRAGMA table_info(products)")}
         self._has_age_group = "age_group" in columns  # indexes from before kids' products lack it
+        # Which article types are which street class: from the catalog's own labels and photos.
+        self.class_types = class_types(self._db) if "street_class" in columns else {}
         # The shop's name: the manifest's, else the index folder's (indexes from before shops).
         self.shop = self.manifest.shop or directory.resolve().name
 
@@ -165,3 +172,22 @@ def _crop(row: sqlite3.Row) -> Box | None:
     if "crop" not in row.keys() or not row["crop"]:  # noqa: SIM118 (a Row iterates values)
         return None
     return tuple(json.loads(row["crop"]))
+
+
+def class_types(db: sqlite3.Connection) -> dict[str, frozenset[str]]:
+    """Street class (skirt, jacket, …) → the article types of this catalog that fit it: those
+    whose products the embedder saw as that class at least FIT_SHARE of the time (the class of
+    each indexed photo or crop is kept when the index is built). Derived from the retailer's own
+    article types, whatever words its feed uses."""
+    counts: dict[str, dict[str, int]] = {}
+    for row in db.execute("SELECT article_type, street_class, COUNT(*) AS n FROM products "
+                          "WHERE article_type != '' AND street_class != '' "
+                          "GROUP BY article_type, street_class"):
+        counts.setdefault(row["article_type"], {})[row["street_class"]] = row["n"]
+    table: dict[str, set[str]] = {}
+    for article_type, by_class in counts.items():
+        total = sum(by_class.values())
+        for street_class, n in by_class.items():
+            if n >= FIT_SHARE * total:
+                table.setdefault(street_class, set()).add(article_type)
+    return {street_class: frozenset(types) for street_class, types in sorted(table.items())}

@@ -46,7 +46,7 @@ from companion.catalog.download import DownloadPolicy, Fetched
 from companion.catalog.feed import FeedOptions, FeedProblem, Product
 from companion.catalog.index import DATABASE, MANIFEST, IndexManifest
 from companion.catalog.versions import IndexVersions, pause_point
-from companion.catalog.views import ProductView, ProductViews, embed_views
+from companion.catalog.views import ProductView, ProductViews, embed_views, street_classes
 from companion.errors import ErrorCode, LookError
 from companion.inference.embedder import Embedder
 from companion.pipeline.decode import decode_image
@@ -236,9 +236,12 @@ def _kept(values: dict, old: dict, report: UpdateReport) -> _Row:
 def _embed(rows: list[_Row], embedder: Embedder) -> None:
     if not rows:
         return
-    for row, vector in zip(rows, embed_views(embedder, [r.view for r in rows]), strict=True):
+    embedded = embed_views(embedder, [r.view for r in rows])
+    classes = street_classes(embedded)
+    for row, vector, street_class in zip(rows, embedded.vectors, classes, strict=True):
         row.view = None
         row.values["vector"] = vector
+        row.values["street_class"] = street_class
 
 
 def _publish(versions: IndexVersions, current: Path, manifest: dict, rows: list[_Row],

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from companion.inference.embedder import Embedder, combine_views
+from companion.inference.embedder import Embedded, Embedder, combine_views
 from companion.inference.garment_detector import GarmentDetector
 from companion.inference.movenet import MoveNet
 from companion.inference.store import ModelStore
@@ -48,16 +48,25 @@ class ProductView:
         return self.photo if self.crop is None else crop(self.photo, self.crop)
 
 
-def embed_views(embedder: Embedder, views: list[ProductView]) -> np.ndarray:
+def embed_views(embedder: Embedder, views: list[ProductView]) -> Embedded:
     """One unit vector per product: a packshot's photo; a worn product's garment crop and
-    whole photo together (``combine_views``)."""
+    whole photo together (``combine_views``). The labels are those of what is indexed (the
+    crop, or the whole photo)."""
     cropped = [i for i, view in enumerate(views) if view.crop is not None]
-    vectors = embedder.predict([view.pixels for view in views]
-                               + [views[i].photo for i in cropped])
-    out = vectors[:len(views)].copy()
+    embedded = embedder.embed([view.pixels for view in views]
+                              + [views[i].photo for i in cropped])
+    out = embedded.vectors[:len(views)].copy()
     for row, i in enumerate(cropped):
-        out[i] = combine_views(out[i], vectors[len(views) + row])
-    return out
+        out[i] = combine_views(out[i], embedded.vectors[len(views) + row])
+    labels = {name: rows[:len(views)] for name, rows in embedded.labels.items()}
+    return Embedded(out, labels, embedded.names)
+
+
+def street_classes(embedded: Embedded) -> list[str]:
+    """Each row's most likely street class ("" from an embedder without label outputs): kept
+    per product, so the index knows which of its article types are skirts, jackets, …
+    (CatalogIndex.class_types)."""
+    return [embedded.best("street_class", row)[0] for row in range(len(embedded.vectors))]
 
 
 class ProductViews:

@@ -14,7 +14,7 @@ from companion.errors import ErrorCode, LookError
 from companion.inference.blazeface import BlazeFace
 from companion.inference.body_gender import BodyGender
 from companion.inference.centernet import BAG_CLASSES, CenterNet
-from companion.inference.embedder import DEFAULT_EMBEDDER, Embedder, combine_views
+from companion.inference.embedder import DEFAULT_EMBEDDER, Embedded, Embedder, combine_views
 from companion.inference.faceres import FaceRes
 from companion.inference.garment_detector import GarmentDetector
 from companion.inference.movenet import MoveNet
@@ -24,6 +24,7 @@ from companion.pipeline.crops import body_crop, face_crop
 from companion.pipeline.crowd import add_missed_people
 from companion.pipeline.deadline import Deadline
 from companion.pipeline.decode import decode_image
+from companion.pipeline.fine_classes import fine_class, fitting_first, street_class
 from companion.pipeline.garments import bags, garments_of_people
 from companion.pipeline.imaging import crop, iou
 from companion.pipeline.regions import garment_regions
@@ -45,6 +46,7 @@ from companion.types import (
 DRESS_VOTE = 0.5  # share of neighbours that must be dresses to call an outfit a dress
 CROWD_PERSON_SCORE = 0.4  # CenterNet people worth a second look when MoveNet missed them
 LOOK_CLASSES = ("person", *BAG_CLASSES)  # what CenterNet is asked for
+FIT_POOL = 3  # with a fine class, search this many times the pool, for enough fitting products
 UNKNOWN = Gender("unknown", 0.0)  # no face to ask
 # How garments are found: the trained detector (default: better on every category of the street
 # test split, see models/garment-detector/MODEL_CARD.md) or regions from body keypoints (no
@@ -175,7 +177,8 @@ class LookPipeline:
         Returns the garments, the featured one, and the vectors already embedded (by box).
         """
         with timer.step("embed"):
-            vector = self.embedder.predict([image.pixels])[0]
+            photo = self.embedder.embed([image.pixels])
+        vector = photo.vectors[0]
         with timer.step("search"):
             category, share = vote_category(self.index, vector)
         own = [g for g in garments if g.person == 0 and g.category == category]
@@ -183,9 +186,12 @@ class LookPipeline:
             # Asked for as the catalog indexes a worn product: its crop and its photo together.
             featured = max(own, key=lambda g: g.score)
             with timer.step("embed"):
-                garment = self.embedder.predict([crop(image.pixels, featured.box)])[0]
-            return garments, featured, {featured.box: combine_views(garment, vector)}
-        whole = replace(_whole_photo(image), category=category, person=0, score=round(share, 4))
+                garment = self.embedder.embed([crop(image.pixels, featured.box)])
+            named = _named(featured, garment, 0)
+            garments = [named if g is featured else g for g in garments]
+            return garments, named, {featured.box: combine_views(garment.vectors[0], vector)}
+        whole = _named(replace(_whole_photo(image), category=category, person=0,
+                               score=round(share, 4)), photo, 0)
         return [whole], whole, {whole.box: vector}
 
     def _region_look(self, image: DecodedImage, source: str, request: LookRequest,
@@ -207,11 +213,14 @@ class LookPipeline:
                         known: dict[Box, np.ndarray] | None = None) -> Look:
         """Each garment's matches; ``known``: vectors already embedded, by box."""
         known = known or {}
+        rows: dict[Box, int] = {}
+        embedded = Embedded(np.zeros((0, 0), np.float32))
         with timer.step("embed"):
             todo = [g.box for g in garments if g.box not in known]
             if todo:
-                vectors = self.embedder.predict([crop(image.pixels, box) for box in todo])
-                known = {**known, **dict(zip(todo, vectors, strict=True))}
+                embedded = self.embedder.embed([crop(image.pixels, box) for box in todo])
+                known = {**known, **dict(zip(todo, embedded.vectors, strict=True))}
+                rows = {box: row for row, box in enumerate(todo)}
         items = []
         with timer.step("search"):
             for garment in garments:
@@ -219,11 +228,13 @@ class LookPipeline:
                 if not garment.category:
                     category, share = vote_category(self.index, vector)
                     garment = replace(garment, category=category, score=round(share, 4))
+                if not garment.fine_class and garment.box in rows:
+                    garment = _named(garment, embedded, rows[garment.box])
                 gender = request.gender
                 if gender is None and garment.person is not None:
                     gender = people[garment.person][1].label
                 matches = self.matches(garment.category, vector, request.top_k, gender,
-                                       request.age_group)
+                                       request.age_group, garment.fine_class)
                 items.append(Item(_to_original(garment, image.scale), matches))
         return Look(
             source=source, width=image.width, height=image.height,
@@ -231,12 +242,20 @@ class LookPipeline:
         )
 
     def matches(self, category: str, vector: np.ndarray, top_k: int,
-                gender: str | None, age_group: str = "all") -> list[Match]:
+                gender: str | None, age_group: str = "all", shown_class: str = "") -> list[Match]:
         """The ``top_k`` products a look shows for one garment: picked from the nearest by the
-        consensus of their feed labels (companion.pipeline.consensus)."""
-        pool = self.index.search(category, vector, max(top_k, self.consensus.pool), gender,
+        consensus of their feed labels (companion.pipeline.consensus); with the garment's fine
+        class, the products whose article type fits it first (companion.pipeline.fine_classes).
+        """
+        size = max(top_k, self.consensus.pool)
+        fitting = self.index.class_types.get(street_class(shown_class), frozenset())
+        pool = self.index.search(category, vector, size * (FIT_POOL if fitting else 1), gender,
                                  age_group=age_group)
-        return rerank(pool, self.consensus, top_k)
+        if not fitting:
+            return rerank(pool, self.consensus, top_k)
+        first, rest = fitting_first(pool, fitting)
+        shown = rerank(first[:size], self.consensus, top_k)
+        return shown + rerank(rest[:size], self.consensus, top_k - len(shown))
 
     def _people(self, image: DecodedImage, timer: Timer
                 ) -> tuple[list[Person], list[Gender], list[DetectedObject]]:
@@ -315,6 +334,12 @@ def _checked_region(region: Box, image: DecodedImage) -> Box:
 
 def _scale_box(box: Box, scale: float) -> Box:
     return tuple(round(v * scale, 1) for v in box)
+
+
+def _named(garment: Garment, embedded: Embedded, row: int) -> Garment:
+    """``garment`` with its fine class, from the embedder's answer for its crop (row ``row``)."""
+    name, score = fine_class(embedded, row, garment.category)
+    return replace(garment, fine_class=name, fine_score=score)
 
 
 def _whole_photo(image: DecodedImage) -> Garment:

@@ -31,6 +31,8 @@ def look_to_json(look: Look) -> dict:
         "items": [
             {
                 "category": item.garment.category,
+                "class": item.garment.fine_class,
+                "class_score": item.garment.fine_score,
                 "box": [round(v, 1) for v in item.garment.box],
                 "person": item.garment.person,
                 "score": item.garment.score,
@@ -80,7 +82,9 @@ def format_look(look: Look) -> str:
     several_shops = len({m.shop for item in look.items for m in item.matches}) > 1
     for item in look.items:
         owner = "" if item.garment.person is None else f" of person {item.garment.person}"
-        lines.append(f"  {item.garment.category}{owner} at {[round(v) for v in item.garment.box]}")
+        name = (f"{item.garment.fine_class} ({item.garment.category})" if item.garment.fine_class
+                else item.garment.category)
+        lines.append(f"  {name}{owner} at {[round(v) for v in item.garment.box]}")
         for match in item.matches:
             shop = f"  ({match.shop})" if several_shops else ""
             lines.append(f"    {match.score:.3f}  {match.title}  [{match.id}]  {match.link}{shop}")

@@ -119,7 +119,7 @@ def test_the_manifest_records_the_embedder(small_index_dir, store):
     manifest = json.loads((IndexVersions(small_index_dir).current() / "manifest.json").read_text())
     embedder = Embedder(store)
     assert manifest["embedder"] == embedder.name
-    assert manifest["embedder_sha256"] == embedder.manifest.sha256
+    assert manifest["embedder_sha256"] == embedder.manifest.embedding_sha256
     assert manifest["ndim"] == embedder.ndim
     assert manifest["metric"] == "cos"
     assert sum(manifest["counts"].values()) > 500

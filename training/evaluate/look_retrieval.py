@@ -232,21 +232,45 @@ def misses(qs: list[Query], hits: Hits) -> dict[str, dict[str, int]]:
     return {k: dict(v) for k, v in sorted(out.items())}
 
 
-def street_fit(index_dir: Path | None, street: Path, store: ModelStore) -> dict[str, dict]:
-    """Per street class: boxes, and the mean share of a look's top 10 that fit the class."""
+def street_fit(index_dir: Path | None, street: Path, store: ModelStore,
+               classes: bool = True) -> dict[str, dict]:
+    """Per street class: boxes, the mean share of a look's top 10 that fit the class, and the
+    share of boxes the look names right (its fine class within the category). ``classes``:
+    rank the products that fit the named class first, as a look does (False: as before fine
+    classes, for the comparison)."""
     from companion import paths
     from companion.catalog.index import CatalogIndex
+    from companion.pipeline.fine_classes import fine_class, street_class
     from companion.pipeline.look import LookPipeline
 
     pipeline = LookPipeline(store, CatalogIndex(index_dir or paths.default_index_dir()))
     boxes = street_boxes(street)
-    vectors = pipeline.embedder.predict([pixels for _, pixels in boxes])
+    embedded = pipeline.embedder.embed([pixels for _, pixels in boxes])
     shares: dict[str, list[float]] = defaultdict(list)
-    for (cls, _), vector in zip(boxes, vectors, strict=True):
-        matches = pipeline.matches(CLASS_CATEGORY[cls], vector, TOP_K, None)
+    named: dict[str, list[bool]] = defaultdict(list)
+    for row, (cls, _) in enumerate(boxes):
+        category = CLASS_CATEGORY[cls]
+        shown, _ = fine_class(embedded, row, category)
+        named[cls].append(street_class(shown) == cls)
+        matches = pipeline.matches(category, embedded.vectors[row], TOP_K, None,
+                                   shown_class=shown if classes else "")
         shares[cls].append(float(np.mean([m.article_type in CLASS_TYPES[cls]
                                           for m in matches])) if matches else 0.0)
-    return {cls: {"boxes": len(v), "fit": float(np.mean(v))} for cls, v in shares.items()}
+    return {cls: {"boxes": len(v), "fit": float(np.mean(v)),
+                  "class right": float(np.mean(named[cls]))} for cls, v in shares.items()}
+
+
+def print_street_fit(params: LookRetrievalParams, store: ModelStore) -> dict[str, dict]:
+    """The street fit with the look's fine classes, beside the fit without them."""
+    street = params.data.resolve() / "street"
+    nearest = street_fit(params.index, street, store, classes=False)
+    named = street_fit(params.index, street, store)
+    print("\nStreet test boxes: share of a look's top 10 that fit the class, nearest first and "
+          "with the named class's products first; share of boxes named right:")
+    for cls, row in named.items():
+        print(f"  {cls:<8} ({row['boxes']:>3} boxes) fit {nearest[cls]['fit']:.3f} -> "
+              f"{row['fit']:.3f}   named right {row['class right']:.3f}")
+    return {cls: {**row, "fit nearest first": nearest[cls]["fit"]} for cls, row in named.items()}
 
 
 @dataclass(kw_only=True)
@@ -268,13 +292,20 @@ class LookRetrievalParams:
         "smoke runs: only the first N query rows (numbers not comparable)"))
     street: bool = field(default=False, metadata=cli(
         "also the street test split's per-class fit through the same index"))
+    street_only: bool = field(default=False, metadata=cli(
+        "only the street test split's per-class fit (no looks at the query rows)"))
 
 
 def main(argv: list[str] | None = None) -> int:
     params = parse(LookRetrievalParams, argv, description=__doc__,
                    formatter_class=argparse.RawDescriptionHelpFormatter)
-    feed = read_feed(params.data.resolve() / "catalog")
     store = ModelStore()
+    if params.street_only:
+        result = {"street fit": print_street_fit(params, store)}
+        if params.json:
+            save_report(params.json, result)
+        return 0
+    feed = read_feed(params.data.resolve() / "catalog")
     qs = queries(feed, MoveNet(store), params.limit)
     looks_file = params.looks
     if looks_file is None:
@@ -291,10 +322,7 @@ def main(argv: list[str] | None = None) -> int:
         print(format_table("Embedder only (the whole query photo against all index products):",
                            result["embedder only"]))
     if params.street:
-        result["street fit"] = street_fit(params.index, params.data.resolve() / "street", store)
-        print("\nStreet test boxes, share of a look's top 10 that fit the class:")
-        for cls, row in result["street fit"].items():
-            print(f"  {cls:<8} ({row['boxes']} boxes) {row['fit']:.3f}")
+        result["street fit"] = print_street_fit(params, store)
     print("\nMisses at rank 1 by category (not found / type / colour / hit):")
     for key, counts in result["misses at rank 1"].items():
         print(f"  {key:<22} " + ", ".join(f"{k} {v}" for k, v in counts.items()))
