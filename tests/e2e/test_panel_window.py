@@ -208,6 +208,58 @@ def test_people_in_the_background_wait_behind_more_people(display, tmp_path, lan
     assert width / height == pytest.approx(260 / 370, abs=0.01)  # the crop plus its margin
 
 
+OUTFIT_TEXT = {
+    "en": {"titles": ["Jacket", "Top", "Skirt", "Shoes", "Bag"], "women": "Women", "men": "Men",
+           "ask": "Women's or men's products?", "answered": "Products for",
+           "waiting": "products once you choose Women or Men"},
+    "el": {"titles": ["Μπουφάν / σακάκι", "Μπλούζα", "Φούστα", "Παπούτσια", "Τσάντα"],
+           "women": "Γυναίκες", "men": "Άνδρες", "ask": "Προϊόντα για γυναίκες ή για άνδρες;",
+           "answered": "Προϊόντα για", "waiting": "προϊόντα μόλις επιλέξετε"},
+}
+
+
+@pytest.mark.parametrize("lang", ["en", "el"])
+def test_an_outfit_by_garment_name_and_women_or_men_for_an_unknown_person(display, tmp_path,
+                                                                          lang):
+    """A woman the look could not tell the gender of, in a jacket over a top, a skirt, a pair of
+    shoes and a bag: one row each, titled by what it is; her rows wait for Women / Men."""
+    words = OUTFIT_TEXT[lang]
+    result = drive(display, "outfit", tmp_path, lang=lang)
+    asked = result["asked"]
+    assert asked["lang"] == lang
+    assert asked["titles"] == words["titles"], "by fine class, the jacket above the top under it"
+    assert asked["classes"] == ["jacket", "shirt", "skirt", "shoes", "bag"]
+    assert asked["categories"].count("footwear") == 1, "a pair of shoes is one row"
+    assert sorted(asked["boxLabels"]) == sorted(words["titles"]), "the photo's boxes say it too"
+
+    # the question, above her rows; the rows wait for it instead of mixing both genders
+    question = asked["question"]
+    assert question["visible"] and question["firstInResults"] and not question["answered"]
+    assert question["text"].startswith(words["ask"])
+    assert question["choices"] == [["female", words["women"], "false"],
+                                   ["male", words["men"], "false"]]
+    assert asked["cards"] == [[]] * 5 and asked["cardImages"] == 0
+    assert all(text.startswith(words["waiting"]) for text in asked["waiting"])
+    assert result["answer_requests"] == ["female"], "one search, for the answer"
+    assert_png(tmp_path / "outfit-asked.png")
+
+    # "Women": the look re-runs for women and every row shows women's products
+    answered = result["answered"]
+    assert answered["titles"] == words["titles"]
+    assert answered["question"]["answered"] and answered["question"]["text"] == words["answered"]
+    assert [checked for *_, checked in answered["question"]["choices"]] == ["true", "false"]
+    assert all(len(ids) == 4 and all(i.startswith("female-") for i in ids)
+               for ids in answered["cards"])
+    assert answered["cardImages"] == 20 and not any(answered["waiting"])
+    assert_png(tmp_path / "outfit-answered.png")
+
+    # the answer stays with the look: switching the ages re-runs it for women again
+    after = result["after_switch"]
+    assert result["switch_requests"] == [None, "female"]
+    assert after["question"]["answered"]
+    assert all(i.startswith("female-") for ids in after["cards"] for i in ids)
+
+
 @requires_data
 def test_serve_shows_each_look_with_its_photo(display, small_index_dir, tmp_path):
     """``serve`` with the window: the extension pairs through the window's question, posts a

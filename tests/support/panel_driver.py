@@ -4,6 +4,7 @@
     python -m tests.support.panel_driver error --out DIR
     python -m tests.support.panel_driver serve --index DIR --out DIR
     python -m tests.support.panel_driver people --out DIR
+    python -m tests.support.panel_driver outfit --out DIR
 
 Runs a scenario through the page (``evaluate_js``) and writes what it saw to ``OUT/result.json``
 plus screenshots, for tests/e2e/test_panel_window.py to judge.
@@ -282,7 +283,7 @@ def error_scenario(panel: Panel, out: Path) -> dict:
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("scenario", choices=["look", "error", "serve", "people", "shops"])
+    parser.add_argument("scenario", choices=["look", "error", "serve", "people", "shops", "outfit"])
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--index", type=Path)
     parser.add_argument("--size", default="1180x780")
@@ -314,6 +315,14 @@ def main() -> int:
         recorder = Recorder()
         panel = Panel(PanelController(recorder), size=size)
         scenario = lambda: shops_scenario(panel, recorder, args.out)  # noqa: E731
+    elif args.scenario == "outfit":
+        from companion.panel.images import catalog_image_source
+        from tests.support.panel_outfit import OutfitSearch, outfit_scenario
+
+        search = OutfitSearch(args.out / "catalog")
+        source = catalog_image_source(lambda pid: {"image_path": search.products.get(pid, "")})
+        panel = Panel(PanelController(search, image_source=source), size=size)
+        scenario = lambda: outfit_scenario(panel, search, args.out)  # noqa: E731
     else:
         panel = Panel(PanelController(), size=size)
         scenario = lambda: error_scenario(panel, args.out)  # noqa: E731

@@ -199,7 +199,7 @@
         h("span", { class: "box-label", text: t(person.label_key) + score })));
     });
     layout.garments.forEach((garment) => {
-      const inside = garment.box.top < 0.04;
+      const inside = garment.box.top < 0.04 || underOuterLayer(garment, layout.garments);
       const background = garment.collapsed ? " background" : "";
       overlay.append(h("button", {
         type: "button", class: `box garment-box${inside ? " inside" : ""}${background}`, "data-garment": garment.id,
@@ -208,6 +208,15 @@
         onclick: (event) => { event.stopPropagation(); select(garment.id, true); },
       }, h("span", { class: "box-label", text: garmentName(garment) })));
     });
+  }
+
+  // A garment whose top edge lies along a larger one's (a top under an open jacket): its label
+  // goes inside its box, so the two labels do not cover each other.
+  function underOuterLayer(garment, garments) {
+    const { left, top, width, height } = garment.box;
+    return garments.some((other) => other !== garment && other.collapsed === garment.collapsed
+      && other.box.width * other.box.height > width * height && Math.abs(other.box.top - top) < 0.04
+      && other.box.left < left + width && left < other.box.left + other.box.width);
   }
 
   function garmentName(garment) {
@@ -296,18 +305,20 @@
         ? h("button", { type: "button", class: "chip-button", text: t("garment.remove"), onclick: () => act("remove_region", region) })
         : null);
     const cards = waits ? [] : garment.cards.map((card, n) => renderCard(card, garment, n));
-    const empty = waits ? h("p", { class: "garment-waiting", text: t("gender_ask.waiting") })
-      : h("p", { class: "garment-empty", text: t("garment.empty") });
+    const body = cards.length ? h("div", { class: "cards", role: "list" }, cards)
+      : (waits ? null : h("p", { class: "garment-empty", text: t("garment.empty") }));
     return h("section", {
-      class: `garment${garment.collapsed ? " background" : ""}`, "data-garment": garment.id, "data-category": garment.category,
+      class: `garment${garment.collapsed ? " background" : ""}${waits ? " waiting" : ""}`,
+      "data-garment": garment.id, "data-category": garment.category,
       "data-class": garment.fine_class || null, onclick: () => select(garment.id, false),
     },
     h("div", { class: "garment-head" },
       h("span", { class: "dot" }),
       h("span", { class: "garment-title", text: garmentName(garment) }),
-      h("span", { class: "garment-sub", text: sub.join(" · ") }),
+      sub.length ? h("span", { class: "garment-sub", text: sub.join(" · ") }) : null,
+      waits ? h("span", { class: "garment-waiting", text: t("gender_ask.waiting") }) : null,
       actions),
-    cards.length ? h("div", { class: "cards", role: "list" }, cards) : empty);
+    body);
   }
 
   function renderCard(card, garment, n) {
