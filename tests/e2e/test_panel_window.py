@@ -31,6 +31,12 @@ DRIVER = "tests.support.panel_driver"  # run as a module from the repository roo
 RUN_TIMEOUT_S = 240
 
 
+CLASS_TITLES = {"shirt": "Top", "jacket": "Jacket", "pants": "Trousers", "shorts": "Shorts",
+                "skirt": "Skirt", "dress": "Dress", "shoes": "Shoes", "bag": "Bag"}
+CATEGORY_TITLES = {"topwear": "Top", "bottomwear": "Bottoms", "footwear": "Shoes",
+                   "dress": "Dress", "bag": "Bag", "other": "Item"}
+
+
 @pytest.fixture(scope="module")
 def display() -> str:
     """A private Xvfb for this module; its display name (":N")."""
@@ -115,6 +121,15 @@ def test_a_street_look_in_the_window(display, small_index_dir, tmp_path):
     shown_titles = " ".join(shown["cardTexts"])
     assert all(m["title"][:20] in shown_titles for m in matches)
     assert_png(tmp_path / "look.png")
+
+    # each row is titled by what the garment is (its fine class), else by its category; a pair
+    # of shoes is one row
+    for number, item in enumerate(look["items"]):
+        title = CLASS_TITLES.get(item.get("class") or "", CATEGORY_TITLES[item["category"]])
+        assert shown["titles"][f"g{number}"] == title, item
+    assert any(item.get("class") for item in look["items"]), "the look names its garments"
+    footwear = [i for i in look["items"] if i["category"] == "footwear"]
+    assert len(footwear) == 1 and footwear[0]["class"] == "shoes"
 
     # keyboard: ↓ selects the next garment and focuses its card, → the next card, Enter opens it
     keys = result["keyboard"]

@@ -41,6 +41,8 @@ COUNTS = """JSON.stringify({
     && document.getElementById('photo').naturalWidth > 0,
   cardImages: [...document.querySelectorAll('.card img')].filter(i => i.naturalWidth > 0).length,
   cardTexts: [...document.querySelectorAll('#results .card')].map(c => c.innerText),
+  titles: Object.fromEntries([...document.querySelectorAll('#results .garment')].map(
+    g => [g.dataset.garment, g.querySelector('.garment-title').textContent])),
   state: document.getElementById('main').dataset.state,
   counter: document.getElementById('looks').hidden ? ''
     : document.getElementById('look-counter').textContent,
