@@ -4,21 +4,27 @@ Why our own pre- and post-processing: the detector was trained with ultralytics,
 AGPL-3.0, so the companion only runs the exported ONNX graph and does the letterbox, the decoding
 of its ``[1, 4+C, N]`` output and the non-maximum suppression in numpy here. The letterbox must
 match training exactly (scaled to fit, centred, grey 114 padding) or the boxes drift.
+
+Why two steps (``candidates`` then ``select``): the thresholds are tuned on stored candidates
+(training/evaluate/garment_tuning.py), and the tuning must replay exactly what a look does.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from companion.inference.model import InferenceModel
 from companion.inference.postprocess import nms
-from companion.inference.preprocess import letterbox
+from companion.inference.preprocess import Placement, letterbox
 from companion.types import Box, Garment
 
 INPUT_SIDE = 320
 SCORE_THRESHOLD = 0.25
 IOU_THRESHOLD = 0.5
 PAD_VALUE = 114
+CANDIDATE_FLOOR = 0.01  # candidates kept for selection: below every threshold worth tuning
 
 
 def decode(raw: np.ndarray, score_threshold: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -31,6 +37,69 @@ def decode(raw: np.ndarray, score_threshold: float) -> tuple[np.ndarray, np.ndar
     cx, cy, w, h = candidates[keep, :4].T
     boxes = np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], axis=1)
     return boxes.astype(np.float32), scores[keep].astype(np.float32), labels[keep]
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which candidates become garments: the manifest's ``extra``, read in one place.
+
+    ``score_thresholds`` per label (``score_threshold`` for labels it does not name): the
+    categories differ (a bag or a dress scores lower than a top and is still right).
+    """
+
+    score_threshold: float = SCORE_THRESHOLD
+    score_thresholds: dict[str, float] = field(default_factory=dict)
+    iou_threshold: float = IOU_THRESHOLD
+    max_per_label: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, extra: dict) -> Selection:
+        return cls(
+            float(extra.get("score_threshold", SCORE_THRESHOLD)),
+            {k: float(v) for k, v in extra.get("score_thresholds", {}).items()},
+            float(extra.get("iou_threshold", IOU_THRESHOLD)),
+            {k: int(v) for k, v in extra.get("max_per_label", {}).items()},
+        )
+
+    def threshold(self, label: str) -> float:
+        return self.score_thresholds.get(label, self.score_threshold)
+
+    def lowest(self, labels: list[str]) -> float:
+        return min(self.threshold(label) for label in labels)
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """The head's candidates for one image (``[4+C, N]`` in input pixels, those whose best score
+    reaches ``CANDIDATE_FLOOR``), and how to map them back onto the image."""
+
+    raw: np.ndarray
+    placement: Placement
+    width: int
+    height: int
+
+
+def select(candidates: Candidates, labels: list[str], selection: Selection) -> list[Garment]:
+    """Garments among ``candidates``, best score first: each label's threshold, per-label NMS,
+    at most ``max_per_label`` of each label; no person assigned yet."""
+    boxes, scores, codes = decode(candidates.raw, selection.lowest(labels))
+    floors = np.array([selection.threshold(label) for label in labels], np.float32)
+    above = scores >= floors[codes]
+    boxes, scores, codes = boxes[above], scores[above], codes[above]
+    keep = nms(boxes, scores, selection.iou_threshold, labels=codes)
+    boxes = candidates.placement.to_original(boxes[keep],
+                                             clip_to=(candidates.width, candidates.height))
+    garments: list[Garment] = []
+    counts: dict[str, int] = {}
+    for box, score, code in zip(boxes, scores[keep], codes[keep], strict=True):
+        category = labels[int(code)]
+        counts[category] = counts.get(category, 0) + 1
+        if counts[category] > selection.max_per_label.get(category, 10**6):
+            continue
+        if box[2] - box[0] < 1 or box[3] - box[1] < 1:
+            continue
+        garments.append(Garment(category, _as_box(box), None, round(float(score), 4)))
+    return garments
 
 
 class GarmentDetector(InferenceModel):
@@ -48,39 +117,38 @@ class GarmentDetector(InferenceModel):
         return self.settings.size(INPUT_SIDE)
 
     @property
+    def selection(self) -> Selection:
+        return Selection.of(self.settings.extra)
+
+    @property
     def score_threshold(self) -> float:
-        return self.settings.number("score_threshold", SCORE_THRESHOLD)
+        return self.selection.score_threshold
 
     @property
     def iou_threshold(self) -> float:
-        return self.settings.number("iou_threshold", IOU_THRESHOLD)
+        return self.selection.iou_threshold
 
-    def _predict(self, pixels: np.ndarray, score_threshold: float | None = None) -> list[Garment]:
-        """Garments in an H×W×3 RGB uint8 image, boxes in its pixels, best score first.
-
-        At most ``extra.max_per_label`` of each label (by score); no person assigned yet.
-        """
+    def candidates(self, pixels: np.ndarray, floor: float = CANDIDATE_FLOOR) -> Candidates:
+        """The head's candidates for an H×W×3 RGB uint8 image whose best score reaches ``floor``."""
+        self.load()
         height, width = pixels.shape[:2]
         fill = int(self.settings.number("pad_value", PAD_VALUE))
         square, placement = letterbox(pixels, self.size, fill, centre=True)
         raw = self._output(self._input(square[None]))[0]
-        threshold = self.score_threshold if score_threshold is None else score_threshold
-        boxes, scores, labels = decode(raw, threshold)
-        keep = nms(boxes, scores, self.iou_threshold, labels=labels)
-        boxes = placement.to_original(boxes[keep], clip_to=(width, height))
-        scores, labels = scores[keep], labels[keep]
-        max_per_label = dict(self.settings.get("max_per_label", {}))
-        garments: list[Garment] = []
-        counts: dict[str, int] = {}
-        for box, score, label in zip(boxes, scores, labels, strict=True):
-            category = self.labels[int(label)]
-            counts[category] = counts.get(category, 0) + 1
-            if counts[category] > int(max_per_label.get(category, 10**6)):
-                continue
-            if box[2] - box[0] < 1 or box[3] - box[1] < 1:
-                continue
-            garments.append(Garment(category, _as_box(box), None, round(float(score), 4)))
-        return garments
+        raw = raw[:, raw[4:].max(axis=0) >= floor]
+        return Candidates(raw, placement, width, height)
+
+    def _predict(self, pixels: np.ndarray, score_threshold: float | None = None) -> list[Garment]:
+        """Garments in an H×W×3 RGB uint8 image, boxes in its pixels, best score first.
+
+        ``score_threshold`` overrides every label's threshold (the manifest's otherwise).
+        """
+        selection = self.selection
+        if score_threshold is not None:
+            selection = Selection(score_threshold, {}, selection.iou_threshold,
+                                  selection.max_per_label)
+        floor = min(CANDIDATE_FLOOR, selection.lowest(self.labels))
+        return select(self.candidates(pixels, floor), self.labels, selection)
 
 
 def _as_box(values: np.ndarray) -> Box:
