@@ -32,7 +32,7 @@ import numpy as np
 from companion.catalog.build import build_index
 from companion.catalog.catalogs import Catalogs
 from companion.inference.embedder import Embedder
-from companion.inference.session import Threads, pick_providers
+from companion.inference.session import DEVICES, Threads, pick_providers, use_device
 from companion.inference.store import ModelStore
 from companion.paths import default_index_dir, models_dir
 from companion.pipeline.look import LookPipeline
@@ -46,6 +46,7 @@ class ModelSet:
     name: str
     models: Path
     threads: Threads = field(default_factory=Threads)
+    device: str = "cpu"
 
 
 @dataclass
@@ -75,6 +76,7 @@ def worker(model_set: ModelSet, index: Path, first: Path, pipe) -> None:
     def observe(model: str, feeds: dict, ms: float) -> None:
         calls.append((model, tuple(next(iter(feeds.values())).shape), ms))
 
+    use_device(model_set.device)
     store = ModelStore(model_set.models, model_set.threads, on_run=observe)
     pipeline = LookPipeline(store, Catalogs.open([index]))
     pipeline.run(first.read_bytes())  # load sessions, warm caches
@@ -168,6 +170,8 @@ def main() -> None:
     parser.add_argument("--build", type=int, default=300, help="products to index (0: none)")
     parser.add_argument("--models", type=Path, default=models_dir(), help="default: %(default)s")
     parser.add_argument("--threads", type=int, default=0, help="intra-op threads (0: ORT's)")
+    parser.add_argument("--device", choices=DEVICES, default="cpu",
+                        help="this model set's device (the baseline's stays the CPU)")
     parser.add_argument("--baseline-models", type=Path,
                         help="a previous models folder to time in the same run")
     parser.add_argument("--baseline-spinning", action="store_true",
@@ -177,11 +181,11 @@ def main() -> None:
     photos = [street / "images" / n for n in (street / "test.txt").read_text().split()]
     photos = photos[: args.photos]
     index = args.index or default_index_dir()
-    model_sets = [ModelSet("this", args.models, Threads(args.threads))]
+    model_sets = [ModelSet("this", args.models, Threads(args.threads), args.device)]
     if args.baseline_models:
         model_sets.append(ModelSet("baseline", args.baseline_models,
                                    Threads(args.threads, spinning=args.baseline_spinning)))
-    print(f"providers: {', '.join(pick_providers())}; models: "
+    print(f"providers ({args.device}): {', '.join(pick_providers(args.device))}; models: "
           + "; ".join(f"{m.name} {m.models}{' (spinning)' if m.threads.spinning else ''}"
                       for m in model_sets))
     report(bench_looks(model_sets, index, photos), len(photos))

@@ -1,0 +1,89 @@
+"""The companion as a server: cold start to the first look, resident memory with every model
+loaded, and looks that arrive two at a time. Medians of one run.
+
+    python -m benchmarks.bench_server                              # this checkout
+    python -m benchmarks.bench_server --baseline-repo /tmp/base    # and an older tree, in turn
+
+Each tree runs a real ``serve --no-panel`` (benchmarks.served) started ``--starts`` times:
+launch to ready (models loaded and warmed up) and to the first look's answer, and VmRSS after
+a look at every street photo (every model loaded, CenterNet's included when a photo needs it).
+Then, in the last start, each photo is looked at alone and then twice at once (two clients,
+the same photo): each look's own time from sending to its answer. The server runs one look at a
+time, so the second of a pair waits for the first: the pair's mean is about 1.5× a look alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from benchmarks.served import Served, serve
+from companion.paths import default_index_dir
+from training.data import data_root
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def one_start(tree: Path, index: Path, photos: list[Path], pairs: bool) -> dict[str, float]:
+    launched = time.perf_counter()
+    with serve(tree, index) as server:
+        first = server.look(photos[0].read_bytes())
+        first_look_s = time.perf_counter() - launched
+        result = {"ready_s": server.ready_s, "first_look_s": first_look_s,
+                  "first_look_ms": first * 1e3}
+        for photo in photos:
+            server.look(photo.read_bytes())
+        result["rss_mb"] = server.rss_mb()
+        if pairs:
+            result.update(concurrent(server, photos))
+    return result
+
+
+def concurrent(server: Served, photos: list[Path]) -> dict[str, float]:
+    """Median ms of a look alone, and of each look of two sent at once."""
+    alone, paired = [], []
+    with ThreadPoolExecutor(2) as clients:
+        for photo in photos:
+            data = photo.read_bytes()
+            alone.append(server.look(data))
+            paired.extend(clients.map(server.look, [data, data]))
+    single, double = statistics.median(alone) * 1e3, statistics.median(paired) * 1e3
+    return {"alone_ms": single, "two_at_once_ms": double, "ratio": double / single}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--baseline-repo", type=Path, help="an older tree to compare with")
+    parser.add_argument("--index", type=Path, default=None, help="default: the demo index")
+    parser.add_argument("--data", type=Path, default=data_root())
+    parser.add_argument("--photos", type=int, default=10, help="street test photos")
+    parser.add_argument("--starts", type=int, default=3, help="cold starts per tree")
+    args = parser.parse_args()
+    street = args.data / "street"
+    photos = [street / "images" / n
+              for n in (street / "test.txt").read_text().split()[: args.photos]]
+    index = (args.index or default_index_dir()).resolve()
+    trees = {"this": REPO, **({"baseline": args.baseline_repo.resolve()}
+                              if args.baseline_repo else {})}
+    runs: dict[str, list[dict[str, float]]] = {name: [] for name in trees}
+    for start in range(args.starts):
+        for name, tree in trees.items():
+            runs[name].append(one_start(tree, index, photos, pairs=start == args.starts - 1))
+    print(f"load average {', '.join(f'{v:.2f}' for v in os.getloadavg())}; {len(photos)} street "
+          f"photos; medians of {args.starts} starts")
+    for name, starts in runs.items():
+        med = {k: statistics.median(s[k] for s in starts if k in s) for k in starts[0]}
+        last = starts[-1]
+        print(f"{name}: launch to ready {med['ready_s']:.2f} s, to the first look's answer "
+              f"{med['first_look_s']:.2f} s (that look {med['first_look_ms']:.0f} ms); "
+              f"resident {med['rss_mb']:.0f} MB; a look alone {last['alone_ms']:.0f} ms, "
+              f"each of two at once {last['two_at_once_ms']:.0f} ms "
+              f"({last['ratio']:.2f}×)")
+
+
+if __name__ == "__main__":
+    main()
