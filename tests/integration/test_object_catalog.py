@@ -8,7 +8,7 @@ from PIL import Image
 
 from companion.catalog.build import build_index
 from companion.catalog.index import CatalogIndex
-from companion.catalog.views import WHOLE_PHOTO_SHARE, ProductViews, embed_views
+from companion.catalog.views import WHOLE_PHOTO_SHARE, ProductViews, embed_views, street_classes
 from companion.inference.embedder import Embedder
 from companion.pipeline.imaging import box_area
 from tests.support.data import CATALOG, requires_data
@@ -53,9 +53,12 @@ def test_a_worn_product_is_embedded_by_its_garment_and_its_photo_together(views,
     embedder = Embedder(store)
     worn = views.view(pixels_of(SWEATSHIRT_WORN), "topwear")
     packshot = views.view(pixels_of(BACKPACK), "bag")
-    combined, whole_bag = embed_views(embedder, [worn, packshot])
+    embedded = embed_views(embedder, [worn, packshot])
+    combined, whole_bag = embedded.vectors
     crop_alone, photo_alone, bag_alone = embedder.predict(
         [worn.pixels, worn.photo, packshot.photo])
+    # What the index keeps of each: the street class of the crop, and of the packshot.
+    assert street_classes(embedded) == ["shirt", "bag"]
     assert np.linalg.norm(combined) == pytest.approx(1.0, abs=1e-5)
     # Nearer to each of its two views than they are to each other: it holds both.
     assert combined @ crop_alone > crop_alone @ photo_alone
