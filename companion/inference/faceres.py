@@ -1,4 +1,10 @@
-"""Gender from a face crop with FaceRes; "unknown" below its confidence threshold."""
+"""Gender from a face crop with FaceRes; "unknown" below its confidence threshold.
+
+FaceRes (HSE's age/gender network) was trained on Keras "caffe" inputs: BGR channels minus the
+ImageNet mean, in 0..255. The manifest's ``extra.channel_order`` and ``extra.channel_mean`` say
+so; fed plain RGB 0..255 it still answers, but worse (on faces/: right on 0.867 instead of 0.910
+of the faces when forced to answer).
+"""
 
 from __future__ import annotations
 
@@ -30,7 +36,13 @@ class FaceRes(InferenceModel):
             np.asarray(Image.fromarray(face).resize(size, Image.Resampling.BILINEAR))
             for face in faces
         ])
-        return self._run(self._input(batch))[OUTPUT][:, 0]
+        if self.settings.get("channel_order", "RGB") == "BGR":
+            batch = batch[..., ::-1]
+        tensor = self._input(batch)
+        mean = self.settings.get("channel_mean", None)
+        if mean is not None:
+            tensor -= np.asarray(mean, dtype=np.float32)
+        return self._run(tensor)[OUTPUT][:, 0]
 
     def _predict(self, faces: list[np.ndarray]) -> list[Gender]:
         """One Gender per face crop."""

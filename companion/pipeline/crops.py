@@ -30,26 +30,37 @@ def head_box(person: Person) -> Box | None:
     return (cx - half, cy - half, cx + half, cy + half)
 
 
+def widened(box: Box, margin: float) -> Box:
+    """``box`` grown by ``margin`` of its longer side on every side (not clipped)."""
+    x1, y1, x2, y2 = box
+    grow = margin * max(x2 - x1, y2 - y1)
+    return (x1 - grow, y1 - grow, x2 + grow, y2 + grow)
+
+
 def face_box_with_margin(faces: BlazeFace, pixels: np.ndarray) -> Box | None:
     """The most confident face in ``pixels``, widened as FaceRes wants it; None if none."""
     found = faces.predict(pixels)
+    return None if found is None else widened(found[0], FACE_MARGIN)
+
+
+def face_box(faces: BlazeFace, pixels: np.ndarray, person: Person) -> Box | None:
+    """The person's face (BlazeFace's box, no margin, in pixels of ``pixels``), looked for in the
+    head box the keypoints give; None when the head is hidden or no face shows there."""
+    head = head_box(person)
+    if head is None:
+        return None
+    found = faces.predict(crop(pixels, head))
     if found is None:
         return None
     (x1, y1, x2, y2), _ = found
-    margin = FACE_MARGIN * max(x2 - x1, y2 - y1)
-    return (x1 - margin, y1 - margin, x2 + margin, y2 + margin)
+    left, top = head[0], head[1]
+    return (x1 + left, y1 + top, x2 + left, y2 + top)
 
 
 def face_crop(faces: BlazeFace, pixels: np.ndarray, person: Person) -> np.ndarray | None:
     """The person's face with a margin, ready for the gender model; None when no face shows."""
-    head = head_box(person)
-    if head is None:
-        return None
-    face = face_box_with_margin(faces, crop(pixels, head))
-    if face is None:
-        return None
-    left, top = head[0], head[1]
-    return crop(pixels, (face[0] + left, face[1] + top, face[2] + left, face[3] + top))
+    face = face_box(faces, pixels, person)
+    return None if face is None else crop(pixels, widened(face, FACE_MARGIN))
 
 
 def expand_box(box: Box, width: int, height: int, margin: float) -> Box:

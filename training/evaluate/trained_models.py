@@ -7,9 +7,11 @@ Why: a trained model becomes the default only where it is measurably better. Two
    against ``models/garment-detector``. Per category: recall at IoU ≥ 0.5 and false positives
    per image; and milliseconds per image for finding garments (the pipeline's people, regions,
    bags and dress steps; the detector's letterbox, ONNX run, decoding and NMS).
-2. Gender, on held-out people: ``people/`` test (240 pedestrian crops) and the catalog's ``query``
-   split photos that show a person (product gender as the label). Face (BlazeFace + FaceRes, the
-   pipeline's step), body (``models/body-gender``) and face-then-body. "unknown" counts as a miss.
+2. Gender (``companion.pipeline.gender``): on faces/ the face half of the step (decided share and
+   right share of those, on all 900 and on the two thirds FaceRes's settings were not chosen on);
+   on held-out people, ``people/`` test (240 pedestrian crops) and the catalog's ``query`` split
+   photos that show a person (product gender as the label): face alone, body alone, body forced
+   to answer, and the two combined as the look combines them. "unknown" counts as a miss.
 
 Ground truth groups the labelled classes as the product does (``training/data/street.py``).
 
@@ -22,9 +24,10 @@ Ground truth groups the labelled classes as the product does (``training/data/st
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import time
-from collections import defaultdict
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,17 +35,21 @@ import numpy as np
 from PIL import Image
 
 from companion.catalog.index import CatalogIndex
-from companion.inference.blazeface import BlazeFace
-from companion.inference.body_gender import BodyGender
-from companion.inference.faceres import FaceRes
 from companion.inference.garment_detector import GarmentDetector
 from companion.inference.movenet import MoveNet
 from companion.inference.store import ModelStore
 from companion.paths import default_index_dir
-from companion.pipeline.crops import body_crop, face_crop
+from companion.pipeline.crops import body_crop, face_box
 from companion.pipeline.decode import decode_image
+from companion.pipeline.gender import (
+    GenderModelSet,
+    GenderRule,
+    body_log_odds,
+    face_log_odds,
+)
 from companion.pipeline.look import LookPipeline, Timer
 from companion.progress import Progress
+from companion.types import Person
 from training.data import data_root
 from training.data.people import labelled_photos
 from training.data.street import CATEGORIES, load_street
@@ -52,6 +59,7 @@ from training.params import cli, parse
 from training.paths import repo_path
 
 GARMENT_STEPS = ("people", "objects", "regions", "dresses")  # the keypoint finder's steps
+GENDER_METHODS = ("face", "body", "body_always", "combined")
 
 
 def evaluate_garments(store: ModelStore, data: Path, index: Path, limit: int | None) -> dict:
@@ -95,50 +103,61 @@ def gender_catalog(data: Path, work: Path, limit: int | None) -> list[tuple[np.n
     return out
 
 
-@dataclass
-class FaceStep:
-    """The pipeline's face step on a person crop: person → head → face → FaceRes (its three
-    networks built once per run)."""
+def tuning_third(name: str) -> bool:
+    """The third of faces/ (by a hash of the file name) that FaceRes's ``log_odds_bias`` and
+    ``min_confidence`` were chosen on; the other two thirds were not looked at when choosing."""
+    return int(hashlib.sha256(name.encode()).hexdigest(), 16) % 3 == 0
 
-    movenet: MoveNet
-    blazeface: BlazeFace
-    faceres: FaceRes
 
-    @classmethod
-    def of(cls, store: ModelStore) -> FaceStep:
-        return cls(MoveNet(store), BlazeFace(store), FaceRes(store))
-
-    def gender(self, pixels: np.ndarray) -> str:
-        people = self.movenet.predict(pixels)
-        if not people:
-            return "unknown"
-        face = face_crop(self.blazeface, pixels, people[0])
-        return self.faceres.predict([face])[0].label if face is not None else "unknown"
+def evaluate_faces(store: ModelStore, faces: Path) -> dict:
+    """The face half of the gender step on faces/ (tight face photos, no body to see): BlazeFace's
+    box (the whole photo when it finds none), FaceRes on its views, the rule's threshold."""
+    models = GenderModelSet.of(store)
+    rule = GenderRule.of(models)
+    counts: dict[str, Counter] = {"all": Counter(), "not tuned on": Counter()}
+    rows = labelled_photos(faces)
+    with Progress(len(rows), "gender: faces") as bar:
+        for row in rows:
+            pixels = decode_image((faces / row["file"]).read_bytes()).pixels
+            found = models.blazeface.predict(pixels)
+            height, width = pixels.shape[:2]
+            box = found[0] if found else (0.0, 0.0, float(width), float(height))
+            label = rule.decide(face_log_odds(models.faceres, pixels, box), None).label
+            for part in ("all", "not tuned on") if not tuning_third(row["file"]) else ("all",):
+                counts[part].update(people=1, decided=label != "unknown",
+                                    right=label == row["gender"])
+            bar.advance()
+    return {part: {"faces": c["people"], "decided": round(c["decided"] / c["people"], 3),
+                   "right when decided": round(c["right"] / c["decided"], 3)}
+            for part, c in counts.items()}
 
 
 def evaluate_gender(store: ModelStore, people: list[tuple[np.ndarray, str]], name: str) -> dict:
-    faces, body = FaceStep.of(store), BodyGender(store)
-    counts = defaultdict(int)
+    """Each crop's main person through the look's gender step, and each model alone."""
+    models, movenet = GenderModelSet.of(store), MoveNet(store)
+    rule = GenderRule.of(models)
+    counts: Counter = Counter()
     with Progress(len(people), f"gender: {name}", unit="people") as bar:
         for pixels, truth in people:
-            face = faces.gender(pixels)
-            probability = float(body.male_probability([pixels])[0])
-            confident = max(probability, 1 - probability) >= body.min_confidence
-            guess = "male" if probability >= 0.5 else "female"
+            found = movenet.predict(pixels)[:1]
+            face = face_box(models.blazeface, pixels, found[0]) if found else None
+            by_face = None if face is None else face_log_odds(models.faceres, pixels, face)
+            height, width = pixels.shape[:2]
+            whole = Person((0.0, 0.0, float(width), float(height)), 1.0, np.zeros((17, 3)))
+            body = body_log_odds(models.body_gender, pixels, found or [whole])[0]
             answers = {
-                "face": face,
-                "body": guess if confident else "unknown",
-                "body_always": guess,
-                "face_then_body": face if face != "unknown" else (guess if confident else
-                                                                   "unknown"),
+                "face": rule.decide(by_face, None).label if by_face is not None else "unknown",
+                "body": rule.decide(None, body).label,
+                "body_always": "male" if body > 0 else "female",
+                "combined": rule.decide(by_face, body).label,
             }
             for method, label in answers.items():
                 counts[f"{method}_right"] += label == truth
                 counts[f"{method}_answered"] += label != "unknown"
             bar.advance()
     total = len(people)
-    report: dict = {"people": total, "body_min_confidence": body.min_confidence}
-    for method in ("face", "body", "body_always", "face_then_body"):
+    report: dict = {"people": total, "body_min_confidence": models.body_gender.min_confidence}
+    for method in GENDER_METHODS:
         right, answered = counts[f"{method}_right"], counts[f"{method}_answered"]
         report[method] = {
             "accuracy (unknown = miss)": round(right / total, 3) if total else None,
@@ -169,7 +188,9 @@ def print_tables(report: dict) -> None:
         if not key.startswith("gender"):
             continue
         print(f"\n{key} ({result['people']} people; accuracy with unknown as a miss / coverage):")
-        for method in ("face", "body", "body_always", "face_then_body"):
+        if key == "gender_on_faces":
+            continue
+        for method in GENDER_METHODS:
             row = result[method]
             print(f"  {method:<16}{row['accuracy (unknown = miss)']:.3f} / {row['coverage']:.3f}")
 
@@ -206,6 +227,7 @@ def main(argv: list[str] | None = None) -> None:
         index = params.index or default_index_dir()
         report["garments"] = evaluate_garments(store, data, index, params.limit)
     if not params.skip_gender:
+        report["gender_on_faces"] = evaluate_faces(store, data / "faces")
         report["gender_people_test"] = evaluate_gender(
             store, gender_people(data, params.limit), "people test")
         report["gender_catalog_query"] = evaluate_gender(

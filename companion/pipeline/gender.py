@@ -1,0 +1,129 @@
+"""Each person's gender from the face and the body together, steady across formats and sizes.
+
+Why: the gender picks which catalog section a look searches, so it must not flip when the same
+photo comes as WebP instead of JPEG, and must not give up on a woman in sunglasses whose body says
+enough. Asking the face first and the body only when the face gave up threw evidence away: a
+face a little below its threshold said nothing, however clear the body was. Here both models give
+log-odds, each measured in units of its own "sure enough" threshold (their manifests'
+``min_confidence``), and the person's evidence is their sum: one model past its threshold decides
+on its own, two that lean the same way decide together, and two that disagree cancel out.
+"unknown" only when the sum stays under one threshold's worth.
+
+Each model also looks twice (test-time augmentation: the crop and its mirror image; the face at
+two margins), so one re-encoding's noise in one view cannot carry the answer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from companion.inference.blazeface import BlazeFace
+from companion.inference.body_gender import BodyGender
+from companion.inference.faceres import FaceRes
+from companion.inference.store import ModelStore
+from companion.pipeline.crops import body_crop, face_box, widened
+from companion.pipeline.imaging import crop
+from companion.types import Gender, Person
+
+FACE_MARGINS = (0.25, 0.4)  # of the face box's longer side: FaceRes sees the face at both
+
+
+class GenderModels(Protocol):
+    """The three networks the step asks (LookPipeline has them as attributes)."""
+
+    blazeface: BlazeFace
+    faceres: FaceRes
+    body_gender: BodyGender
+
+
+@dataclass(frozen=True)
+class GenderModelSet:
+    """The networks on their own, for scripts that run only this step."""
+
+    blazeface: BlazeFace
+    faceres: FaceRes
+    body_gender: BodyGender
+
+    @classmethod
+    def of(cls, store: ModelStore) -> GenderModelSet:
+        return cls(BlazeFace(store), FaceRes(store), BodyGender(store))
+
+
+@dataclass(frozen=True)
+class GenderRule:
+    """How the two models' log-odds (of "male") add up. ``face_unit``/``body_unit``: the log-odds
+    at each model's own ``min_confidence``; ``face_bias``: FaceRes's lean towards "male", taken
+    off its log-odds first (its manifest's ``log_odds_bias``)."""
+
+    face_unit: float
+    body_unit: float
+    face_bias: float = 0.0
+
+    @classmethod
+    def of(cls, models: GenderModels) -> GenderRule:
+        face = models.faceres.settings
+        return cls(
+            face_unit=log_odds(models.faceres.min_confidence),
+            body_unit=log_odds(models.body_gender.min_confidence),
+            face_bias=face.number("log_odds_bias", 0.0),
+        )
+
+    def evidence(self, face: float | None, body: float | None) -> float:
+        """Signed evidence for "male" in threshold units: face and body log-odds, each divided
+        by its own unit, summed (a model that did not look adds nothing)."""
+        total = 0.0
+        if face is not None:
+            total += (face - self.face_bias) / self.face_unit
+        if body is not None:
+            total += body / self.body_unit
+        return total
+
+    def decide(self, face: float | None, body: float | None) -> Gender:
+        """The label once the evidence reaches one unit, else "unknown". The score is on the body
+        model's scale (its ``min_confidence`` is where a label starts), so it reads the same
+        whichever model spoke."""
+        evidence = self.evidence(face, body)
+        confidence = round(float(1.0 / (1.0 + np.exp(-abs(evidence) * self.body_unit))), 4)
+        if abs(evidence) < 1.0:
+            return Gender("unknown", confidence)
+        return Gender("male" if evidence > 0 else "female", confidence)
+
+
+def log_odds(probability: float | np.ndarray) -> np.ndarray:
+    clipped = np.clip(np.asarray(probability, dtype=np.float64), 1e-6, 1 - 1e-6)
+    return np.log(clipped / (1.0 - clipped))
+
+
+def face_log_odds(faceres: FaceRes, pixels: np.ndarray, face: tuple[float, ...]) -> float:
+    """FaceRes's mean log-odds over the face at each margin and its mirror image."""
+    views = []
+    for margin in FACE_MARGINS:
+        view = crop(pixels, widened(face, margin))
+        views += [view, view[:, ::-1]]
+    return float(log_odds(faceres.male_probability(views)).mean())
+
+
+def body_log_odds(body: BodyGender, pixels: np.ndarray, people: list[Person]) -> list[float]:
+    """The body model's mean log-odds over each person's crop and its mirror image."""
+    views = []
+    for person in people:
+        view = body_crop(pixels, person.box, body.margin)
+        views += [view, view[:, ::-1]]
+    return log_odds(body.male_probability(views)).reshape(-1, 2).mean(axis=1).tolist()
+
+
+def genders_of(models: GenderModels, pixels: np.ndarray, people: list[Person]) -> list[Gender]:
+    """One Gender per person: face (where one shows) and body evidence combined."""
+    if not people:
+        return []
+    rule = GenderRule.of(models)
+    bodies = body_log_odds(models.body_gender, pixels, people)
+    genders = []
+    for person, body in zip(people, bodies, strict=True):
+        face = face_box(models.blazeface, pixels, person)
+        by_face = None if face is None else face_log_odds(models.faceres, pixels, face)
+        genders.append(rule.decide(by_face, body))
+    return genders
