@@ -41,6 +41,8 @@ class ErrorCode(StrEnum):
     IMAGE_UNREADABLE = "image_unreadable", "Unreadable, or not a JPEG, PNG, WebP or GIF."
     IMAGE_CORRUPT = "image_corrupt", "The image's format is known but its data is damaged."
     IMAGE_TOO_LARGE = "image_too_large", "The image has more pixels than the companion accepts."
+    IMAGE_TOO_SMALL = (
+        "image_too_small", "The image is too small on its short side to find or match garments in.")
     IMAGE_MISSING = "image_missing", "A multipart upload has no 'image' part."
     UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type", "The body is neither an image nor multipart."
     BODY_TOO_LARGE = "body_too_large", "The request body is larger than the companion accepts."

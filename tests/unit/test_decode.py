@@ -13,7 +13,7 @@ from PIL import Image
 
 from companion.errors import LookError
 from companion.pipeline.deadline import Deadline
-from companion.pipeline.decode import MAX_SCANS, decode_image, jpeg_scans
+from companion.pipeline.decode import MAX_SCANS, MIN_SIDE, decode_image, jpeg_scans
 from tests.support.bombs import scan_bomb
 
 
@@ -23,7 +23,7 @@ def encode(image: Image.Image, fmt: str, **kwargs) -> bytes:
     return buffer.getvalue()
 
 
-def red_left_half(width: int = 40, height: int = 20) -> Image.Image:
+def red_left_half(width: int = 120, height: int = 60) -> Image.Image:
     pixels = np.zeros((height, width, 3), np.uint8)
     pixels[:, : width // 2] = (255, 0, 0)
     return Image.fromarray(pixels)
@@ -32,30 +32,49 @@ def red_left_half(width: int = 40, height: int = 20) -> Image.Image:
 @pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP", "GIF"])
 def test_common_web_formats_decode_to_rgb(fmt):
     decoded = decode_image(encode(red_left_half(), fmt))
-    assert decoded.pixels.shape == (20, 40, 3)
+    assert decoded.pixels.shape == (60, 120, 3)
     assert decoded.pixels.dtype == np.uint8
-    assert (decoded.width, decoded.height) == (40, 20)
-    assert decoded.pixels[10, 5, 0] > 200 and decoded.pixels[10, 35, 0] < 60
+    assert (decoded.width, decoded.height) == (120, 60)
+    assert decoded.pixels[30, 15, 0] > 200 and decoded.pixels[30, 105, 0] < 60
 
 
 def test_exif_orientation_is_applied():
     exif = Image.Exif()
     exif[0x0112] = 6  # stored sideways: rotate 90° clockwise to view
     decoded = decode_image(encode(red_left_half(), "JPEG", exif=exif))
-    assert (decoded.width, decoded.height) == (20, 40)
-    assert decoded.pixels.shape == (40, 20, 3)
-    assert decoded.pixels[5, 10, 0] > 200  # the red half is now on top
+    assert (decoded.width, decoded.height) == (60, 120)
+    assert decoded.pixels.shape == (120, 60, 3)
+    assert decoded.pixels[15, 30, 0] > 200  # the red half is now on top
 
 
 def test_an_animated_gif_gives_its_first_frame():
-    frames = [Image.new("RGB", (8, 8), (255, 0, 0)), Image.new("RGB", (8, 8), (0, 0, 255))]
+    frames = [Image.new("RGB", (64, 64), (255, 0, 0)), Image.new("RGB", (64, 64), (0, 0, 255))]
     data = encode(frames[0], "GIF", save_all=True, append_images=frames[1:])
-    assert decode_image(data).pixels[4, 4, 0] > 200
+    assert decode_image(data).pixels[32, 32, 0] > 200
 
 
 def test_transparency_becomes_white():
-    image = Image.new("RGBA", (4, 4), (0, 0, 0, 0))
+    image = Image.new("RGBA", (64, 64), (0, 0, 0, 0))
     assert decode_image(encode(image, "PNG")).pixels.min() == 255
+
+
+@pytest.mark.parametrize(("size", "fmt"), [((16, 16), "PNG"), ((47, 200), "JPEG"),
+                                           ((640, 20), "WEBP"), ((1, 1), "GIF")],
+                         ids=["icon", "narrow", "banner", "spacer"])
+def test_a_picture_too_small_to_shop_is_refused_with_what_to_do(size, fmt):
+    with pytest.raises(LookError) as caught:
+        decode_image(encode(red_left_half(*size), fmt))
+    assert (caught.value.code, caught.value.status) == ("image_too_small", 422)
+    assert f"{size[0]}×{size[1]}" in caught.value.message
+    assert "larger" in caught.value.message  # says what to do
+
+
+@pytest.mark.parametrize("size", [(60, 80), (60, 60), (MIN_SIDE, MIN_SIDE)],
+                         ids=["catalog-small", "catalog-square", "smallest-allowed"])
+def test_the_catalogs_smallest_product_photos_still_decode(size):
+    """The catalog's 60x80 and 60x60 photos must still work as product photos."""
+    decoded = decode_image(encode(red_left_half(*size), "JPEG"))
+    assert decoded.pixels.shape == (size[1], size[0], 3)
 
 
 def test_large_photos_are_reduced_but_boxes_map_back():
