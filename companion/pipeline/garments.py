@@ -3,19 +3,31 @@
 Why per person as well: the detector learned from photos of one centred, full-body person. In a
 group photo each person is small in the whole picture, but their own crop looks like training
 data, and every garment found there belongs to that person.
+
+Why ``dress_people`` takes a ``find`` function instead of the detector: the detector's
+thresholds are tuned by replaying this very function on stored candidates
+(training/evaluate/garment_tuning.py).
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 
 from companion.inference.centernet import BAG_CLASSES
 from companion.inference.garment_detector import GarmentDetector
 from companion.pipeline.imaging import box_area, intersection, iou
+from companion.pipeline.outfit import OutfitRules, tidy_outfit
 from companion.types import Box, DetectedObject, Garment, Person
 
 PERSON_MARGIN = 0.15  # of a person box's width/height on every side, for the per-person pass
 SAME_PERSON_IOU = 0.3  # people overlapping this much are usually two poses of one person
+
+Region = tuple[int, int, int, int]  # left, top, right, bottom: a crop of the photo
+# Garments the detector finds in the whole photo (None) or in one crop, in photo pixels.
+Find = Callable[[Region | None], list[Garment]]
 
 
 def assign_to_people(garments: list[Garment], people_boxes: list[Box]) -> list[Garment]:
@@ -28,8 +40,39 @@ def assign_to_people(garments: list[Garment], people_boxes: list[Box]) -> list[G
             share = box_area(intersection(garment.box, box)) / area if area > 0 else 0.0
             if share > best_share:
                 best, best_share = index, share
-        assigned.append(Garment(garment.category, garment.box, best, garment.score))
+        assigned.append(replace(garment, person=best))
     return assigned
+
+
+def person_region(box: Box, size: tuple[int, int], margin: float = PERSON_MARGIN
+                  ) -> Region | None:
+    """The crop of a person's box with ``margin`` inside a ``size`` (width, height) photo; None
+    when it is too small to look at."""
+    x1, y1, x2, y2 = box
+    dx, dy = (x2 - x1) * margin, (y2 - y1) * margin
+    left, top = int(max(0.0, x1 - dx)), int(max(0.0, y1 - dy))
+    right, bottom = int(min(float(size[0]), x2 + dx)), int(min(float(size[1]), y2 + dy))
+    if right - left < 8 or bottom - top < 8:
+        return None
+    return left, top, right, bottom
+
+
+def shifted(garments: list[Garment], region: Region | None) -> list[Garment]:
+    """Garments found in a crop, in pixels of the whole photo."""
+    if region is None:
+        return garments
+    left, top = region[:2]
+    return [replace(g, box=(g.box[0] + left, g.box[1] + top, g.box[2] + left, g.box[3] + top))
+            for g in garments]
+
+
+def detector_finder(detector: GarmentDetector, pixels: np.ndarray) -> Find:
+    def find(region: Region | None) -> list[Garment]:
+        if region is None:
+            return detector.predict(pixels)
+        left, top, right, bottom = region
+        return shifted(detector.predict(pixels[top:bottom, left:right]), region)
+    return find
 
 
 def detect_for_people(
@@ -37,34 +80,40 @@ def detect_for_people(
     margin: float = PERSON_MARGIN,
 ) -> list[Garment]:
     """Garments of each person, found in that person's crop (with ``margin``), in image pixels."""
-    height, width = pixels.shape[:2]
+    find = detector_finder(detector, pixels)
+    size = (pixels.shape[1], pixels.shape[0])
     garments: list[Garment] = []
-    for index, (x1, y1, x2, y2) in enumerate(people_boxes):
-        dx, dy = (x2 - x1) * margin, (y2 - y1) * margin
-        left, top = int(max(0.0, x1 - dx)), int(max(0.0, y1 - dy))
-        right, bottom = int(min(float(width), x2 + dx)), int(min(float(height), y2 + dy))
-        if right - left < 8 or bottom - top < 8:
-            continue
-        for g in detector.predict(pixels[top:bottom, left:right]):
-            bx1, by1, bx2, by2 = g.box
-            box = (bx1 + left, by1 + top, bx2 + left, by2 + top)
-            garments.append(Garment(g.category, box, index, g.score))
+    for index, box in enumerate(people_boxes):
+        region = person_region(box, size, margin)
+        if region is not None:
+            garments += [replace(g, person=index) for g in find(region)]
     return garments
+
+
+def dress_people(find: Find, size: tuple[int, int], people: list[Person],
+                 rules: OutfitRules | None = None) -> list[Garment]:
+    """The detector on the whole photo; then, for people it left bare (small ones in a group
+    photo), again on their own crop, unless they overlap someone already dressed (usually a
+    second pose of the same person); then, with ``rules``, each person's outfit tidied
+    (companion.pipeline.outfit: shoes as a pair, one row per garment)."""
+    boxes = [p.box for p in people]
+    garments = assign_to_people(find(None), boxes)
+    covered = {g.person for g in garments if g.person is not None}
+    alone = [i for i in range(len(people)) if i not in covered
+             and all(iou(boxes[i], boxes[j]) < SAME_PERSON_IOU for j in covered)]
+    for index in alone:
+        region = person_region(boxes[index], size)
+        if region is not None:
+            garments += [replace(g, person=index) for g in find(region)]
+    return garments if rules is None else tidy_outfit(garments, people, rules)
 
 
 def garments_of_people(
     detector: GarmentDetector, pixels: np.ndarray, people: list[Person]
 ) -> list[Garment]:
-    """The detector on the whole photo; then, for people it left bare (small ones in a group
-    photo), again on their own crop, unless they overlap someone already dressed (usually a
-    second pose of the same person)."""
-    boxes = [p.box for p in people]
-    garments = assign_to_people(detector.predict(pixels), boxes)
-    covered = {g.person for g in garments if g.person is not None}
-    alone = [i for i in range(len(people)) if i not in covered
-             and all(iou(boxes[i], boxes[j]) < SAME_PERSON_IOU for j in covered)]
-    again = detect_for_people(detector, pixels, [boxes[i] for i in alone])
-    return garments + [Garment(g.category, g.box, alone[g.person], g.score) for g in again]
+    """Every person's garments in a photo (``dress_people`` with the detector and its rules)."""
+    return dress_people(detector_finder(detector, pixels), (pixels.shape[1], pixels.shape[0]),
+                        people, OutfitRules.of(detector.settings.extra))
 
 
 def bags(objects: list[DetectedObject], people: list[Person]) -> list[Garment]:

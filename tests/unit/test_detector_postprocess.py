@@ -6,6 +6,8 @@ was trained (its letterbox and NMS are the shared ones: test_preprocess, test_po
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
@@ -45,6 +47,8 @@ def test_garments_go_to_the_person_who_holds_most_of_them():
 
 class _CropEcho:
     """Stands in for GarmentDetector: one topwear box in the middle of every crop it is shown."""
+
+    settings = SimpleNamespace(extra={})  # the manifest's extra: no outfit rules of its own
 
     def __init__(self) -> None:
         self.crops: list[tuple[int, int]] = []
