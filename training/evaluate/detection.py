@@ -9,6 +9,8 @@ dress, bag. Gender: the face step (BlazeFace + FaceRes) on the data's faces/; "u
 as wrong for accuracy and is reported as coverage.
 
     python -m training.evaluate.detection                        # street test split + faces
+    python -m training.evaluate.detection --skip-faces --json runs/eval/after.json \
+        --before runs/eval/before.json       # and a before/after table of recall and FP/photo
     python -m training.evaluate.detection --garments keypoints   # the keypoint regions instead
     python -m training.evaluate.regions                          # fits keypoint margins on trainval
 """
@@ -34,7 +36,8 @@ from companion.progress import Progress
 from training.data import data_root
 from training.data.people import labelled_photos
 from training.data.street import load_street
-from training.evaluate.scoring import Scorer
+from training.evaluate.scoring import Scorer, table
+from training.log import note, save_report
 from training.params import cli, parse
 
 
@@ -89,6 +92,9 @@ class DetectionParams:
         "how the pipeline finds garments (default: the trained detector)",
         choices=GARMENT_FINDERS))
     skip_faces: bool = field(default=False, metadata=cli())
+    json: Path | None = field(default=None, metadata=cli("also write the report here"))
+    before: Path | None = field(default=None, metadata=cli(
+        "an earlier --json report: print a before/after table per category (on stderr)"))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -103,6 +109,11 @@ def main(argv: list[str] | None = None) -> None:
     if not params.skip_faces:
         report["gender_on_faces"] = evaluate_faces(store, params.data / "faces")
     print(json.dumps(report, indent=2))
+    if params.json is not None:
+        save_report(params.json, report)
+    if params.before is not None:
+        earlier = json.loads(params.before.read_text(encoding="utf-8"))
+        note(table(earlier["street"], report["street"]))
 
 
 if __name__ == "__main__":

@@ -7,9 +7,10 @@ labelled box is found by a prediction of its category at IoU >= 0.5, one to one.
 from __future__ import annotations
 
 import statistics
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 from companion.pipeline.imaging import iou
+from companion.pipeline.outfit import SINGLE
 from companion.types import Garment
 from training.data.street import CATEGORIES, StreetImage
 
@@ -39,6 +40,7 @@ class Scorer:
         self.labelled: dict[str, int] = defaultdict(int)
         self.found: dict[str, int] = defaultdict(int)
         self.predicted: dict[str, int] = defaultdict(int)
+        self.doubled: dict[str, int] = defaultdict(int)  # rows beyond one per person, by category
         self.images = 0
         self.ms: list[float] = []
 
@@ -51,6 +53,16 @@ class Scorer:
             self.labelled[category] += len(truth)
             self.found[category] += match_count(mine, truth)
             self.predicted[category] += len(mine)
+        if garments:
+            self._count_doubled(garments)
+
+    def _count_doubled(self, garments: list[Garment]) -> None:
+        """Rows beyond the first of one category for one person (a garment shown twice, or
+        layers the labels merge); bags are each their own garment and do not count."""
+        rows = Counter((g.person, g.category) for g in garments
+                       if g.person is not None and g.category in SINGLE)
+        for (_, category), count in rows.items():
+            self.doubled[category] += count - 1
 
     def report(self) -> dict:
         per_category = {}
@@ -61,6 +73,7 @@ class Scorer:
                 else None,
                 "false_positives_per_image": round(
                     (self.predicted[c] - self.found[c]) / max(self.images, 1), 3),
+                "extra_rows_per_person": self.doubled[c],
             }
         found, labelled = sum(self.found.values()), sum(self.labelled.values())
         predicted = sum(self.predicted.values())
@@ -71,3 +84,20 @@ class Scorer:
             "false_positives_per_image_all": round((predicted - found) / max(self.images, 1), 3),
             "median_ms_per_image": round(statistics.median(self.ms), 1) if self.ms else None,
         }
+
+
+def table(before: dict, after: dict) -> str:
+    """Recall and false positives per photo per category, before → after (markdown)."""
+    lines = ["| category | labelled | recall before | recall after | FP/photo before | "
+             "FP/photo after | extra rows before | extra rows after |",
+             "|---|---|---|---|---|---|---|---|"]
+    for c in CATEGORIES:
+        b, a = before["per_category"][c], after["per_category"][c]
+        lines.append(f"| {c} | {b['labelled']} | {b['recall@0.5']} | {a['recall@0.5']} | "
+                     f"{b['false_positives_per_image']} | {a['false_positives_per_image']} | "
+                     f"{b.get('extra_rows_per_person', '')} | "
+                     f"{a.get('extra_rows_per_person', '')} |")
+    lines.append(f"| all | | {before['recall@0.5_all']} | {after['recall@0.5_all']} | "
+                 f"{before['false_positives_per_image_all']} | "
+                 f"{after['false_positives_per_image_all']} | | |")
+    return "\n".join(lines)
