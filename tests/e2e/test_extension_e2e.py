@@ -197,6 +197,16 @@ def test_a_right_click_on_no_image_tells_the_user(paired, worker, page, companio
     assert what_the_page_says(page) == ("error", message("errNoImage"))
 
 
+def test_a_picture_too_small_to_shop_tells_the_user_so(paired, worker, page, companion, site):
+    """A 16 x 16 icon: the companion refuses it (image_too_small) and shows no look."""
+    before = len(companion.looks)
+    result = shop_this_look(worker, page, "#icon",
+                            {"mediaType": "image", "srcUrl": f"{site}/icon.png"})
+    assert result == {"ok": False, "code": "image_too_small", "at": result["at"]}
+    assert len(companion.looks) == before
+    assert what_the_page_says(page) == ("error", message("errImageTooSmall"))
+
+
 def test_with_no_companion_on_the_port_the_page_says_to_start_it(worker, page, site, stored):
     stored(port=free_port(), token="a token from an earlier pairing")
     result = shop_the_img(worker, page, site)

@@ -172,6 +172,19 @@ def test_an_error_state_in_greek(display, tmp_path):
     assert_png(tmp_path / "error.png")
 
 
+@pytest.mark.parametrize(("lang", "title", "hint"), [
+    ("en", "This picture is too small to find clothes in", "Try a larger photo"),
+    ("el", "Η εικόνα είναι πολύ μικρή για να βρεθούν ρούχα σε αυτήν",
+     "Δοκιμάστε μια μεγαλύτερη φωτογραφία")])
+def test_a_picture_too_small_to_shop_says_so(display, tmp_path, lang, title, hint):
+    """The companion's own answer to a 16 x 16 icon, as ``look --show`` shows it."""
+    result = drive(display, "too_small", tmp_path, lang=lang)
+    assert result["code"] == "image_too_small" and result["state"] == "error"
+    assert result["title"] == title and result["hint"].startswith(hint)
+    assert result["visible"] is True and result["photoHidden"]
+    assert_png(tmp_path / "too-small.png")
+
+
 @pytest.mark.parametrize(("lang", "refreshed", "shop"), [
     ("en", "The catalog was refreshed", "at north"),
     ("el", "Ο κατάλογος ανανεώθηκε", "από north")])

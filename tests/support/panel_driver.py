@@ -5,6 +5,7 @@
     python -m tests.support.panel_driver serve --index DIR --out DIR
     python -m tests.support.panel_driver people --out DIR
     python -m tests.support.panel_driver outfit --out DIR
+    python -m tests.support.panel_driver too_small --out DIR
 
 Runs a scenario through the page (``evaluate_js``) and writes what it saw to ``OUT/result.json``
 plus screenshots, for tests/e2e/test_panel_window.py to judge.
@@ -265,10 +266,32 @@ def serve_scenario(index: Path, out: Path) -> None:
     run_with_server(config, ready=ready)
 
 
-def error_scenario(panel: Panel, out: Path) -> dict:
+CATALOG_MISSING = ("catalog_missing", "No catalog index at /nowhere. Build one with "
+                   "`shop-the-look index build FEED --out DIR`.")
+
+
+def too_small() -> tuple[str, str]:
+    """The companion's own error for a 16 x 16 picture (an icon): (code, message)."""
+    import io
+
+    from PIL import Image
+
+    from companion.errors import LookError
+    from companion.pipeline.decode import decode_image
+
+    icon = io.BytesIO()
+    Image.new("RGB", (16, 16), (200, 40, 40)).save(icon, "PNG")
+    try:
+        decode_image(icon.getvalue())
+    except LookError as exc:
+        return exc.code, exc.message
+    return "none", "a 16 x 16 picture was decoded without an error"
+
+
+def error_scenario(panel: Panel, out: Path, error: tuple[str, str] = CATALOG_MISSING,
+                   name: str = "error") -> dict:
     panel.wait_ready()
-    panel.show_error("catalog_missing", "No catalog index at /nowhere. Build one with "
-                     "`shop-the-look index build FEED --out DIR`.")
+    panel.show_error(*error)
     wait_for(panel, "document.getElementById('main').dataset.state === 'error'", 10)
     result = json.loads(panel.evaluate("""JSON.stringify({
         state: document.getElementById('main').dataset.state,
@@ -279,13 +302,15 @@ def error_scenario(panel: Panel, out: Path) -> dict:
         detail: document.getElementById('state-detail').textContent,
         lang: document.documentElement.lang})"""))
     result["visible"] = panel.visible()
-    screenshot(panel, out / "error.png")
+    result["code"] = error[0]
+    screenshot(panel, out / f"{name}.png")
     return result
 
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("scenario", choices=["look", "error", "serve", "people", "shops", "outfit"])
+    parser.add_argument("scenario", choices=["look", "error", "serve", "people", "shops", "outfit",
+                                             "too_small"])
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--index", type=Path)
     parser.add_argument("--size", default="1180x780")
@@ -325,6 +350,9 @@ def main() -> int:
         source = catalog_image_source(lambda pid: {"image_path": search.products.get(pid, "")})
         panel = Panel(PanelController(search, image_source=source), size=size)
         scenario = lambda: outfit_scenario(panel, search, args.out)  # noqa: E731
+    elif args.scenario == "too_small":
+        panel = Panel(PanelController(), size=size)
+        scenario = lambda: error_scenario(panel, args.out, too_small(), "too-small")  # noqa: E731
     else:
         panel = Panel(PanelController(), size=size)
         scenario = lambda: error_scenario(panel, args.out)  # noqa: E731
