@@ -14,7 +14,8 @@ Each garment row is titled by its fine class (``items[].class``: "Skirt", "Jacke
 its category when the class is missing or unknown. A person whose gender is "unknown" is asked
 about (``ask_gender``): the page shows a Women / Men choice above that person's rows, which wait
 for it (``awaits_gender``) instead of showing both genders' products mixed; the shopper's answer
-comes back as the panel-only key ``people[].chosen_gender``.
+comes back as the panel-only key ``people[].chosen_gender``. People collapsed behind "More people"
+are not asked: a shopper rarely shops a bystander, and six questions would bury the main rows.
 
 When a look's products come from several shops (``serve --index A --index B``), each card says
 its shop; with one shop the cards stay as they were. A look that is the first on a refreshed
