@@ -7,6 +7,12 @@ once by the command line (``use_device``): every model of a look runs on the sam
 provider that this onnxruntime build does not offer, or that fails to start (a missing CUDA
 library, a driver too old), is logged and the next one is tried, down to the CPU, which always
 works: a shopper never has to know which one ran.
+
+Threads (``Threads``): ONNX Runtime's worker threads spin by default, busy-waiting for the next
+operator after every run. Each session has its own pool, so one model's workers spun while the
+next model ran on the same cores, and after a look they took CPU from the shopper's browser (a
+768×768 matrix product right after a look took twice its time). Every session here is made with
+spinning off: docs/speed.md#a-good-neighbour-no-spinning-threads (looks got faster, not slower).
 """
 
 from __future__ import annotations
