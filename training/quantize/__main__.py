@@ -21,7 +21,7 @@ from companion.paths import default_index_dir, models_dir
 from training.data import data_root
 from training.quantize.feeds import record_feeds, trainval_photos
 from training.quantize.folder import install, link_folder, replace_model
-from training.quantize.quantize import CALIBRATIONS, compare, quantize
+from training.quantize.quantize import CALIBRATIONS, compare, float_nodes, quantize
 
 # The models a look runs and that this tool may quantize.
 MODELS = ("movenet-multipose", "blazeface", "faceres", "body-gender", "centernet",
@@ -41,6 +41,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--per-model", type=int, default=64, help="calibration feeds per model")
     parser.add_argument("--held-out", type=int, default=8, help="feeds kept for the comparison")
     parser.add_argument("--method", choices=sorted(CALIBRATIONS), default="minmax")
+    parser.add_argument("--keep-float", default="", metavar="REGEX",
+                        help="nodes whose name matches stay float (e.g. a detector's last convs)")
     parser.add_argument("--install", nargs="+", choices=MODELS, metavar="MODEL",
                         help="copy these from --out into --models instead of quantizing")
     args = parser.parse_args(argv)
@@ -62,12 +64,14 @@ def main(argv: list[str] | None = None) -> None:
         calibration, held_out = model_feeds[: -args.held_out], model_feeds[-args.held_out:]
         source = args.models / name / f"{name}.onnx"
         target = args.out / f"{name}.int8.onnx"
-        quantize(source, target, calibration, args.method)
+        kept = float_nodes(source, args.keep_float)
+        quantize(source, target, calibration, args.method, kept)
         result = compare(source, target, held_out)
         replace_model(args.out / name, target, {
             "quantized": f"training.quantize: int8 QDQ, per-channel s8 weights (reduce_range), "
                          f"u8 activations, {args.method} calibration on {len(calibration)} "
-                         f"feeds from {len(photos)} trainval street looks",
+                         f"feeds from {len(photos)} trainval street looks"
+                         + (f"; {len(kept)} nodes kept float ({args.keep_float})" if kept else ""),
             "float_sha256": _sha_of(args.models / name)})
         target.unlink()
         report[name] = {"float_ms": round(result.float_ms, 2), "int8_ms": round(result.int8_ms, 2),

@@ -9,6 +9,7 @@ tensor over real feeds.
 
 from __future__ import annotations
 
+import re
 import statistics
 import tempfile
 import time
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import onnx
 import onnxruntime as ort
 from onnxruntime.quantization import (
     CalibrationDataReader,
@@ -53,6 +55,14 @@ class Comparison:
     @property
     def ratio(self) -> float:
         return self.int8_ms / self.float_ms
+
+
+def float_nodes(model: Path, pattern: str) -> tuple[str, ...]:
+    """The names of ``model``'s nodes that ``pattern`` (a regex) matches: they stay float."""
+    if not pattern:
+        return ()
+    graph = onnx.load(str(model), load_external_data=False).graph
+    return tuple(node.name for node in graph.node if re.search(pattern, node.name))
 
 
 def quantize(source: Path, target: Path, calibration: list[dict[str, np.ndarray]],
