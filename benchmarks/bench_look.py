@@ -11,9 +11,11 @@ loaded and warmed up first; the photos go to the workers in turn, one look each,
 which goes first, so both see the same moments of this shared machine and their ratio holds even
 when its speed does not. Each photo's bytes are read before its clock starts, so the numbers are
 the pipeline's own. ``--baseline-spinning`` gives the baseline the ONNX Runtime threads of
-releases before spinning was turned off. The per-model table times every ``session.run`` (input
-size: the first input's most common shape; share: of the summed look totals). Index-build speed
-(this model set) includes decoding product photos and writing the index.
+releases before spinning was turned off (its workers spin on for a moment into the other
+worker's next look, which slows "this" a little: the ratio errs on the side of the old).
+The per-model table times every ``session.run`` (input size: the first input's most common
+shape; share: of the summed look totals). Index-build speed (this model set) includes decoding
+product photos and writing the index.
 """
 
 from __future__ import annotations
