@@ -20,17 +20,13 @@ import os
 import statistics
 import time
 from contextlib import ExitStack
-from pathlib import Path
 
 import numpy as np
 
-from benchmarks.served import Served, serve
-from companion.paths import default_index_dir
-from training.data import data_root
+from benchmarks.served import Served, add_tree_options, serve, setup_of
 
 SIDE = 768
 FIRST_S = 0.3  # the moment right after a look, when spinning threads would still be busy
-REPO = Path(__file__).resolve().parent.parent
 
 
 def matmul_ms(a: np.ndarray, b: np.ndarray) -> float:
@@ -59,25 +55,19 @@ def after_look(server: Served, data: bytes, a: np.ndarray, b: np.ndarray, idle_s
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--baseline-repo", type=Path, help="an older tree to compare with")
-    parser.add_argument("--index", type=Path, default=None, help="default: the demo index")
-    parser.add_argument("--data", type=Path, default=data_root())
-    parser.add_argument("--photos", type=int, default=10, help="street test photos to look at")
+    add_tree_options(parser)
     parser.add_argument("--idle", type=float, default=2.0, help="seconds of idle CPU per look")
     args = parser.parse_args()
-    street = args.data / "street"
-    photos = [street / "images" / n
-              for n in (street / "test.txt").read_text().split()[: args.photos]]
-    index = (args.index or default_index_dir()).resolve()
+    setup = setup_of(args)
+    photos = setup.photos
     rng = np.random.default_rng(0)
     a, b = (rng.standard_normal((SIDE, SIDE), dtype=np.float32) for _ in range(2))
     for _ in range(5):
         matmul_ms(a, b)  # warm the BLAS threads
-    trees = {"this": REPO, **({"baseline": args.baseline_repo.resolve()}
-                              if args.baseline_repo else {})}
     alone = statistics.median(matmul_ms(a, b) for _ in range(20))
     with ExitStack() as stack:
-        servers = {name: stack.enter_context(serve(tree, index)) for name, tree in trees.items()}
+        servers = {name: stack.enter_context(serve(tree, setup.index))
+                   for name, tree in setup.trees.items()}
         for server in servers.values():
             server.look(photos[0].read_bytes())  # first look: caches, lazily loaded models
         rows: dict[str, list[dict[str, float]]] = {name: [] for name in servers}

@@ -21,11 +21,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from benchmarks.served import Served, serve
-from companion.paths import default_index_dir
-from training.data import data_root
-
-REPO = Path(__file__).resolve().parent.parent
+from benchmarks.served import Served, add_tree_options, serve, setup_of
 
 
 def one_start(tree: Path, index: Path, photos: list[Path], pairs: bool) -> dict[str, float]:
@@ -57,18 +53,11 @@ def concurrent(server: Served, photos: list[Path]) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--baseline-repo", type=Path, help="an older tree to compare with")
-    parser.add_argument("--index", type=Path, default=None, help="default: the demo index")
-    parser.add_argument("--data", type=Path, default=data_root())
-    parser.add_argument("--photos", type=int, default=10, help="street test photos")
+    add_tree_options(parser)
     parser.add_argument("--starts", type=int, default=3, help="cold starts per tree")
     args = parser.parse_args()
-    street = args.data / "street"
-    photos = [street / "images" / n
-              for n in (street / "test.txt").read_text().split()[: args.photos]]
-    index = (args.index or default_index_dir()).resolve()
-    trees = {"this": REPO, **({"baseline": args.baseline_repo.resolve()}
-                              if args.baseline_repo else {})}
+    setup = setup_of(args)
+    photos, index, trees = setup.photos, setup.index, setup.trees
     runs: dict[str, list[dict[str, float]]] = {name: [] for name in trees}
     for start in range(args.starts):
         for name, tree in trees.items():

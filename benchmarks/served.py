@@ -8,6 +8,7 @@ one benchmark can time the old and the new companion side by side on the same ma
 
 from __future__ import annotations
 
+import argparse
 import os
 import signal
 import subprocess
@@ -20,7 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks.bench_bundle import ORIGIN, call, free_port
+from companion.paths import default_index_dir
+from training.data import data_root
 
+REPO = Path(__file__).resolve().parent.parent
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 PAIRING_CODE = b'{"code": "246802"}'
 
@@ -96,3 +100,28 @@ def _wait_ready(process: subprocess.Popen, port: int, launched: float, timeout_s
         if now > timeout_s or process.poll() is not None:
             raise RuntimeError(f"serve did not get ready (exit {process.poll()})")
         time.sleep(0.02)
+
+
+def add_tree_options(parser: argparse.ArgumentParser) -> None:
+    """The options of a benchmark that runs serve from this tree and maybe an older one."""
+    parser.add_argument("--baseline-repo", type=Path, help="an older tree to compare with")
+    parser.add_argument("--index", type=Path, default=None, help="default: the demo index")
+    parser.add_argument("--data", type=Path, default=data_root())
+    parser.add_argument("--photos", type=int, default=10, help="street test photos to look at")
+
+
+@dataclass(frozen=True)
+class Setup:
+    trees: dict[str, Path]  # "this" (the tree this benchmark is in), and "baseline" if given
+    photos: list[Path]
+    index: Path
+
+
+def setup_of(args: argparse.Namespace) -> Setup:
+    street = args.data / "street"
+    names = (street / "test.txt").read_text().split()[: args.photos]
+    trees = {"this": REPO}
+    if args.baseline_repo:
+        trees["baseline"] = args.baseline_repo.resolve()
+    return Setup(trees, [street / "images" / n for n in names],
+                 (args.index or default_index_dir()).resolve())
