@@ -5,10 +5,11 @@ gender (and with it which catalog section is searched) must not flip with that. 
 photo (never trained on) is re-encoded in memory in every variant below, decoded as the companion
 decodes, and run through the look's people step (MoveNet; CenterNet for the people it missed
 when it did not see exactly one person, as ``LookPipeline._people``) and gender step
-(``companion.pipeline.gender.genders_of``). The people of the first variant (PNG, full size) are
-followed into the others by box overlap. Reported: the share of those people whose label
-(female / male / unknown) is the same in every variant (a person lost in some variant counts as
-not the same), how often each label was given, and the photos whose people changed.
+(``companion.pipeline.gender.genders_of``). Each photo's labelled person (the street set's
+person box) is followed into every variant by box overlap. Reported: the share of those people
+whose label (female / male / unknown) is the same in every variant (a person the people step
+lost in some variant counts as not the same; the share among those found everywhere is given
+too), how often each label was given, and (in --json) the photos whose label changed.
 
     .venv/bin/python -m training.evaluate.gender_consistency              # 197 photos, ~15 min
     .venv/bin/python -m training.evaluate.gender_consistency --limit 20   # a quick look
@@ -68,7 +69,7 @@ class Variant:
         return buffer.getvalue()
 
 
-# The first is the reference. Every format at the ends of the quality (70–95) and scale (0.5–1.0)
+# Every format at the ends of the quality (70–95) and scale (0.5–1.0)
 # ranges the issue names, and their middles; ``--full`` adds the rest of the grid.
 VARIANTS = (
     Variant("PNG", None, 1.0), Variant("PNG", None, 0.75), Variant("PNG", None, 0.5),
@@ -95,65 +96,53 @@ class LookPeople:
     def of(cls, store: ModelStore) -> LookPeople:
         return cls(MoveNet(store), CenterNet(store), GenderModelSet.of(store))
 
-    def run(self, data: bytes) -> list[tuple[Box, str]]:
-        """(box in pixels of the decoded image, gender label) of each person."""
+    def label_of(self, data: bytes, scale: float, target: Box) -> str:
+        """The gender label of the person the look finds over ``target`` (pixels of the photo
+        before scaling), or "lost" when it finds nobody there."""
         pixels = decode_image(data).pixels
         people: list[Person] = self.movenet.predict(pixels)
         if len(people) != 1:
             others = [o.box for o in self.centernet.predict(pixels, labels=("person",))
                       if o.score >= CROWD_PERSON_SCORE]
             people = add_missed_people(self.movenet, pixels, people, others)
-        genders = genders_of(self.gender, pixels, people)
-        return [(p.box, g.label) for p, g in zip(people, genders, strict=True)]
-
-
-def labels_across(steps: LookPeople, image: Image.Image, variants: tuple[Variant, ...]
-                  ) -> list[list[str]]:
-    """For each person of the first variant, their label in every variant ("lost" where the
-    variant has nobody overlapping them)."""
-    seen = []
-    for variant in variants:
-        found = steps.run(variant.encode(image))
-        seen.append([(tuple(v / variant.scale for v in box), label) for box, label in found])
-    rows = []
-    for box, label in seen[0]:
-        row = [label]
-        for others in seen[1:]:
-            best = max(others, key=lambda other: iou(box, other[0]), default=None)
-            same = best is not None and iou(box, best[0]) >= SAME_PERSON_IOU
-            row.append(best[1] if same else "lost")
-        rows.append(row)
-    return rows
+        overlap = [iou(target, tuple(v / scale for v in p.box)) for p in people]
+        if not people or max(overlap) < SAME_PERSON_IOU:
+            return "lost"
+        # One person asked: the step decides each person on their own evidence.
+        person = people[int(max(range(len(people)), key=overlap.__getitem__))]
+        return genders_of(self.gender, pixels, [person])[0].label
 
 
 def evaluate(data: Path, limit: int | None, variants: tuple[Variant, ...]) -> dict:
-    images = load_street(data / "street", "test")[:limit]
+    images = [i for i in load_street(data / "street", "test")[:limit] if i.person is not None]
     steps = LookPeople.of(ModelStore())
-    people = same = lost = 0
     labels: Counter[str] = Counter()
-    changed = {}
+    changed, lost = {}, []
     with Progress(len(images), "street test × variants") as bar:
         for item in images:
             with Image.open(item.path) as opened:
                 image = opened.convert("RGB")
-            for row in labels_across(steps, image, variants):
-                people += 1
-                labels.update(row)
-                lost += "lost" in row
-                if len(set(row)) == 1:
-                    same += 1
-                else:
-                    changed.setdefault(item.name, []).append(
-                        {v.name: label for v, label in zip(variants, row, strict=True)})
+            row = [steps.label_of(v.encode(image), v.scale, item.person) for v in variants]
+            labels.update(row)
+            if "lost" in row:
+                lost.append(item.name)
+            if len(set(row)) > 1:
+                changed[item.name] = {v.name: label for v, label in zip(variants, row,
+                                                                          strict=True)}
             bar.advance()
+    people = len(images)
+    found = people - len(lost)
+    steady_found = sum(1 for i in images if i.name not in changed)
     return {
-        "photos": len(images),
+        "photos (labelled people)": people,
         "variants": [v.name for v in variants],
-        "people": people,
-        "same label in every variant": round(same / people, 4) if people else None,
-        "lost in some variant": lost,
+        "same label in every variant": round(steady_found / people, 4) if people else None,
+        "people found in every variant": found,
+        "same label, of those found in every variant": (
+            round(steady_found / found, 4) if found else None),
         "labels given (person × variant)": dict(labels),
         "unknown share": round(labels["unknown"] / max(1, sum(labels.values())), 4),
+        "lost": lost,
         "changed": changed,
     }
 
@@ -180,8 +169,8 @@ def main(argv: list[str] | None = None) -> None:
                    formatter_class=argparse.RawDescriptionHelpFormatter)
     variants = VARIANTS[:3] + FULL_GRID if params.full else VARIANTS
     report = evaluate(params.data, params.limit, variants)
-    summary = {k: v for k, v in report.items() if k != "changed"}
-    print(json.dumps(summary, indent=2))
+    summary = {k: v for k, v in report.items() if k not in ("changed", "lost")}
+    print(json.dumps(summary, indent=2, ensure_ascii=False))
     if params.json:
         save_report(params.json, report)
 
