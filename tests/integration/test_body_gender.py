@@ -1,5 +1,6 @@
 """The body gender step: how a person is cropped and fed, what the shipped model says, and that
-it answers for the people whose face gives none.
+it answers for the people whose face gives none (how its evidence joins the face's:
+tests/unit/test_gender_rule.py).
 
 The crop preparation is shared by training and the runtime, so its geometry is pinned here; the
 shipped model is checked on held-out pedestrians (people/ test, never trained on).
@@ -16,8 +17,8 @@ from PIL import Image
 from companion.inference.body_gender import BodyGender, prepare
 from companion.inference.store import ModelStore
 from companion.pipeline.crops import body_crop, expand_box, face_crop
-from companion.pipeline.look import with_body_fallback
-from companion.types import DecodedImage, Gender
+from companion.pipeline.gender import GenderRule, body_log_odds
+from companion.types import DecodedImage
 from tests.support.data import DATA, requires_data
 
 PEOPLE = DATA / "people"
@@ -51,30 +52,6 @@ def _held_out_people(count: int) -> list[tuple[np.ndarray, str]]:
         rows = [r for r in csv.DictReader(handle) if r["split"] == "test"]
     rows = rows[::max(1, len(rows) // count)][:count]  # spread over every camera set
     return [(np.asarray(Image.open(PEOPLE / r["file"]).convert("RGB")), r["gender"]) for r in rows]
-
-
-class _FixedBody:
-    """Stands in for BodyGender with fixed answers, to test the fallback rule on its own."""
-
-    margin = 0.08
-
-    def __init__(self, answers: list[Gender]) -> None:
-        self.answers = answers
-        self.asked: list[int] = []
-
-    def predict(self, crops):
-        self.asked.append(len(crops))
-        return self.answers[: len(crops)]
-
-
-def test_the_body_answers_only_for_people_whose_face_said_unknown():
-    body = _FixedBody([Gender("male", 0.9), Gender("female", 0.9)])
-    faces = [Gender("female", 0.95), Gender("unknown", 0.0), Gender("unknown", 0.55)]
-    pixels = np.zeros((300, 300, 3), dtype=np.uint8)
-    boxes = [(0, 0, 100, 300), (100, 0, 200, 300), (200, 0, 300, 300)]
-    result = with_body_fallback(body, pixels, boxes, faces)
-    assert [g.label for g in result] == ["female", "male", "female"]
-    assert body.asked == [2]  # one batch, only for the two unknown faces
 
 
 @pytest.fixture(scope="module")
@@ -136,11 +113,11 @@ def test_pixels_in_the_wrong_range_give_no_usable_answer(classifier, held_out):
     ("peta_3dpes_135-767-frame-197-rgb.jpg", "female"),  # from afar: too small for a face
 ])
 def test_a_person_whose_face_is_not_found_gets_the_body_models_answer(pipeline, name, truth):
-    """The look's real models end to end: no face found, so the body model's answer is the
+    """The look's real models end to end: no face found, so the body's evidence alone is the
     person's gender (and here a confident, right one, not "unknown")."""
     pixels = np.asarray(Image.open(PEOPLE / "images" / name).convert("RGB"))
     (person, gender), = pipeline.detect(DecodedImage(pixels, pixels.shape[1], pixels.shape[0]))[0]
     assert face_crop(pipeline.blazeface, pixels, person) is None
-    body = pipeline.body_gender
-    assert gender == body.predict([body_crop(pixels, person.box, body.margin)])[0]
+    body = body_log_odds(pipeline.body_gender, pixels, [person])[0]
+    assert gender == GenderRule.of(pipeline).decide(None, body)
     assert gender.label == truth
