@@ -17,7 +17,7 @@ from PIL import Image
 from companion.inference.movenet import MoveNet
 from companion.inference.store import ModelStore
 from companion.pipeline.decode import decode_image
-from companion.pipeline.gender import GenderModelSet, GenderRule, face_log_odds, genders_of
+from companion.pipeline.gender import GenderModelSet, GenderRule, face_evidence, genders_of
 from companion.pipeline.imaging import iou
 from tests.support.data import FACES, STREET, requires_data
 
@@ -45,7 +45,8 @@ def _face_label(models: GenderModelSet, pixels: np.ndarray) -> str:
     found = models.blazeface.predict(pixels)
     height, width = pixels.shape[:2]
     box = found[0] if found else (0.0, 0.0, float(width), float(height))
-    return GenderRule.of(models).decide(face_log_odds(models.faceres, pixels, box), None).label
+    rule = GenderRule.of(models)
+    return rule.decide(face_evidence(models.faceres, rule, pixels, box)[0], None).label
 
 
 def _faces(count: int) -> list[tuple[str, str]]:

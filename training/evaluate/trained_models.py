@@ -46,7 +46,8 @@ from companion.pipeline.gender import (
     GenderModelSet,
     GenderRule,
     body_log_odds,
-    face_log_odds,
+    face_evidence,
+    genders_of,
 )
 from companion.pipeline.look import LookPipeline, Timer
 from companion.progress import Progress
@@ -141,13 +142,15 @@ def evaluate_faces(store: ModelStore, faces: Path) -> dict:
             found = models.blazeface.predict(pixels)
             height, width = pixels.shape[:2]
             box = found[0] if found else (0.0, 0.0, float(width), float(height))
-            label = rule.decide(face_log_odds(models.faceres, pixels, box), None).label
+            by_face, clear = face_evidence(models.faceres, rule, pixels, box)
+            label = rule.decide(by_face, None).label
             for part in ("all", "not tuned on") if not tuning_third(row["file"]) else ("all",):
                 counts[part].update(people=1, decided=label != "unknown",
-                                    right=label == row["gender"])
+                                    right=label == row["gender"], clear=clear)
             bar.advance()
     return {part: {"faces": c["people"], "decided": round(c["decided"] / c["people"], 3),
-                   "right when decided": round(c["right"] / c["decided"], 3)}
+                   "right when decided": round(c["right"] / c["decided"], 3),
+                   "clear from one view": round(c["clear"] / c["people"], 3)}
             for part, c in counts.items()}
 
 
@@ -160,7 +163,7 @@ def evaluate_gender(store: ModelStore, people: list[tuple[np.ndarray, str]], nam
         for pixels, truth in people:
             found = movenet.predict(pixels)[:1]
             face = face_box(models.blazeface, pixels, found[0]) if found else None
-            by_face = None if face is None else face_log_odds(models.faceres, pixels, face)
+            by_face = None if face is None else face_evidence(models.faceres, rule, pixels, face)[0]
             height, width = pixels.shape[:2]
             whole = Person((0.0, 0.0, float(width), float(height)), 1.0, np.zeros((17, 3)))
             body = body_log_odds(models.body_gender, pixels, found or [whole])[0]
@@ -168,7 +171,8 @@ def evaluate_gender(store: ModelStore, people: list[tuple[np.ndarray, str]], nam
                 "face": rule.decide(by_face, None).label if by_face is not None else "unknown",
                 "body": rule.decide(None, body).label,
                 "body_always": "male" if body > 0 else "female",
-                "combined": rule.decide(by_face, body).label,
+                "combined": genders_of(models, pixels, found)[0].label if found else
+                rule.decide(None, body).label,
             }
             for method, label in answers.items():
                 counts[f"{method}_right"] += label == truth
