@@ -56,7 +56,7 @@ class OutfitRules:
     same_garment: float = 0.7
     bottom_in_dress: float = 0.7
     top_dress_iou: float = 0.6
-    rival_score: float = 1.0
+    rival_score: float = 0.0  # by default a rival category is never dropped (the manifest tunes it)
     dress_weight: float = 1.0
 
     @classmethod
