@@ -97,7 +97,7 @@ def test_a_row_with_a_stray_tab_is_a_problem_not_a_crash(tmp_path):
 class FailingEmbedder(Embedder):
     """An embedder that dies part way, like a build killed by the user."""
 
-    def _predict(self, crops):
+    def embed(self, crops):
         raise KeyboardInterrupt
 
 

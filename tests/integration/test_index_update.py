@@ -40,9 +40,9 @@ class CountingEmbedder(Embedder):
 
     embedded = 0
 
-    def _predict(self, crops):
+    def embed(self, crops):
         self.embedded += len(crops)
-        return super()._predict(crops)
+        return super().embed(crops)
 
 
 @pytest.fixture(scope="module")
@@ -99,6 +99,9 @@ def test_an_update_does_exactly_what_the_feed_changed_and_then_nothing(tmp_path,
     assert index.version_id == report.version != first
     assert all(index.product(row["id"]) is None for row in ROWS[:2])
     assert [index.product(row["id"])["price"] for row in rows[:5]] == ["1.99 EUR"] * 5
+    # Kept and re-embedded rows alike keep the street class the catalog's class table reads.
+    assert all(index.product(row["id"])["street_class"] for row in rows)
+    assert "Shorts" in index.class_types["shorts"] and "Jeans" in index.class_types["pants"]
     for product_id, shown in photos.items():  # found by the photo it shows now
         vector = photo_vector(embedder, (CATALOG / "images" / f"{shown}.jpg").read_bytes())
         category = index.product(product_id)["category"]

@@ -165,7 +165,7 @@ def test_a_passing_failure_keeps_the_earlier_copy_and_a_404_does_not(tmp_path, c
 class FailingEmbedder(Embedder):
     """Dies at its first batch, like a build stopped with Ctrl-C."""
 
-    def _predict(self, crops):
+    def embed(self, crops):
         raise KeyboardInterrupt
 
 
