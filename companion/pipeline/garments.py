@@ -94,12 +94,18 @@ def dress_people(find: Find, size: tuple[int, int], people: list[Person],
                  rules: OutfitRules | None = None) -> list[Garment]:
     """The detector on the whole photo; then, for people it left bare (small ones in a group
     photo), again on their own crop, unless they overlap someone already dressed (usually a
-    second pose of the same person); then, with ``rules``, each person's outfit tidied
+    second pose of the same person) or are far smaller than everyone dressed (``rules``'
+    ``second_look_height``); then, with ``rules``, each person's outfit tidied
     (companion.pipeline.outfit: shoes as a pair, one row per garment)."""
     boxes = [p.box for p in people]
     garments = assign_to_people(find(None), boxes)
     covered = {g.person for g in garments if g.person is not None}
+    # Far smaller than everyone dressed: a passer-by behind, or a spurious pose (on street trainval
+    # such people gave 0.41 false garments per photo and no right one).
+    tallest = max((boxes[j][3] - boxes[j][1] for j in covered), default=0.0)
+    shortest = (rules.second_look_height if rules is not None else 0.0) * tallest
     alone = [i for i in range(len(people)) if i not in covered
+             and boxes[i][3] - boxes[i][1] >= shortest
              and all(iou(boxes[i], boxes[j]) < SAME_PERSON_IOU for j in covered)]
     for index in alone:
         region = person_region(boxes[index], size)

@@ -48,7 +48,9 @@ class OutfitRules:
     share inside: a jacket worn over a dress lies inside the dress's box and is a garment too);
     ``rival_score``: a rival is dropped only when its score is below this share of the better's;
     ``dress_weight``: a dress's score counts this many times against a top or a bottom over the
-    same pixels (the detector scores a dress lower than the top its bodice looks like).
+    same pixels (the detector scores a dress lower than the top its bodice looks like);
+    ``second_look_height``: a person the whole-photo pass left bare gets a pass of their own only
+    when at least this share of the tallest dressed person's height (companion.pipeline.garments).
     """
 
     pair_gap: float = 1.0
@@ -58,6 +60,7 @@ class OutfitRules:
     top_dress_iou: float = 0.6
     rival_score: float = 0.0  # by default a rival category is never dropped (the manifest tunes it)
     dress_weight: float = 1.0
+    second_look_height: float = 0.0
 
     @classmethod
     def of(cls, extra: dict) -> OutfitRules:

@@ -12,7 +12,13 @@ import numpy as np
 import pytest
 
 from companion.inference.garment_detector import decode
-from companion.pipeline.garments import assign_to_people, detect_for_people, garments_of_people
+from companion.pipeline.garments import (
+    assign_to_people,
+    detect_for_people,
+    dress_people,
+    garments_of_people,
+)
+from companion.pipeline.outfit import OutfitRules
 from companion.types import Garment, Person
 
 
@@ -86,3 +92,24 @@ def test_people_the_whole_photo_left_bare_get_a_pass_of_their_own_unless_they_ov
     assert len(detector.crops) == 2  # then person 1 only
     assert [g.person for g in found] == [0, 1]
     assert 520 - 0.15 * 70 <= found[1].box[0] < found[1].box[2] <= 590 + 0.15 * 70
+
+
+def test_a_bare_person_far_smaller_than_everyone_dressed_gets_no_second_look():
+    """The whole photo dresses the 300-px person 0; person 1 (250 px) gets a pass of their own,
+    person 2 (100 px: a passer-by far behind, or a stray pose) does not."""
+    asked: list = []
+
+    def find(region):
+        asked.append(region)
+        if region is None:
+            return [Garment("topwear", (110.0, 60.0, 190.0, 150.0), None, 0.9)]
+        left, top, right = region[:3]
+        return [Garment("topwear", (left + 5.0, top + 5.0, right - 5.0, top + 40.0), None, 0.8)]
+
+    people = [_person((100.0, 50.0, 200.0, 350.0)), _person((300.0, 80.0, 380.0, 330.0)),
+              _person((500.0, 200.0, 540.0, 300.0))]
+    found = dress_people(find, (600, 400), people, OutfitRules(second_look_height=0.5))
+    assert [g.person for g in found] == [0, 1]
+    assert len(asked) == 2
+    everyone = dress_people(find, (600, 400), people, OutfitRules(second_look_height=0.0))
+    assert [g.person for g in everyone] == [0, 1, 2]

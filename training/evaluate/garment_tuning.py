@@ -42,14 +42,15 @@ RULE_VALUES: dict[str, tuple[float, ...]] = {
     "top_dress_iou": (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 1.01),
     "rival_score": (0.0, 0.5, 0.8, 1.0, 1.5, 10.0),
     "dress_weight": (0.5, 1.0, 1.5, 2.0, 3.0),
+    "second_look_height": (0.0, 0.3, 0.5, 0.7),
 }
 GRID: dict[str, tuple[float, ...]] = {
-    "same_garment": (0.5, 0.6, 0.7, 0.8),
-    "dress": (0.1, 0.12, 0.15, 0.2),
-    "bag": (0.15, 0.2),
+    "second_look_height": (0.5,),
+    "same_garment": (0.5, 0.7),
+    "dress": (0.08, 0.1, 0.12, 0.15),
+    "bag": (0.1, 0.12, 0.15, 0.2),
     "bottomwear": (0.15, 0.2),
-    "footwear": (0.15, 0.2),
-    "topwear": (0.2, 0.25),
+    "footwear": (0.1, 0.15),
 }
 GUARDED = ("topwear", "bottomwear", "footwear")  # recall that must not drop
 SLACK = 0.003  # of a guarded recall: two or three of ~600 boxes, below what test can tell apart
