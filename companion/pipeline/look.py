@@ -20,13 +20,14 @@ from companion.inference.garment_detector import GarmentDetector
 from companion.inference.movenet import MoveNet
 from companion.inference.store import ModelStore
 from companion.pipeline.consensus import ConsensusWeights, rerank
-from companion.pipeline.crops import body_crop, face_crop
 from companion.pipeline.crowd import add_missed_people
 from companion.pipeline.deadline import Deadline
 from companion.pipeline.decode import decode_image
 from companion.pipeline.fine_classes import fine_class, fitting_first, street_class
 from companion.pipeline.garments import bags, garments_of_people
+from companion.pipeline.gender import genders_of
 from companion.pipeline.imaging import crop, iou
+from companion.pipeline.outfit import RIVALS
 from companion.pipeline.regions import garment_regions
 from companion.pipeline.search import vote_category
 from companion.pipeline.studio import is_studio_shot
@@ -47,7 +48,6 @@ DRESS_VOTE = 0.5  # share of neighbours that must be dresses to call an outfit a
 CROWD_PERSON_SCORE = 0.4  # CenterNet people worth a second look when MoveNet missed them
 LOOK_CLASSES = ("person", *BAG_CLASSES)  # what CenterNet is asked for
 FIT_POOL = 3  # with a fine class, search this many times the pool, for enough fitting products
-UNKNOWN = Gender("unknown", 0.0)  # no face to ask
 # How garments are found: the trained detector (default: better on every category of the street
 # test split, see models/garment-detector/MODEL_CARD.md) or regions from body keypoints (no
 # trained detector needed, e.g. for a build that leaves the AGPL-trained detector out).
@@ -182,6 +182,9 @@ class LookPipeline:
         with timer.step("search"):
             category, share = vote_category(self.index, vector)
         own = [g for g in garments if g.person == 0 and g.category == category]
+        if not own:
+            garments = _renamed_rivals(garments, category)
+            own = [g for g in garments if g.person == 0 and g.category == category]
         if own:
             # Asked for as the catalog indexes a worn product: its crop and its photo together.
             featured = max(own, key=lambda g: g.score)
@@ -277,12 +280,8 @@ class LookPipeline:
         return people, genders, objects
 
     def _genders(self, image: DecodedImage, people: list[Person]) -> list[Gender]:
-        faces = [face_crop(self.blazeface, image.pixels, p) for p in people]
-        found = [f for f in faces if f is not None]
-        labels = iter(self.faceres.predict(found))
-        by_face = [next(labels) if f is not None else UNKNOWN for f in faces]
-        # Seen from behind or too small for a face: the body model answers, or says unknown.
-        return with_body_fallback(self.body_gender, image.pixels, [p.box for p in people], by_face)
+        # Face and body evidence combined (companion.pipeline.gender).
+        return genders_of(self, image.pixels, people)
 
     def _dresses(self, image: DecodedImage, people: list[tuple[Person, Gender]],
                  garments: list[Garment]) -> list[Garment]:
@@ -307,17 +306,6 @@ class LookPipeline:
         return result
 
 
-def with_body_fallback(
-    body: BodyGender, pixels: np.ndarray, boxes: list[Box], faces: list[Gender]
-) -> list[Gender]:
-    """Face answers where there are some; the body's answer for people whose face said unknown."""
-    unknown = [i for i, g in enumerate(faces) if g.label == "unknown"]
-    if not unknown:
-        return list(faces)
-    answers = iter(body.predict([body_crop(pixels, boxes[i], body.margin) for i in unknown]))
-    return [next(answers) if g.label == "unknown" else g for g in faces]
-
-
 def _checked_region(region: Box, image: DecodedImage) -> Box:
     """A user-drawn box (original pixels) → pixels of ``image.pixels``, or a bad_region error."""
     x1, y1, x2, y2 = (float(v) for v in region)
@@ -334,6 +322,17 @@ def _checked_region(region: Box, image: DecodedImage) -> Box:
 
 def _scale_box(box: Box, scale: float) -> Box:
     return tuple(round(v * scale, 1) for v in box)
+
+
+def _renamed_rivals(garments: list[Garment], category: str) -> list[Garment]:
+    """``garments`` with the main subject's garments of a rival category of ``category`` (a
+    dress for a top or a bottom, and back; companion.pipeline.outfit.RIVALS) renamed
+    ``category``: where one box stood for both, the outfit rules kept one name for it, and a
+    studio shot's vote knows the product's (a kurta the detector also calls a dress is the top
+    the photo sells)."""
+    return [replace(g, category=category)
+            if g.person == 0 and frozenset({g.category, category}) in RIVALS else g
+            for g in garments]
 
 
 def _named(garment: Garment, embedded: Embedded, row: int) -> Garment:

@@ -44,14 +44,14 @@ def test_a_model_shot_keeps_the_rest_of_the_outfit_after_the_featured_garment(pi
 
 
 def street_with_a_bystander() -> bytes:
-    """A street photo widened with another street photo at 40 % of its size beside it: a
-    second person, further away."""
+    """A street photo widened with another street photo at 55 % of its size beside it: a
+    second person, further away (under 0.6 of the main subject's height: the background)."""
     main = Image.open(io.BytesIO(street_photo("ccp_0003.jpg"))).convert("RGB")
     other = Image.open(io.BytesIO(street_photo("ccp_0010.jpg"))).convert("RGB")
-    small = other.resize((other.width * 2 // 5, other.height * 2 // 5))
+    small = other.resize((other.width * 11 // 20, other.height * 11 // 20))
     canvas = Image.new("RGB", (main.width + small.width, main.height), (128, 128, 128))
     canvas.paste(main, (0, 0))
-    canvas.paste(small, (main.width, main.height - small.height - 60))
+    canvas.paste(small, (main.width, main.height - small.height - 20))
     out = io.BytesIO()
     canvas.save(out, "JPEG", quality=92)
     return out.getvalue()

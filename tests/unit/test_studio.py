@@ -32,3 +32,17 @@ def test_a_product_that_reaches_the_frame_on_two_sides_is_still_a_studio_shot():
     pixels[:, 60:100] = 30  # trousers cut by the top and bottom edges of the photo
     share = backdrop_share(pixels)
     assert STUDIO_SHARE <= share < 1.0
+
+
+def test_a_studio_shots_product_keeps_its_box_when_the_outfit_rules_named_it_by_its_rival():
+    # A kurta the detector also called a dress: the rules kept the dress; the photo sells a top.
+    from companion.pipeline.look import _renamed_rivals
+    from companion.types import Garment
+
+    dress = Garment("dress", (10.0, 20.0, 40.0, 75.0), 0, 0.6)
+    shoes = Garment("footwear", (10.0, 70.0, 40.0, 80.0), 0, 0.8)
+    someone_elses = Garment("dress", (50.0, 20.0, 60.0, 75.0), 1, 0.5)
+    renamed = _renamed_rivals([dress, shoes, someone_elses], "topwear")
+    assert [g.category for g in renamed] == ["topwear", "footwear", "dress"]
+    assert renamed[0].box == dress.box
+    assert _renamed_rivals([dress, shoes], "bag") == [dress, shoes]  # bags have no rival
