@@ -120,13 +120,14 @@ class CatalogIndex:
         fetch = k * OVERFETCH if filtered else k
         while True:
             found = index.search(vector.astype(np.float32), min(fetch, len(index)))
-            matches = self._matches(found.keys, found.distances, gender, age_group)
+            matches = self._matches(found.keys, found.distances, gender, age_group, k)
             if len(matches) >= k or fetch >= len(index):
-                return matches[:k]
+                return matches
             fetch *= OVERFETCH
 
     def _matches(self, keys: np.ndarray, distances: np.ndarray, gender: str | None,
-                 age_group: str = "all") -> list[Match]:
+                 age_group: str = "all", limit: int | None = None) -> list[Match]:
+        """The rows of ``keys`` that pass the filters, nearest first, at most ``limit``."""
         keys = [int(k) for k in keys]
         if not keys:
             return []
@@ -154,6 +155,8 @@ class CatalogIndex:
                 image_path=row["image_path"], article_type=row["article_type"] or "",
                 colour=row["color"] or "", crop=_crop(row), shop=self.shop, age_group=age,
             ))
+            if len(matches) == limit:  # an over-fetch's remaining rows are not needed
+                break
         return matches
 
     def product(self, product_id: str, shop: str | None = None) -> dict | None:
