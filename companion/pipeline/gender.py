@@ -120,15 +120,13 @@ def face_evidence(faceres: FaceRes, rule: GenderRule, pixels: np.ndarray,
     """FaceRes's log-odds for ``face`` and whether they are clear on their own. One view first
     (the face at the first margin); only when it is unsure (under CLEAR_UNITS) do the others (its
     mirror, the wider margin and its mirror) run, and the answer is the mean over all four."""
-    views = []
-    for margin in FACE_MARGINS:
-        view = crop(pixels, widened(face, margin))
-        views += [view, view[:, ::-1]]
-    first = float(log_odds(faceres.male_probability(views[:1]))[0])
+    first_view = crop(pixels, widened(face, FACE_MARGINS[0]))
+    first = float(log_odds(faceres.male_probability([first_view]))[0])
     if abs(rule.evidence(first, None)) >= CLEAR_UNITS:
-        return first, True
-    rest = log_odds(faceres.male_probability(views[1:]))
-    return (first + float(rest.sum())) / len(views), False
+        return first, True  # the other views are not cut out at all
+    wider = crop(pixels, widened(face, FACE_MARGINS[1]))
+    rest = log_odds(faceres.male_probability([first_view[:, ::-1], wider, wider[:, ::-1]]))
+    return (first + float(rest.sum())) / 4, False
 
 
 def body_log_odds(body: BodyGender, pixels: np.ndarray, people: list[Person]) -> list[float]:

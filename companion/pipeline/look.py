@@ -240,9 +240,8 @@ class LookPipeline:
                 gender = request.gender
                 if gender is None and garment.person is not None:
                     gender = people[garment.person][1].label
-                sure = garment.fine_score >= FIT_CONFIDENCE
                 matches = self.matches(garment.category, vector, request.top_k, gender,
-                                       request.age_group, garment.fine_class if sure else "")
+                                       request.age_group, garment.fine_class, garment.fine_score)
                 items.append(Item(_to_original(garment, image.scale), matches))
         return Look(
             source=source, width=image.width, height=image.height,
@@ -250,13 +249,16 @@ class LookPipeline:
         )
 
     def matches(self, category: str, vector: np.ndarray, top_k: int,
-                gender: str | None, age_group: str = "all", shown_class: str = "") -> list[Match]:
+                gender: str | None, age_group: str = "all", shown_class: str = "",
+                class_score: float = 0.0) -> list[Match]:
         """The ``top_k`` products a look shows for one garment: picked from the nearest by the
         consensus of their feed labels (companion.pipeline.consensus); with the garment's fine
-        class, the products whose article type fits it first (companion.pipeline.fine_classes).
+        class named with at least FIT_CONFIDENCE (``class_score``), the products whose article
+        type fits it first (companion.pipeline.fine_classes).
         """
         size = max(top_k, self.consensus.pool)
-        fitting = self.index.class_types.get(street_class(shown_class), frozenset())
+        fitting = (self.index.class_types.get(street_class(shown_class), frozenset())
+                   if class_score >= FIT_CONFIDENCE else frozenset())
         pool = self.index.search(category, vector, size * (FIT_POOL if fitting else 1), gender,
                                  age_group=age_group)
         if not fitting:

@@ -241,7 +241,7 @@ def street_fit(index_dir: Path | None, street: Path, store: ModelStore,
     from companion import paths
     from companion.catalog.index import CatalogIndex
     from companion.pipeline.fine_classes import fine_class, street_class
-    from companion.pipeline.look import FIT_CONFIDENCE, LookPipeline
+    from companion.pipeline.look import LookPipeline
 
     pipeline = LookPipeline(store, CatalogIndex(index_dir or paths.default_index_dir()))
     boxes = street_boxes(street)
@@ -252,9 +252,8 @@ def street_fit(index_dir: Path | None, street: Path, store: ModelStore,
         category = CLASS_CATEGORY[cls]
         shown, score = fine_class(embedded, row, category)
         named[cls].append(street_class(shown) == cls)
-        sure = classes and score >= FIT_CONFIDENCE
         matches = pipeline.matches(category, embedded.vectors[row], TOP_K, None,
-                                   shown_class=shown if sure else "")
+                                   shown_class=shown if classes else "", class_score=score)
         shares[cls].append(float(np.mean([m.article_type in CLASS_TYPES[cls]
                                           for m in matches])) if matches else 0.0)
     return {cls: {"boxes": len(v), "fit": float(np.mean(v)),
