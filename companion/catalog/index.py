@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 from usearch.index import Index
 
+from companion.catalog.audience import Audience
 from companion.catalog.versions import DATABASE, MANIFEST, IndexVersions
 from companion.errors import ErrorCode, LookError
 from companion.types import Box, Match
@@ -84,6 +85,7 @@ class CatalogIndex:
         self._db.row_factory = sqlite3.Row
         columns = {row["name"] for row in self._db.execute("PRAGMA table_info(products)")}
         self._has_age_group = "age_group" in columns  # indexes from before kids' products lack it
+        self._audience = Audience.read(self._db, self._has_age_group)
         # Which article types are which street class: from the catalog's own labels and photos.
         self.class_types = class_types(self._db) if "street_class" in columns else {}
         # The shop's name: the manifest's, else the index folder's (indexes from before shops).
@@ -128,26 +130,24 @@ class CatalogIndex:
     def _matches(self, keys: np.ndarray, distances: np.ndarray, gender: str | None,
                  age_group: str = "all", limit: int | None = None) -> list[Match]:
         """The rows of ``keys`` that pass the filters, nearest first, at most ``limit``."""
-        keys = [int(k) for k in keys]
-        if not keys:
+        admitted = self._audience.admits(keys, gender, age_group)
+        keys = np.asarray(keys)[admitted][:limit]
+        distances = np.asarray(distances)[admitted][:limit]
+        if not len(keys):
             return []
         placeholders = ",".join("?" * len(keys))
         rows = {
             row["key"]: row
             for row in self._db.execute(
-                f"SELECT * FROM products WHERE key IN ({placeholders})", keys
+                f"SELECT * FROM products WHERE key IN ({placeholders})", [int(k) for k in keys]
             )
         }
         matches = []
         for key, distance in zip(keys, distances, strict=True):
-            row = rows.get(key)
+            row = rows.get(int(key))
             if row is None:
                 continue
-            if gender in ("female", "male") and row["gender"] not in (gender, "unisex"):
-                continue
             age = (row["age_group"] or "adult") if self._has_age_group else "adult"
-            if age_group != "all" and age != age_group:
-                continue
             matches.append(Match(
                 id=row["id"], score=round(float(1.0 - distance), 4), title=row["title"],
                 image_link=row["image_link"], link=row["link"], category=row["category"],
@@ -155,8 +155,6 @@ class CatalogIndex:
                 image_path=row["image_path"], article_type=row["article_type"] or "",
                 colour=row["color"] or "", crop=_crop(row), shop=self.shop, age_group=age,
             ))
-            if len(matches) == limit:  # an over-fetch's remaining rows are not needed
-                break
         return matches
 
     def product(self, product_id: str, shop: str | None = None) -> dict | None:
