@@ -4,6 +4,10 @@ loaded, and looks that arrive two at a time. Medians of one run.
     python -m benchmarks.bench_server                              # this checkout
     python -m benchmarks.bench_server --baseline-repo /tmp/base    # and an older tree, in turn
 
+This checkout's serve loads the graphs ``python -m packager.optimize`` saved in
+build/optimized (as a bundle does its own; companion/inference/optimized.py), when they are
+there; ``--optimized none`` times it without them.
+
 Each tree runs a real ``serve --no-panel`` (benchmarks.served) started ``--starts`` times:
 launch to ready (models loaded and warmed up) and to the first look's answer, and VmRSS after
 a look at every street photo (every model loaded, CenterNet's included when a photo needs it).
@@ -21,12 +25,16 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from benchmarks.served import Served, add_tree_options, serve, setup_of
+from benchmarks.served import REPO, Served, add_tree_options, serve, setup_of
+from companion.inference.optimized import INDEX, OPTIMIZED_ENV
+
+OPTIMIZED = REPO / "build" / "optimized"  # python -m packager.optimize
 
 
-def one_start(tree: Path, index: Path, photos: list[Path], pairs: bool) -> dict[str, float]:
+def one_start(tree: Path, index: Path, photos: list[Path], pairs: bool,
+              env: dict[str, str] | None = None) -> dict[str, float]:
     launched = time.perf_counter()
-    with serve(tree, index) as server:
+    with serve(tree, index, extra_env=env) as server:
         first = server.look(photos[0].read_bytes())
         first_look_s = time.perf_counter() - launched
         result = {"ready_s": server.ready_s, "first_look_s": first_look_s,
@@ -55,15 +63,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     add_tree_options(parser)
     parser.add_argument("--starts", type=int, default=3, help="cold starts per tree")
+    parser.add_argument("--optimized", default=str(OPTIMIZED), metavar="DIR",
+                        help="this checkout's optimised graphs (default: build/optimized, where "
+                        "it has them); 'none': without")
     args = parser.parse_args()
     setup = setup_of(args)
     photos, index, trees = setup.photos, setup.index, setup.trees
+    optimized = Path(args.optimized) if args.optimized != "none" else None
+    env = {OPTIMIZED_ENV: str(optimized)} if optimized and (optimized / INDEX).is_file() else {}
     runs: dict[str, list[dict[str, float]]] = {name: [] for name in trees}
     for start in range(args.starts):
         for name, tree in trees.items():
-            runs[name].append(one_start(tree, index, photos, pairs=start == args.starts - 1))
+            runs[name].append(one_start(tree, index, photos, pairs=start == args.starts - 1,
+                                        env=env if name == "this" else None))
     print(f"load average {', '.join(f'{v:.2f}' for v in os.getloadavg())}; {len(photos)} street "
-          f"photos; medians of {args.starts} starts")
+          f"photos; medians of {args.starts} starts; this checkout's optimised graphs: "
+          f"{env.get(OPTIMIZED_ENV, 'none')}")
     for name, starts in runs.items():
         med = {k: statistics.median(s[k] for s in starts if k in s) for k in starts[0]}
         last = starts[-1]

@@ -130,9 +130,14 @@ def pick_providers(device: str | None = None, available: list[str] | None = None
 
 
 def create_session(model_path: Path, threads: int | Threads | None = None,
-                   device: str | None = None) -> ort.InferenceSession:
+                   device: str | None = None,
+                   cpu_graph: Path | None = None) -> ort.InferenceSession:
     """A session for ``model_path`` on the best provider that starts, the CPU at worst, with
     ``threads`` (a count of intra-op threads or ``Threads``; spinning off unless it says on).
+
+    ``cpu_graph``: the graph the CPU provider loads instead of ``model_path`` (the same model,
+    optimised offline for the CPU: companion/inference/optimized.py); any other provider
+    loads ``model_path``, since a graph optimised for the CPU is not one for a GPU.
 
     A provider that raises, or that onnxruntime silently drops for the CPU, is logged once and
     not tried again in this process. Errors of the CPU itself (a broken file) are raised.
@@ -145,7 +150,8 @@ def create_session(model_path: Path, threads: int | Threads | None = None,
         if provider in _failed:
             continue
         if provider == CPU:
-            session = ort.InferenceSession(str(model_path), options, providers=[CPU])
+            session = ort.InferenceSession(str(cpu_graph or model_path), options,
+                                           providers=[CPU])
             _record(model_path, CPU, device)
             return session
         try:
@@ -159,6 +165,12 @@ def create_session(model_path: Path, threads: int | Threads | None = None,
         _record(model_path, provider, device)
         return session
     raise AssertionError("the CPU provider is always tried")  # pragma: no cover
+
+
+def only_cpu(device: str | None = None) -> bool:
+    """Whether every session made now would run on the CPU (the device asks for it, this
+    onnxruntime offers nothing else, or everything else failed to start)."""
+    return [p for p in pick_providers(device) if p not in _failed] == [CPU]
 
 
 def providers_in_use() -> dict[str, str]:

@@ -33,10 +33,10 @@ def sessions_created(monkeypatch) -> list[str]:
     created: list[str] = []
     real = store_module.create_session
 
-    def counting(path, threads=None):
+    def counting(path, threads=None, **options):
         created.append(path.name)
         time.sleep(0.2)
-        return real(path, threads)
+        return real(path, threads, **options)
 
     monkeypatch.setattr(store_module, "create_session", counting)
     return created
@@ -75,6 +75,31 @@ def test_concurrent_first_calls_load_the_model_once(sessions_created):
         thread.join()
     assert answers == [None] * 8
     assert sessions_created == ["blazeface.onnx"]
+
+
+def test_preloading_loads_in_the_background_and_get_waits_for_a_model_still_loading(
+        sessions_created):
+    store = ModelStore()
+    began = time.monotonic()
+    store.preload(["blazeface", "faceres", "body-gender"])
+    assert time.monotonic() - began < 0.2, "preload returns at once"
+    faces = BlazeFace(store)
+    assert faces.predict(np.zeros((64, 64, 3), np.uint8)) is None
+    body = store.get("body-gender")
+    assert store.get("body-gender") is body
+    assert sorted(sessions_created) == ["blazeface.onnx", "body-gender.onnx", "faceres.onnx"]
+    assert body.load_ms > 0
+
+
+def test_a_model_that_failed_to_preload_says_why_when_asked_and_is_tried_again(tmp_path):
+    store = ModelStore(tmp_path)
+    store.preload(["blazeface"])
+    for _ in range(2):
+        with pytest.raises(LookError) as caught:
+            store.get("blazeface")
+        assert caught.value.code == "model_missing"
+    shutil.copytree(models_dir() / "blazeface", tmp_path / "blazeface")
+    assert store.get("blazeface").manifest.name == "blazeface"  # there now: it loads
 
 
 class _CountingStore:
