@@ -1,11 +1,13 @@
 """Garments by name through the real look: a street photo's rows say skirt, jacket, shoes, and
-a named garment's matches start with the catalog's products of that class."""
+a named garment's matches start with the catalog's products of that class; a product photo keeps
+its nearest products' order."""
 
 from __future__ import annotations
 
+from companion.pipeline.decode import decode_image
 from companion.pipeline.look import LookRequest
 from companion.pipeline.look_output import look_to_json
-from tests.support.data import requires_data, street_photo
+from tests.support.data import CATALOG, requires_data, street_photo
 
 pytestmark = requires_data
 
@@ -43,3 +45,19 @@ def test_a_jacket_is_called_a_jacket_and_its_matches_start_with_outerwear(pipeli
     assert jacket["class"] == "jacket"
     fitting = small_index.class_types["jacket"]
     assert small_index.product(jacket["matches"][0]["id"])["article_type"] in fitting
+
+
+def test_a_product_photo_keeps_the_nearest_products_order_whatever_its_name(pipeline):
+    # A packshot is in the catalog's own style, so its nearest products are the best guide: the
+    # embedder names these shorts "pants" (0.67), and listing the catalog's pants first would
+    # push the nearest shorts out of the first five.
+    photo = (CATALOG / "images" / "2579.jpg").read_bytes()  # Shorts, a query-split packshot
+    look = pipeline.run(photo, "2579", LookRequest(top_k=5, age_group="all"))
+    item = look.items[0]
+    assert not look.people and item.garment.category == "bottomwear"
+    vector = pipeline.embedder.embed([decode_image(photo).pixels]).vectors[0]
+    nearest = pipeline.matches("bottomwear", vector, 5, None, "all")
+    named = pipeline.matches("bottomwear", vector, 5, None, "all", "pants", 0.9)
+    assert [m.id for m in item.matches] == [m.id for m in nearest]
+    assert "Shorts" in [m.article_type for m in item.matches[:3]]
+    assert "Shorts" not in [m.article_type for m in named], "names would reorder this photo"
