@@ -55,7 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     zips = build_extension(brand, version, work / "extension", target / "extension")
     index_dir = args.index or brand_index(brand, work)
     runtime = build_runtime(args.work)
-    assemble(brand, runtime, index_dir, version, target / "app")
+    assemble(brand, runtime, index_dir, version, target / "app",
+             graphs_cache=args.work / "optimized-cache")
     licences = write_licences(target / "app" / "LICENSES")
     archive = None
     if sys.platform.startswith("linux"):

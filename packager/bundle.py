@@ -4,7 +4,8 @@ PyInstaller freezes what is the same for every brand (Python, the companion's co
 numpy, usearch, aiohttp, pywebview and Qt) from ``packager/companion.spec`` into
 ``build/pyinstaller``; a second brand reuses it as long as the sources are unchanged. The brand's
 pieces are then written into a copy: ``brand.json`` (name, colours, port, device, privacy text),
-its logo and icon, its catalog index, and the models its garment finder needs. That is also why
+its logo and icon, its catalog index, and the models its garment finder needs, with their graphs
+optimised for the CPU (packager/optimize.py). That is also why
 two brands' bundles differ only in those pieces (tests/e2e/test_bundle.py diffs them).
 """
 
@@ -18,8 +19,11 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
+from companion.inference.optimized import FOLDER as OPTIMIZED_FOLDER
 from packager.brand import Brand
 from packager.catalog import copy_current_version
+from packager.optimize import CACHE as GRAPHS_CACHE
+from packager.optimize import optimize_models
 
 REPO = Path(__file__).resolve().parents[1]
 SPEC = REPO / "packager" / "companion.spec"
@@ -75,8 +79,10 @@ def strip_symbols(folder: Path) -> int:
     return saved
 
 
-def assemble(brand: Brand, runtime: Path, index_dir: Path, version: str, app: Path) -> None:
-    """The brand's bundle at ``app``: the runtime plus the brand's pieces."""
+def assemble(brand: Brand, runtime: Path, index_dir: Path, version: str, app: Path,
+             graphs_cache: Path | None = None) -> None:
+    """The brand's bundle at ``app``: the runtime plus the brand's pieces (``graphs_cache``:
+    where optimised graphs are kept between packagings, default build/optimized-cache)."""
     shutil.rmtree(app, ignore_errors=True)
     shutil.copytree(runtime, app, symlinks=True)
     package = app / CONTENTS / "companion"
@@ -90,6 +96,10 @@ def assemble(brand: Brand, runtime: Path, index_dir: Path, version: str, app: Pa
     models = [*MODELS, *([DETECTOR] if brand.garment_finder == "detector" else [])]
     for name in models:
         shutil.copytree(REPO / "models" / name, package / "models" / name)
+    # Optimised once here, not at every start (companion/inference/optimized.py), by the
+    # onnxruntime the runtime froze: the one installed here.
+    optimize_models(REPO / "models", models, package / "models" / OPTIMIZED_FOLDER,
+                    cache=graphs_cache or GRAPHS_CACHE)
     shutil.copy2(REPO / "models" / "NOTICE", package / "models" / "NOTICE")
     shutil.copy2(REPO / "models" / "NOTICE", app / "NOTICE")
     shutil.copy2(brand.privacy, app / f"PRIVACY{brand.privacy.suffix}")

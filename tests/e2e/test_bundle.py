@@ -23,6 +23,7 @@ import sys
 import tarfile
 import time
 import zipfile
+from importlib.metadata import version
 from importlib.util import find_spec
 from pathlib import Path
 
@@ -108,6 +109,15 @@ def test_the_example_brand_is_a_complete_download(built):
           f"{northwind['archive_bytes'] / 1e6:.0f} MB")
 
 
+def test_the_bundle_ships_its_models_graphs_optimised_by_its_onnxruntime(built):
+    """Optimised at packaging (packager/optimize.py), not at each start on the shopper's
+    machine: one graph per bundled model, made by the onnxruntime the bundle froze."""
+    models = app(built) / "_internal" / "companion" / "models"
+    index = json.loads((models / "optimized" / "optimized.json").read_text())
+    assert set(index["models"]) == {p.parent.name for p in models.glob("*/manifest.json")}
+    assert index["onnxruntime"] == version("onnxruntime") and index["level"] == "extended"
+
+
 def test_the_bundled_look_finds_what_the_development_install_finds(built, tmp_path):
     run = subprocess.run([str(app(built) / "shop-the-look"), "look", str(PHOTO), "--json",
                           "--top-k", "5"], capture_output=True, text=True, timeout=180,
@@ -141,6 +151,7 @@ def test_the_bundled_serve_answers_ping_then_a_paired_look(built, tmp_path):
         process.send_signal(signal.SIGTERM)
         output, _ = process.communicate(timeout=30)
     assert process.returncode == 0, output
+    assert "(7 of 7 from graphs optimised at build time)" in output, output
     assert essence(answer.json) == essence(development_look(bundled_index(built)))
     pairings = tmp_path / "home" / ".config" / "northwind-look" / "pairings.json"
     assert EXTENSION_ORIGIN in pairings.read_text(), "the brand's own settings folder"
@@ -243,6 +254,8 @@ def test_a_build_without_the_detector_finds_garments_from_keypoints(built, small
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     models = app(built, "lean") / "_internal" / "companion" / "models"
     assert not (models / "garment-detector").exists() and (models / "movenet-multipose").is_dir()
+    graphs = json.loads((models / "optimized" / "optimized.json").read_text())["models"]
+    assert "garment-detector" not in graphs and "movenet-multipose" in graphs
     env = outside(tmp_path / "home")
     look = subprocess.run([str(app(built, "lean") / "shop-the-look"), "look", str(PHOTO),
                            "--json"], capture_output=True, text=True, timeout=180, env=env)
