@@ -3,12 +3,15 @@ first and warm look. Run after ``scripts/package.sh brands/<name>``:
 
     python -m benchmarks.bench_bundle dist/northwind            # 3 starts, 10 warm looks
     python -m benchmarks.bench_bundle dist/northwind --runs 5 --json
+    python -m benchmarks.bench_bundle dist/northwind --baseline /tmp/base/dist/northwind
 
 Each start is the bundled ``serve --no-panel`` in a fresh HOME with the system's PATH, timed
 from launch: to the first ``/v1/ping`` answer (the server listens) and to ``"ready": true``
 (models loaded and warmed up). Then a paired look (the first, timed by the client) and warm
 looks. ``look`` on the command line is timed too (launch to printed JSON: what a one-shot user
 waits). Medians over the runs; the load average is printed, since this machine is shared.
+With ``--baseline`` another bundle (an older release's) is started in turn with this one, start
+for start, so both see the same moments of the machine.
 """
 
 from __future__ import annotations
@@ -38,26 +41,45 @@ def main() -> None:
     parser.add_argument("--photo", type=Path,
                         default=data_root() / "street" / "images" / "ccp_0003.jpg")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    parser.add_argument("--baseline", type=Path, metavar="BUNDLE",
+                        help="another bundle (dist/<name> of an older release), started in turn")
     args = parser.parse_args()
-    program = args.bundle / "app" / "shop-the-look"
-    result = {"bundle": str(args.bundle), "load_average": os.getloadavg(),
-              **sizes(args.bundle)}
-    starts = [start(program, args.photo, args.looks) for _ in range(args.runs)]
+    bundles = [b.resolve() for b in (args.bundle, args.baseline) if b is not None]
+    runs: dict[Path, list[dict]] = {bundle: [] for bundle in bundles}
+    for _ in range(args.runs):
+        for bundle in bundles:
+            program = bundle / "app" / "shop-the-look"
+            runs[bundle].append({**start(program, args.photo, args.looks),
+                                 "cli_look_s": cli_look(program, args.photo)})
+    load = os.getloadavg()
+    results = [summary(bundle, runs[bundle], load) for bundle in bundles]
+    if args.json:
+        print(json.dumps(results if args.baseline else results[0], indent=1))
+        return
+    for result in results:
+        report(result, args.runs, args.looks)
+
+
+def summary(bundle: Path, starts: list[dict], load: tuple[float, ...]) -> dict:
+    """Sizes, the load average at the end, and the median of every timing over ``starts``."""
+    result = {"bundle": str(bundle), "load_average": load, **sizes(bundle)}
     for key in starts[0]:
         result[key] = round(statistics.median(s[key] for s in starts), 3)
-    result["cli_look_s"] = round(statistics.median(
-        cli_look(program, args.photo) for _ in range(args.runs)), 3)
-    if args.json:
-        print(json.dumps(result, indent=1))
-        return
-    print(f"bundle {args.bundle}: {result['app_mb']:.0f} MB on disk ({result['files']} files)"
+    return result
+
+
+def report(result: dict, runs: int, looks: int) -> None:
+    print(f"bundle {result['bundle']}: {result['app_mb']:.0f} MB on disk ({result['files']} files)"
           + (f", archive {result['archive_mb']:.0f} MB" if result.get("archive_mb") else ""))
     print(f"load average {', '.join(f'{v:.1f}' for v in result['load_average'])}; medians of "
-          f"{args.runs} starts")
+          f"{runs} starts")
     print(f"  launch → listening   {result['listening_s']:.2f} s")
     print(f"  launch → ready       {result['ready_s']:.2f} s  (target ≤ 3 s)")
     print(f"  first look           {result['first_look_s']:.2f} s  (client side, once ready)")
-    print(f"  warm look            {result['warm_look_s']:.2f} s  (median of {args.looks})")
+    print(f"  launch → first look  {result['launch_to_first_look_s']:.2f} s  (its answer; "
+          "pairing included)")
+    print(f"  warm look            {result['warm_look_s']:.2f} s  (median of {looks})")
+    print(f"  resident memory      {result['rss_mb']:.0f} MB  (after {looks + 1} looks)")
     print(f"  look on the command line, launch to JSON  {result['cli_look_s']:.2f} s")
 
 
@@ -94,16 +116,27 @@ def start(program: Path, photo: Path, looks: int) -> dict:
             headers = {"Authorization": f"Bearer {token}", "Origin": ORIGIN,
                        "Content-Type": "image/jpeg"}
             data = photo.read_bytes()
-            times = []
+            times, answered = [], None
             for _ in range(looks + 1):
                 began = time.monotonic()
                 call(port, "POST", "/v1/looks", data, headers)
                 times.append(time.monotonic() - began)
+                answered = answered or time.monotonic() - launched
+            rss_mb = resident_mb(process.pid)
         finally:
             process.send_signal(signal.SIGTERM)
             process.wait(30)
     return {"listening_s": listening, "ready_s": ready, "first_look_s": times[0],
-            "warm_look_s": statistics.median(times[1:])}
+            "launch_to_first_look_s": answered, "warm_look_s": statistics.median(times[1:]),
+            "rss_mb": rss_mb}
+
+
+def resident_mb(pid: int) -> float:
+    """The process's resident memory now (VmRSS), MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmRSS")
 
 
 def cli_look(program: Path, photo: Path) -> float:
