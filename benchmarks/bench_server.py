@@ -4,9 +4,9 @@ loaded, and looks that arrive two at a time. Medians of one run.
     python -m benchmarks.bench_server                              # this checkout
     python -m benchmarks.bench_server --baseline-repo /tmp/base    # and an older tree, in turn
 
-This checkout's serve loads the graphs ``python -m packager.optimize`` saved in
-build/optimized (as a bundle does its own; companion/inference/optimized.py), when they are
-there; ``--optimized none`` times it without them.
+This checkout's serve loads the graphs ``packager.optimize`` saves in build/optimized (brought
+up to date first), as a bundle does its own (companion/inference/optimized.py); ``--optimized
+none`` times it without them.
 
 Each tree runs a real ``serve --no-panel`` (benchmarks.served) started ``--starts`` times:
 launch to ready (models loaded and warmed up) and to the first look's answer, and VmRSS after
@@ -25,10 +25,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from benchmarks.served import REPO, Served, add_tree_options, serve, setup_of
-from companion.inference.optimized import INDEX, OPTIMIZED_ENV
-
-OPTIMIZED = REPO / "build" / "optimized"  # python -m packager.optimize
+from benchmarks.bench_startup import GRAPHS_HELP, graphs_env
+from benchmarks.served import Served, add_tree_options, serve, setup_of
+from companion.inference.optimized import OPTIMIZED_ENV
 
 
 def one_start(tree: Path, index: Path, photos: list[Path], pairs: bool,
@@ -63,14 +62,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     add_tree_options(parser)
     parser.add_argument("--starts", type=int, default=3, help="cold starts per tree")
-    parser.add_argument("--optimized", default=str(OPTIMIZED), metavar="DIR",
-                        help="this checkout's optimised graphs (default: build/optimized, where "
-                        "it has them); 'none': without")
+    parser.add_argument("--optimized", default="build", metavar="DIR", help=GRAPHS_HELP)
     args = parser.parse_args()
     setup = setup_of(args)
     photos, index, trees = setup.photos, setup.index, setup.trees
-    optimized = Path(args.optimized) if args.optimized != "none" else None
-    env = {OPTIMIZED_ENV: str(optimized)} if optimized and (optimized / INDEX).is_file() else {}
+    env = graphs_env(args.optimized)
     runs: dict[str, list[dict[str, float]]] = {name: [] for name in trees}
     for start in range(args.starts):
         for name, tree in trees.items():

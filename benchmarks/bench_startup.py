@@ -2,7 +2,7 @@
 fresh process, in the order serve does it. Medians of several processes.
 
     python -m benchmarks.bench_startup                        # 5 processes
-    python -m benchmarks.bench_startup --optimized none       # without build/optimized's graphs
+    python -m benchmarks.bench_startup --optimized none       # without optimised graphs
 
 Phases: the interpreter and the command line's imports (``companion.cli``), the server's
 imports (aiohttp, the pipeline), opening the catalog, building the pipeline (which loads the
@@ -26,6 +26,23 @@ from pathlib import Path
 # Nothing of the companion is imported at the top: a child process times its imports itself.
 REPO = Path(__file__).resolve().parent.parent
 OPTIMIZED = REPO / "build" / "optimized"  # python -m packager.optimize
+GRAPHS_HELP = ("optimised graphs for this checkout: a folder, 'none', or 'build' (the default: "
+               "build/optimized, first brought up to date with models/ by packager.optimize)")
+
+
+def graphs_env(choice: str) -> dict[str, str]:
+    """The environment that points a checkout's companion at optimised graphs (``choice``: see
+    GRAPHS_HELP); empty for 'none'."""
+    from companion.inference.optimized import OPTIMIZED_ENV
+    from packager.optimize import optimize_models
+
+    if choice == "none":
+        return {}
+    if choice == "build":
+        names = sorted(p.parent.name for p in (REPO / "models").glob("*/manifest.json"))
+        optimize_models(REPO / "models", names, OPTIMIZED)  # seconds when nothing changed
+        choice = str(OPTIMIZED)
+    return {OPTIMIZED_ENV: choice}
 
 
 def child(index: Path) -> dict[str, float]:
@@ -68,20 +85,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=5, help="fresh processes (default: 5)")
     parser.add_argument("--index", type=Path, default=None, help="default: the demo index")
-    parser.add_argument("--optimized", default=str(OPTIMIZED), metavar="DIR",
-                        help="optimised graphs (default: build/optimized where there); 'none'")
+    parser.add_argument("--optimized", default="build", metavar="DIR", help=GRAPHS_HELP)
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         print(json.dumps(child(args.index)))
         return
-    from companion.inference.optimized import INDEX, OPTIMIZED_ENV
+    from companion.inference.optimized import OPTIMIZED_ENV
     from companion.paths import default_index_dir
 
     index = (args.index or default_index_dir()).resolve()
-    env = {k: v for k, v in os.environ.items() if k != OPTIMIZED_ENV}
-    if args.optimized != "none" and (Path(args.optimized) / INDEX).is_file():
-        env[OPTIMIZED_ENV] = args.optimized
+    env = {**{k: v for k, v in os.environ.items() if k != OPTIMIZED_ENV},
+           **graphs_env(args.optimized)}
     runs = []
     for _ in range(args.runs):
         began = time.perf_counter()
