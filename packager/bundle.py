@@ -4,9 +4,11 @@ PyInstaller freezes what is the same for every brand (Python, the companion's co
 numpy, usearch, aiohttp, pywebview and Qt) from ``packager/companion.spec`` into
 ``build/pyinstaller``; a second brand reuses it as long as the sources are unchanged. The brand's
 pieces are then written into a copy: ``brand.json`` (name, colours, port, device, privacy text),
-its logo and icon, its catalog index, and the models its garment finder needs, with their graphs
-optimised for the CPU (packager/optimize.py). That is also why
-two brands' bundles differ only in those pieces (tests/e2e/test_bundle.py diffs them).
+its logo and icon, its catalog index, and the models its garment finder needs as their graphs
+optimised for the CPU (packager/optimize.py): in place of the models' own files where the frozen
+onnxruntime runs on the CPU alone (one copy of each model), beside them where it offers a GPU
+(which needs the originals). That is also why two brands' bundles differ only in those pieces
+(tests/e2e/test_bundle.py diffs them).
 """
 
 from __future__ import annotations
@@ -20,10 +22,11 @@ from dataclasses import asdict
 from pathlib import Path
 
 from companion.inference.optimized import FOLDER as OPTIMIZED_FOLDER
+from companion.inference.session import CPU, DEVICE_PROVIDERS, ort
 from packager.brand import Brand
 from packager.catalog import copy_current_version
 from packager.optimize import CACHE as GRAPHS_CACHE
-from packager.optimize import optimize_models
+from packager.optimize import optimize_models, ship_in_place
 
 REPO = Path(__file__).resolve().parents[1]
 SPEC = REPO / "packager" / "companion.spec"
@@ -94,15 +97,25 @@ def assemble(brand: Brand, runtime: Path, index_dir: Path, version: str, app: Pa
         json.dumps(asdict(runtime_brand), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     copy_current_version(index_dir, package / "indexes" / runtime_brand.index)
     models = [*MODELS, *([DETECTOR] if brand.garment_finder == "detector" else [])]
-    for name in models:
-        shutil.copytree(REPO / "models" / name, package / "models" / name)
     # Optimised once here, not at every start (companion/inference/optimized.py), by the
     # onnxruntime the runtime froze: the one installed here.
-    optimize_models(REPO / "models", models, package / "models" / OPTIMIZED_FOLDER,
-                    cache=graphs_cache or GRAPHS_CACHE)
+    cache = graphs_cache or GRAPHS_CACHE
+    if gpu_providers():
+        for name in models:
+            shutil.copytree(REPO / "models" / name, package / "models" / name)
+        optimize_models(REPO / "models", models, package / "models" / OPTIMIZED_FOLDER, cache)
+    else:
+        ship_in_place(REPO / "models", models, package / "models", cache)
     shutil.copy2(REPO / "models" / "NOTICE", package / "models" / "NOTICE")
     shutil.copy2(REPO / "models" / "NOTICE", app / "NOTICE")
     shutil.copy2(brand.privacy, app / f"PRIVACY{brand.privacy.suffix}")
+
+
+def gpu_providers(available: list[str] | None = None) -> list[str]:
+    """The GPU providers of the onnxruntime installed here (the one the bundle freezes): none
+    for the CPU build, whose bundle then ships each model once, as its optimised graph."""
+    offered = ort.get_available_providers() if available is None else available
+    return [p for p in DEVICE_PROVIDERS.values() if p != CPU and p in offered]
 
 
 def _sources_fingerprint() -> str:

@@ -1,7 +1,10 @@
 """The models' graphs optimised once, at build time, so the companion does not optimise them at
 every start (companion/inference/optimized.py says why, and why only to ``ORT_ENABLE_EXTENDED``).
 
-The packager writes them into each bundle's models folder (``optimized/``); for a checkout:
+A CPU bundle gets each model's graph in place of its own file (``ship_in_place``: one copy,
+the manifest describing the graph and naming the file it was made from); a bundle whose
+onnxruntime offers a GPU keeps the models' own files, which a GPU needs, and the graphs beside
+them in ``optimized/`` (``optimize_models``), as a checkout can:
 
     python -m packager.optimize                       # -> build/optimized
     SHOP_THE_LOOK_OPTIMIZED=build/optimized shop-the-look serve
@@ -21,11 +24,12 @@ import tempfile
 from pathlib import Path
 
 from companion.inference.manifest import file_sha256, read_manifest
-from companion.inference.optimized import INDEX, LEVEL, PROVIDER
+from companion.inference.optimized import INDEX, LEVEL, ORIGIN, PROVIDER
 from companion.inference.session import ort  # onnxruntime, with its telemetry off
 
 REPO = Path(__file__).resolve().parents[1]
 CACHE = REPO / "build" / "optimized-cache"  # <onnxruntime>-<model sha256>.onnx, reused
+IN_PLACE_SUFFIX = ".optimized.onnx"  # a graph shipped in place of <model>.onnx
 
 
 def optimize_models(models_root: Path, names: list[str], out: Path,
@@ -37,20 +41,56 @@ def optimize_models(models_root: Path, names: list[str], out: Path,
     for name in names:
         manifest = read_manifest(models_root / name)
         target = out / manifest.path.name
-        kept = cache / f"{ort.__version__}-{manifest.sha256[:16]}.onnx" if cache else None
-        if kept is not None and kept.is_file():
-            shutil.copy2(kept, target)
-        else:
-            save_optimized(manifest.path, target)
-            if kept is not None:
-                kept.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(target, kept)
+        write_graph(manifest.path, manifest.sha256, target, cache)
         models[name] = {"file": target.name, "source_sha256": manifest.sha256,
                         "sha256": file_sha256(target), "bytes": target.stat().st_size}
     index = {"onnxruntime": ort.__version__, "provider": PROVIDER, "level": LEVEL,
              "models": models}
     (out / INDEX).write_text(json.dumps(index, indent=1) + "\n", encoding="utf-8")
     return index
+
+
+def ship_in_place(models_root: Path, names: list[str], dest: Path,
+                  cache: Path | None = CACHE) -> dict[str, dict]:
+    """Each model of ``names`` into ``dest/<name>/`` as its optimised graph alone, for a bundle
+    that runs on the CPU only: the folder as it is but the model's file, the graph as
+    ``<model>.optimized.onnx``, and a manifest whose file, sha256 and bytes are the graph's,
+    with ``provenance.optimized_from`` naming the file it was made from (its sha256, bytes, and
+    the onnxruntime, provider and level) and ``provenance.embedding_sha256`` kept, so a catalog
+    built with the original still matches. The manifests' provenance, by name."""
+    shipped = {}
+    for name in names:
+        source = models_root / name
+        manifest = read_manifest(source)
+        folder = dest / name
+        shutil.copytree(source, folder, ignore=lambda _dir, files, skip=manifest.path.name: [
+            f for f in files if f == skip])
+        target = folder / (manifest.path.stem + IN_PLACE_SUFFIX)
+        write_graph(manifest.path, manifest.sha256, target, cache)
+        data = json.loads((source / "manifest.json").read_text(encoding="utf-8"))
+        data["provenance"] = {
+            **data.get("provenance", {}), "embedding_sha256": manifest.embedding_sha256,
+            ORIGIN: {"file": manifest.path.name, "sha256": manifest.sha256,
+                     "bytes": manifest.size_bytes, "onnxruntime": ort.__version__,
+                     "provider": PROVIDER, "level": LEVEL}}
+        data.update(file=target.name, sha256=file_sha256(target), bytes=target.stat().st_size)
+        (folder / "manifest.json").write_text(
+            json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        shipped[name] = data["provenance"]
+    return shipped
+
+
+def write_graph(source: Path, source_sha256: str, target: Path, cache: Path | None) -> None:
+    """``source``'s optimised graph at ``target``: ``cache``'s copy made by this onnxruntime
+    from the same file, else made now (and kept there)."""
+    kept = cache / f"{ort.__version__}-{source_sha256[:16]}.onnx" if cache else None
+    if kept is not None and kept.is_file():
+        shutil.copy2(kept, target)
+        return
+    save_optimized(source, target)
+    if kept is not None:
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(target, kept)
 
 
 def save_optimized(source: Path, target: Path) -> None:

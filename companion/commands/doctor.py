@@ -90,7 +90,8 @@ def check_device() -> list[Check]:
     except Exception as exc:  # the model check below says more
         return [Check("device", FAIL, f"{device}: no model could be loaded ({exc})",
                       "Reinstall: a model file is missing or damaged.")]
-    used = session.providers_in_use().get(f"{PROBE_MODEL}.onnx", "?")
+    probe = ModelStore().manifest(PROBE_MODEL).path.name  # a CPU bundle's: the graph's file
+    used = session.providers_in_use().get(probe, "?")
     detail = f"{device} → {used} (this onnxruntime offers: {offered})"
     wanted = session.DEVICE_PROVIDERS.get(device)
     if device not in ("auto", "cpu") and used != wanted:
@@ -120,8 +121,31 @@ def check_models() -> list[Check]:
             checks.append(Check("model", status, f"{name}: {getattr(exc, 'message', exc)}",
                                 "Reinstall the companion (its model files are damaged)."))
             continue
-        checks.append(Check("model", OK, f"{name}: sha256 ok ({manifest.size_bytes / 1e6:.1f} MB)"))
+        checks.append(shipped_as(manifest))
     return checks
+
+
+def shipped_as(manifest) -> Check:
+    """A model whose file matched its manifest: ok, with what the file is where a CPU bundle
+    ships the model's optimised graph in place of the original; a note where that graph meets
+    another onnxruntime or a GPU, for want of the original to fall back to."""
+    from companion.inference import optimized, session
+
+    detail = f"{manifest.name}: sha256 ok ({manifest.size_bytes / 1e6:.1f} MB)"
+    made = optimized.origin(manifest)
+    if made is None:
+        return Check("model", OK, detail)
+    detail += f", {made.describe()}"
+    problem = made.foreign()
+    if problem:
+        return Check("model", NOTE, f"{detail}: {problem}", "Reinstall the companion (its "
+                     "models and onnxruntime come together), or point SHOP_THE_LOOK_MODELS at "
+                     "a folder of the models' own files.")
+    if not session.only_cpu():
+        return Check("model", NOTE, f"{detail}: the GPU runs this CPU graph as it is (what it "
+                     "cannot run stays on the CPU)", "For the most of a GPU, use a GPU build "
+                     "of the companion, which ships the models' own files.")
+    return Check("model", OK, detail)
 
 
 def check_catalog(directory: Path) -> Check:

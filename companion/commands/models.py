@@ -1,4 +1,5 @@
-"""``shop-the-look models list``: the shipped models and whether their files are intact."""
+"""``shop-the-look models list``: the shipped models and whether their files are intact (in a CPU
+bundle each file is the model's optimised graph, and the list says which file it was made from)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ def register(commands) -> None:
 def run_list(_args) -> int:
     """One line per model; 1 when any model file does not match its checksum."""
     from companion.inference.manifest import file_sha256
+    from companion.inference.optimized import origin
     from companion.inference.store import ModelStore
 
     store = ModelStore()
@@ -25,4 +27,7 @@ def run_list(_args) -> int:
         broken += not ok
         print(f"{name:<20} {manifest.task:<18} {manifest.size_bytes / 1e6:>6.1f}MB  "
               f"{'ok' if ok else 'BAD':<8}  {manifest.licence}")
+        made = origin(manifest)  # a CPU bundle ships the graph in place of the model's file
+        if made is not None:
+            print(f"{'':<20} {manifest.path.name}: {made.describe()}")
     return 1 if broken else 0

@@ -19,7 +19,19 @@ or damaged) loads the manifest's own file, as before, and says why once in the l
 outputs are the same, bit for bit (tests/integration/test_optimized_graphs.py).
 
 The folder is ``$SHOP_THE_LOOK_OPTIMIZED`` or ``optimized/`` in the models folder (where the
-packager puts it in a bundle). It holds model files made from shipped models, nothing else.
+packager puts it in a GPU build's bundle). It holds model files made from shipped models, nothing
+else.
+
+A CPU bundle ships one copy of each model: its graph *in place of* the original file (the
+bundle's onnxruntime can run nothing but the CPU). The bundle's manifest then describes the
+graph (file, sha256, bytes: what ``doctor``, ``models list`` and every load verify) and names
+the model file it was made from in ``provenance.optimized_from`` (file, sha256, bytes,
+onnxruntime, provider, level); ``provenance.embedding_sha256`` keeps the original's embedding,
+so catalogs built with either match. With no original to fall back to, such a graph always
+loads: by another onnxruntime than the one that saved it (which a frozen bundle cannot meet,
+but models copied elsewhere can) it loads as it is and the log says so once, and on a GPU it
+runs as it is too (operators fused for the CPU that the GPU's provider lacks run on the CPU).
+A damaged one fails its sha256 like any model file: reinstall.
 """
 
 from __future__ import annotations
@@ -40,6 +52,7 @@ log = logging.getLogger(__name__)
 OPTIMIZED_ENV = "SHOP_THE_LOOK_OPTIMIZED"
 FOLDER = "optimized"  # inside the models folder (no manifest.json: not a model of its own)
 INDEX = "optimized.json"
+ORIGIN = "optimized_from"  # provenance key of a manifest whose file is an optimised graph
 LEVEL = "extended"  # what the saved graphs have had; the layout optimisations run at load
 PROVIDER = "CPUExecutionProvider"
 
@@ -53,6 +66,44 @@ class OptimizedGraph:
 
     path: Path
     sha256: str
+    in_place: bool = False  # the model's own file (a CPU bundle's): nothing to fall back to
+
+
+@dataclass(frozen=True)
+class Origin:
+    """The model file a graph shipped in place of the original was made from, and by what."""
+
+    file: str
+    sha256: str
+    bytes: int
+    onnxruntime: str
+    provider: str
+    level: str
+
+    def describe(self) -> str:
+        return (f"the graph optimised from {self.file} (sha256 {self.sha256[:12]}…) by "
+                f"onnxruntime {self.onnxruntime} for {self.provider}; the original is not "
+                "shipped")
+
+    def foreign(self) -> str | None:
+        """What happens with this onnxruntime where another one saved the graph; else None."""
+        if self.onnxruntime == ort.__version__ and self.provider == PROVIDER:
+            return None
+        return (f"it was saved by onnxruntime {self.onnxruntime} for {self.provider} and this "
+                f"is onnxruntime {ort.__version__}: with no original file to fall back to it "
+                "loads as it is (answers may differ slightly from that version's; an operator "
+                "this version lacks stops it from loading)")
+
+
+def origin(manifest: ModelManifest) -> Origin | None:
+    """Where ``manifest``'s file came from when it is an optimised graph shipped in place of
+    the model's own file (a CPU bundle's); None for a model's own file."""
+    made = manifest.provenance.get(ORIGIN)
+    if not made:
+        return None
+    return Origin(file=str(made["file"]), sha256=str(made["sha256"]), bytes=int(made["bytes"]),
+                  onnxruntime=str(made["onnxruntime"]), provider=str(made["provider"]),
+                  level=str(made["level"]))
 
 
 def folder_for(models_root: Path) -> Path:
@@ -65,7 +116,15 @@ def folder_for(models_root: Path) -> Path:
 def graph_for(manifest: ModelManifest, folder: Path) -> OptimizedGraph | None:
     """The optimised graph of ``manifest``'s model in ``folder``, or None where none fits (no
     folder, another onnxruntime, another model file); the file's own sha256 is checked by the
-    caller, like the model's."""
+    caller, like the model's. A manifest whose file is itself such a graph gets that file."""
+    made = origin(manifest)
+    if made is not None:
+        problem = made.foreign()
+        if problem:
+            _once(f"{manifest.name} ships only as {made.describe()}; {problem}. If it fails "
+                  "or looks change, reinstall the companion (its models and onnxruntime come "
+                  "together).")
+        return OptimizedGraph(manifest.path, manifest.sha256, in_place=True)
     index = _read_index(folder)
     if index is None:
         return None
@@ -87,8 +146,12 @@ def verified(graph: OptimizedGraph) -> bool:
     used, and the log says so)."""
     if graph.path.is_file() and file_sha256(graph.path) == graph.sha256:
         return True
-    _once(f"The optimised graph {graph.path} is missing or damaged: its model loads "
-          "unoptimised.")
+    if graph.in_place:
+        _once(f"The optimised graph {graph.path}, its model's only copy here, is missing or "
+              "damaged: reinstall the companion.")
+    else:
+        _once(f"The optimised graph {graph.path} is missing or damaged: its model loads "
+              "unoptimised.")
     return False
 
 

@@ -104,18 +104,29 @@ def test_the_example_brand_is_a_complete_download(built):
     assert "northwind/app/shop-the-look" in names and "northwind/install.sh" in names
     internal = {p.name for p in (app(built) / "_internal").iterdir()}
     assert not internal & {"torch", "torchvision", "ultralytics", "training", "cv2", "scipy"}
-    assert northwind["app_bytes"] < 700e6, "a training package or Qt's QML leaked in"
+    assert northwind["app_bytes"] < 600e6, ("a training package, Qt's QML or a second copy "
+                                            "of the models leaked in")
     print(f"\nbundle {northwind['app_bytes'] / 1e6:.0f} MB on disk, archive "
           f"{northwind['archive_bytes'] / 1e6:.0f} MB")
 
 
-def test_the_bundle_ships_its_models_graphs_optimised_by_its_onnxruntime(built):
+def test_the_bundle_ships_each_model_once_as_its_graph_optimised_by_its_onnxruntime(built):
     """Optimised at packaging (packager/optimize.py), not at each start on the shopper's
-    machine: one graph per bundled model, made by the onnxruntime the bundle froze."""
+    machine, by the onnxruntime the bundle froze, and shipped in place of the model's own file
+    (this onnxruntime runs on the CPU alone): each manifest describes its graph and names the
+    file it was made from."""
     models = app(built) / "_internal" / "companion" / "models"
-    index = json.loads((models / "optimized" / "optimized.json").read_text())
-    assert set(index["models"]) == {p.parent.name for p in models.glob("*/manifest.json")}
-    assert index["onnxruntime"] == version("onnxruntime") and index["level"] == "extended"
+    assert not (models / "optimized").exists()
+    manifests = sorted(models.glob("*/manifest.json"))
+    assert len(manifests) == 7
+    for path in manifests:
+        shipped = json.loads(path.read_text())
+        original = json.loads((REPO / "models" / path.parent.name / "manifest.json").read_text())
+        assert [p.name for p in path.parent.glob("*.onnx")] == [shipped["file"]]
+        made = shipped["provenance"]["optimized_from"]
+        assert (made["file"], made["sha256"]) == (original["file"], original["sha256"])
+        assert made["onnxruntime"] == version("onnxruntime") and made["level"] == "extended"
+        assert shipped["sha256"] != original["sha256"]
 
 
 def test_the_bundled_look_finds_what_the_development_install_finds(built, tmp_path):
@@ -168,7 +179,9 @@ def test_the_bundled_doctor_checks_the_bundle(built, tmp_path):
     assert ("catalog", "ok") in statuses and ("model", "fail") not in statuses
     (catalog,) = [c for c in report["checks"] if c["topic"] == "catalog"]
     assert "600 products" in catalog["detail"]
-    assert len([c for c in report["checks"] if c["topic"] == "model"]) == 7
+    models = [c for c in report["checks"] if c["topic"] == "model"]
+    assert len(models) == 7 and {c["status"] for c in models} == {"ok"}
+    assert all(c["detail"].endswith("the original is not shipped") for c in models), models
 
 
 def tree(folder: Path) -> dict[str, Path]:
@@ -254,8 +267,9 @@ def test_a_build_without_the_detector_finds_garments_from_keypoints(built, small
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     models = app(built, "lean") / "_internal" / "companion" / "models"
     assert not (models / "garment-detector").exists() and (models / "movenet-multipose").is_dir()
-    graphs = json.loads((models / "optimized" / "optimized.json").read_text())["models"]
-    assert "garment-detector" not in graphs and "movenet-multipose" in graphs
+    shipped = {p.parent.name: json.loads(p.read_text()) for p in models.glob("*/manifest.json")}
+    assert "garment-detector" not in shipped
+    assert shipped["movenet-multipose"]["provenance"]["optimized_from"]["level"] == "extended"
     env = outside(tmp_path / "home")
     look = subprocess.run([str(app(built, "lean") / "shop-the-look"), "look", str(PHOTO),
                            "--json"], capture_output=True, text=True, timeout=180, env=env)

@@ -12,7 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from companion.inference.manifest import read_manifest
 from companion.paths import CONFIG_ENV, MODELS_ENV, models_dir
+from packager.bundle import DETECTOR, MODELS
+from packager.optimize import ship_in_place
 from tests.support.companion_http import free_port
 from tests.support.data import requires_data
 
@@ -32,6 +35,14 @@ def checks(run: subprocess.CompletedProcess) -> dict[str, list[dict]]:
     for check in json.loads(run.stdout)["checks"]:
         by_topic.setdefault(check["topic"], []).append(check)
     return by_topic
+
+
+@pytest.fixture(scope="module")
+def bundled_models(tmp_path_factory) -> Path:
+    """The models as a CPU bundle ships them: each one's optimised graph in place of its file."""
+    out = tmp_path_factory.mktemp("models")
+    ship_in_place(models_dir(), [*MODELS, DETECTOR], out, tmp_path_factory.mktemp("cache"))
+    return out
 
 
 def test_a_working_install_passes_and_says_what_is_left_to_do(tmp_path, small_index_dir):
@@ -89,3 +100,51 @@ def test_asking_for_a_gpu_this_install_cannot_use_says_how_to_get_it(tmp_path, s
     (check,) = checks(run)["device"]
     assert check["status"] == "fail" and "→ CPUExecutionProvider" in check["detail"]
     assert "onnxruntime-" in check["fix"] and "--device auto" in check["fix"]
+
+
+def test_a_cpu_bundles_models_are_checked_as_shipped_with_what_they_were_made_from(
+        tmp_path, small_index_dir, bundled_models):
+    run = doctor(tmp_path, "--index", str(small_index_dir), "--port", str(free_port()), "--json",
+                 **{MODELS_ENV: str(bundled_models)})
+    assert run.returncode == 0, run.stdout + run.stderr
+    found = checks(run)
+    assert found["device"][0]["status"] == "ok", found["device"]
+    assert "CPUExecutionProvider" in found["device"][0]["detail"]
+    assert len(found["model"]) == 7 and {c["status"] for c in found["model"]} == {"ok"}
+    for check in found["model"]:
+        name = check["detail"].split(":")[0]
+        original = read_manifest(models_dir() / name)
+        assert (f"sha256 ok ({read_manifest(bundled_models / name).size_bytes / 1e6:.1f} MB), "
+                f"the graph optimised from {original.path.name} (sha256 "
+                f"{original.sha256[:12]}…) by onnxruntime ") in check["detail"]
+        assert check["detail"].endswith("the original is not shipped")
+    assert found["catalog"][0]["status"] == "ok", "the embedder's graph still matches the catalog"
+
+
+def test_a_graph_from_another_onnxruntime_is_a_note_that_says_what_happens(
+        tmp_path, small_index_dir, bundled_models):
+    models = Path(shutil.copytree(bundled_models, tmp_path / "models"))
+    manifest = models / "faceres" / "manifest.json"
+    data = json.loads(manifest.read_text())
+    data["provenance"]["optimized_from"]["onnxruntime"] = "0.0.1"
+    manifest.write_text(json.dumps(data))
+    run = doctor(tmp_path, "--index", str(small_index_dir), "--port", str(free_port()), "--json",
+                 **{MODELS_ENV: str(models)})
+    assert run.returncode == 0, run.stdout + run.stderr
+    (faceres,) = [c for c in checks(run)["model"] if c["detail"].startswith("faceres")]
+    assert faceres["status"] == "note"
+    assert "saved by onnxruntime 0.0.1" in faceres["detail"]
+    assert "no original file to fall back to it loads as it is" in faceres["detail"]
+    assert "Reinstall the companion" in faceres["fix"]
+
+
+def test_models_list_names_the_file_each_shipped_graph_was_made_from(tmp_path, bundled_models):
+    run = subprocess.run([sys.executable, "-m", "companion.cli", "models", "list"],
+                         capture_output=True, text=True, timeout=120,
+                         env={**os.environ, MODELS_ENV: str(bundled_models)})
+    assert run.returncode == 0, run.stdout + run.stderr
+    lines = run.stdout.splitlines()
+    row = next(i for i, line in enumerate(lines) if line.startswith("faceres "))
+    assert lines[row].split()[3] == "ok"
+    assert lines[row + 1].split()[0] == "faceres.optimized.onnx:"
+    assert "the graph optimised from faceres.onnx (sha256 " in lines[row + 1]
