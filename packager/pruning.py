@@ -16,6 +16,17 @@ EXCLUDED_MODULES = [
     "pkg_resources", "yaml",
     # pywebview's other toolkits (Linux uses Qt; Windows and macOS their own webviews)
     "gi", "PySide6", "PyQt5", "PySide2",
+    # onnxruntime's Python tools (model conversion, quantisation, transformer fusions) and what
+    # only they import (sympy, with mpmath and networkx: about 9 MB of the executable); a
+    # session needs none of it. usearch imports networkx only to export a graph.
+    "onnxruntime.tools", "onnxruntime.transformers", "onnxruntime.quantization", "sympy",
+    "mpmath", "networkx", "mpl_toolkits",
+    # numpy's Fortran wrapper generator (and charset_normalizer, which only it imports)
+    "numpy.f2py", "charset_normalizer", "pydoc_data",
+    # PyQt6 bindings that PyInstaller's Qt hooks add but pywebview never imports (their Qt
+    # libraries stay: Qt WebEngine links them)
+    "PyQt6.QtQml", "PyQt6.QtQuick", "PyQt6.QtQuickWidgets", "PyQt6.QtPositioning",
+    "PyQt6.QtDBus",
 ]
 
 _QT = r"(PyQt6/Qt6/)?"
@@ -26,7 +37,15 @@ DROPPED = [re.compile(pattern) for pattern in (
     # plugins the window never loads (it needs platforms, xcbglintegrations, wayland, imageformats)
     r"PyQt6/Qt6/plugins/(platformthemes|multimedia|position|sensors|sqldrivers|texttospeech"
     r"|renderers|renderplugins|sceneparsers|geometryloaders|assetimporters|qmllint|qmlls"
-    r"|scxmldatamodel|help|webview|printsupport|generic|networkinformation)/",
+    r"|scxmldatamodel|help|webview|printsupport|generic|networkinformation"
+    r"|egldeviceintegrations)/",
+    # platforms other than X11 and Wayland (and offscreen/minimal, tiny): framebuffer, VNC,
+    # Vulkan and EGL full-screen ones are for devices without a desktop
+    r"PyQt6/Qt6/plugins/platforms/libq(linuxfb|vnc|vkkhrdisplay|eglfs|minimalegl)\.so$",
+    _QT + r"(lib/)?libQt6EglFSDeviceIntegration[\w.]*$",
+    # image formats the window never decodes through Qt (the page's images are Chromium's;
+    # the icon is a PNG; libqpdf needs the Qt PDF library, left out above)
+    r"PyQt6/Qt6/plugins/imageformats/libq(tiff|webp|icns|pdf|tga|wbmp)\.so$",
     # Qt libraries used only by what is dropped above
     _QT + r"(lib/)?libQt6(Quick3D|QuickControls2|QuickDialogs2|QuickTemplates2|QuickEffects"
     r"|QuickParticles|QuickShapes|QuickLayouts|QuickTimeline|QuickVectorImage|QuickTest"
