@@ -58,6 +58,11 @@ DROPPED = [re.compile(pattern) for pattern in (
     r"|pulse\w*|sndfile|FLAC|mp3lame|mpg123|ogg|opus|vorbis\w*|asyncns|cups|avahi\w*"
     r"|thai|datrie|fribidi|pixman)[-.]",
     r"^lib(harfbuzz|graphite2)\.so",  # the system's, for GTK; Pillow brings its own
+    # system libraries that only plugins and libraries left out above needed (no file that
+    # stays names them, nor loads them by name): GnuTLS with its own dependencies, GIO with
+    # its own, and the system's libjpeg (Pillow and Qt bring their own)
+    r"^lib(gnutls|unistring|p11-kit|gmp|nettle|hogweed|idn2|tasn1|gio-2\.0|mount|blkid"
+    r"|selinux|gobject-2\.0|gmodule-2\.0|jpeg)\.so",
 )]
 
 
