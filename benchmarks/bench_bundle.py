@@ -4,6 +4,7 @@ first and warm look. Run after ``scripts/package.sh brands/<name>``:
     python -m benchmarks.bench_bundle dist/northwind            # 3 starts, 10 warm looks
     python -m benchmarks.bench_bundle dist/northwind --runs 5 --json
     python -m benchmarks.bench_bundle dist/northwind --baseline /tmp/base/dist/northwind
+    python -m benchmarks.bench_bundle dist/northwind --sizes     # sizes alone, part by part
 
 Each start is the bundled ``serve --no-panel`` in a fresh HOME with the system's PATH, timed
 from launch: to the first ``/v1/ping`` answer (the server listens) and to ``"ready": true``
@@ -11,12 +12,15 @@ from launch: to the first ``/v1/ping`` answer (the server listens) and to ``"rea
 looks. ``look`` on the command line is timed too (launch to printed JSON: what a one-shot user
 waits). Medians over the runs; the load average is printed, since this machine is shared.
 With ``--baseline`` another bundle (an older release's) is started in turn with this one, start
-for start, so both see the same moments of the machine.
+for start, so both see the same moments of the machine. Sizes are bytes of regular files (links
+not followed, as ``du --apparent-size``), in MB of 10^6 bytes, also part by part (``PARTS``:
+docs/packaging.md's "Size" table).
 """
 
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import json
 import os
 import signal
@@ -30,6 +34,25 @@ from pathlib import Path
 from training.data import data_root
 
 POLL_S = 0.02
+QT = "_internal/PyQt6/Qt6/"
+# (part, patterns of paths inside app/): a file counts in the first part that matches it.
+PARTS = [
+    ("Qt WebEngine's library (libQt6WebEngineCore)", [QT + "lib/libQt6WebEngineCore.so*"]),
+    ("ICU for Qt (libicudata, libicuuc, libicui18n)", [QT + "lib/libicu*"]),
+    ("Qt WebEngine's resources and locales", [QT + "resources/*", QT + "translations/*",
+                                              QT + "libexec/*"]),
+    ("other Qt libraries, plugins, PyQt6", ["_internal/PyQt6/*", "_internal/qtpy/*"]),
+    ("models", ["_internal/companion/models/*"]),
+    ("catalog index", ["_internal/companion/indexes/*"]),
+    ("onnxruntime", ["_internal/onnxruntime/*"]),
+    ("numpy and its OpenBLAS", ["_internal/numpy/*", "_internal/numpy.libs/*"]),
+    ("Pillow", ["_internal/PIL/*", "_internal/pillow.libs/*"]),
+    ("usearch, numkong", ["_internal/usearch/*", "_internal/numkong*"]),
+    ("Python (libpython, extension modules, base_library.zip)",
+     ["_internal/libpython*", "_internal/python3*", "_internal/base_library.zip"]),
+    ("the executable (the companion's and packages' Python code)", ["shop-the-look"]),
+    ("system libraries", ["_internal/*.so*", "_internal/*.chk"]),
+]
 ORIGIN = "chrome-extension://knhekecfkhfdgpmjaboemjdidiipffjc"
 
 
@@ -43,8 +66,13 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument("--baseline", type=Path, metavar="BUNDLE",
                         help="another bundle (dist/<name> of an older release), started in turn")
+    parser.add_argument("--sizes", action="store_true",
+                        help="sizes only, part by part (no starts)")
     args = parser.parse_args()
     bundles = [b.resolve() for b in (args.bundle, args.baseline) if b is not None]
+    if args.sizes:
+        report_sizes([sizes(bundle) | {"bundle": str(bundle)} for bundle in bundles], args.json)
+        return
     runs: dict[Path, list[dict]] = {bundle: [] for bundle in bundles}
     for _ in range(args.runs):
         for bundle in bundles:
@@ -87,8 +115,29 @@ def sizes(bundle: Path) -> dict:
     app = bundle / "app"
     files = [p for p in app.rglob("*") if p.is_file() and not p.is_symlink()]
     archives = list(bundle.parent.glob(f"{bundle.name}-linux-*.tar.gz"))
+    parts = dict.fromkeys([name for name, _ in PARTS] + ["everything else"], 0)
+    for path in files:
+        inside = path.relative_to(app).as_posix()
+        part = next((name for name, patterns in PARTS
+                     if any(fnmatch.fnmatch(inside, pattern) for pattern in patterns)),
+                    "everything else")
+        parts[part] += path.stat().st_size
     return {"app_mb": sum(p.stat().st_size for p in files) / 1e6, "files": len(files),
-            "archive_mb": archives[0].stat().st_size / 1e6 if archives else None}
+            "archive_mb": archives[0].stat().st_size / 1e6 if archives else None,
+            "parts_mb": {name: round(size / 1e6, 1) for name, size in parts.items()}}
+
+
+def report_sizes(results: list[dict], as_json: bool) -> None:
+    """Each bundle's size and its parts, side by side."""
+    if as_json:
+        print(json.dumps(results, indent=1))
+        return
+    print(" | ".join(["part (MB)", *(r["bundle"] for r in results)]))
+    for part in results[0]["parts_mb"]:
+        print(" | ".join([part, *(f"{r['parts_mb'][part]:.1f}" for r in results)]))
+    print(" | ".join(["on disk", *(f"{r['app_mb']:.1f}" for r in results)]))
+    print(" | ".join(["as .tar.gz", *(f"{r['archive_mb']:.1f}" if r["archive_mb"] else "-"
+                                      for r in results)]))
 
 
 def start(program: Path, photo: Path, looks: int) -> dict:
