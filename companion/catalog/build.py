@@ -34,7 +34,7 @@ from companion.catalog.index import DATABASE, FORMAT_VERSION, MANIFEST, IndexMan
 from companion.catalog.versions import IndexVersions
 from companion.catalog.views import ProductView, ProductViews, embed_views, street_classes
 from companion.errors import LookError
-from companion.inference.embedder import Embedder
+from companion.inference.embedder import PHOTO_WEIGHT, Embedder
 from companion.pipeline.decode import decode_image
 from companion.progress import Progress
 from companion.types import DecodedImage
@@ -131,6 +131,7 @@ def build_index(
             "source_sha256": source_sha256,
             "shop": shop or feed.resolve().parent.name,
             "index_by": "photo" if views is None else "garment",
+            **({"photo_weight": PHOTO_WEIGHT} if views is not None else {}),
         }, indent=2) + "\n")
         versions.publish(staging)
     except BaseException:

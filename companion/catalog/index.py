@@ -43,6 +43,7 @@ class IndexManifest:
     source_sha256: str = ""  # feed (and selection) the index was built from
     shop: str = ""  # the shop's name (``index build --shop``); "" in indexes from before shops
     index_by: str = ""  # garment | photo (``--index-by``); "" in indexes from before updates
+    photo_weight: float = 1.0  # a worn product's photo next to its crop (garment indexes)
 
     @classmethod
     def read(cls, directory: Path) -> IndexManifest:

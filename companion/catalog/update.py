@@ -48,7 +48,7 @@ from companion.catalog.index import DATABASE, MANIFEST, IndexManifest
 from companion.catalog.versions import IndexVersions, pause_point
 from companion.catalog.views import ProductView, ProductViews, embed_views, street_classes
 from companion.errors import ErrorCode, LookError
-from companion.inference.embedder import Embedder
+from companion.inference.embedder import PHOTO_WEIGHT, Embedder
 from companion.pipeline.decode import decode_image
 from companion.progress import Progress
 
@@ -171,6 +171,11 @@ def _updatable(out: Path, current: Path, embedder: Embedder,
         raise LookError(ErrorCode.INDEX_NOT_UPDATABLE,
                         f"The index at {out} {built}; this update indexes by {index_by}. "
                         f"{rebuild}")
+    if index_by == "garment" and manifest.photo_weight != PHOTO_WEIGHT:
+        raise LookError(ErrorCode.INDEX_NOT_UPDATABLE,
+                        f"The index at {out} weighs a worn product's photo "
+                        f"{manifest.photo_weight:g} next to its garment, this version "
+                        f"{PHOTO_WEIGHT:g}: its vectors cannot be mixed. {rebuild}")
     with closing(sqlite3.connect(f"file:{(current / DATABASE).as_posix()}?mode=ro",
                                  uri=True)) as db:
         columns = {row[1] for row in db.execute("PRAGMA table_info(products)")}

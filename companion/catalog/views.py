@@ -8,11 +8,12 @@ garments (MoveNet for the person, the garment detector for the box of the produc
 the way visual search systems index objects rather than photos. When no box of the product's
 category is found the whole photo is indexed and the row says so (``worn`` without ``crop``).
 
-A worn product's vector is its crop's and its whole photo's, added (``embed_views``). The crop
-alone made model shots the nearest neighbours of every street garment crop, whatever its type,
-since the embedder learned from whole catalog photos and puts crops close to crops (street
-jackets found 0.67 jackets instead of 0.77); with both, worn queries keep most of the crop's
-gain and street boxes find what they found before (docs/evaluation.md).
+A worn product's vector is its crop's and its whole photo's, added (``embed_views``), the photo
+weighed PHOTO_WEIGHT (3) against the crop. The crop alone made model shots the nearest
+neighbours of every street garment crop, whatever its type, since the embedder learned from whole
+catalog photos and puts crops close to crops (street jackets found 0.67 jackets instead of 0.77);
+with both, worn queries keep the crop's gain and street boxes find what they found before; the
+weight was chosen on the monitoring slice's looks (docs/evaluation.md).
 """
 
 from __future__ import annotations

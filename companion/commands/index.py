@@ -165,11 +165,14 @@ def _fingerprint(args, index_by: str, options) -> str:
     ``--if-stale`` rebuilds when any of them changes)."""
     from companion.catalog.build import source_fingerprint
     from companion.catalog.feed import FeedOptions
+    from companion.inference.embedder import PHOTO_WEIGHT
 
     fingerprint = source_fingerprint(args.feed, *([args.split] if args.split else []))
     if getattr(args, "limit", None):
         fingerprint = f"{fingerprint}:limit={args.limit}"
     fingerprint = f"{fingerprint}:index-by={index_by}"
+    if index_by == "garment":  # a worn product's vector depends on its photo's weight
+        fingerprint += f":photo-weight={PHOTO_WEIGHT:g}"
     if options != FeedOptions():  # the same file read another way is another source
         fingerprint += f":feed={options.format},{sorted(options.columns.items())}," \
                        f"{options.currency},{options.shop_url}"

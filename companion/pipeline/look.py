@@ -110,7 +110,12 @@ class LookPipeline:
         manifest = self.embedder.manifest
         index.require_embedder(manifest.name, manifest.embedding_sha256)
         self.consensus = ConsensusWeights.of(manifest.extra)
-        # The models every look needs load now: a missing or damaged one fails here, not mid-look.
+        # Every model starts loading now, two at a time in the background (slowest first); the
+        # ones every look needs are waited for, so a missing or damaged one fails here, not
+        # mid-look.
+        store.preload([m.name for m in (self.embedder, self.detector, self.movenet,
+                                        self.faceres, self.body_gender, self.centernet,
+                                        self.blazeface) if m is not None])
         for model in (self.detector, self.body_gender):
             if model is not None:
                 model.load()
@@ -194,13 +199,18 @@ class LookPipeline:
             garments = _renamed_rivals(garments, category)
             own = [g for g in garments if g.person == 0 and g.category == category]
         if own:
-            # Asked for as the catalog indexes a worn product: its crop and its photo together.
+            # Asked for as the catalog indexes a worn product: by its crop and its photo together
+            # (index build --index-by garment), or by its photo (--index-by photo). The crop
+            # names the garment either way.
             featured = max(own, key=lambda g: g.score)
             with timer.step("embed"):
                 garment = self.embedder.embed([crop(image.pixels, featured.box)])
             named = _named(featured, garment, 0)
             garments = [named if g is featured else g for g in garments]
-            return garments, named, {featured.box: combine_views(garment.vectors[0], vector)}
+            manifest = self.index.manifest
+            if manifest.index_by == "garment":
+                vector = combine_views(garment.vectors[0], vector, manifest.photo_weight)
+            return garments, named, {featured.box: vector}
         whole = _named(replace(_whole_photo(image), category=category, person=0,
                                score=round(share, 4)), photo, 0)
         return [whole], whole, {whole.box: vector}

@@ -22,7 +22,7 @@ from companion.catalog.update import update_index
 from companion.catalog.versions import POINTER, VERSIONS, IndexVersions
 from companion.catalog.views import ProductViews
 from companion.errors import ErrorCode, LookError
-from companion.inference.embedder import Embedder
+from companion.inference.embedder import PHOTO_WEIGHT, Embedder
 from companion.pipeline.decode import decode_image
 from tests.support.catalog_feeds import pick, write_feed
 from tests.support.data import CATALOG, requires_data
@@ -240,3 +240,19 @@ def test_an_update_killed_at_any_step_leaves_a_working_index(step, after_kill, t
     current, previous = (out / POINTER).read_text(encoding="utf-8").split()
     assert sorted(os.listdir(out / VERSIONS)) == sorted([current, previous]), \
         "the next update removes what the killed one left"
+
+
+def test_an_index_that_weighs_worn_photos_otherwise_says_to_rebuild(tmp_path, store, embedder):
+    views = ProductViews(store)
+    out = tmp_path / "index"
+    feed = write_feed(tmp_path / "shop" / "feed.tsv", ROWS[:3])
+    build_index(feed, out, embedder, views=views, show_progress=False)
+    manifest_path = IndexVersions(out).current() / MANIFEST
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    assert manifest["photo_weight"] == PHOTO_WEIGHT
+    manifest_path.write_text(json.dumps({**manifest, "photo_weight": PHOTO_WEIGHT + 1}),
+                             encoding="utf-8")
+    with pytest.raises(LookError) as error:
+        update_index(feed, out, embedder, views=views, show_progress=False)
+    assert error.value.code == ErrorCode.INDEX_NOT_UPDATABLE
+    assert "index build" in error.value.message

@@ -9,8 +9,9 @@ from PIL import Image
 from companion.catalog.build import build_index
 from companion.catalog.index import CatalogIndex
 from companion.catalog.views import WHOLE_PHOTO_SHARE, ProductViews, embed_views, street_classes
-from companion.inference.embedder import Embedder
+from companion.inference.embedder import PHOTO_WEIGHT, Embedder
 from companion.pipeline.imaging import box_area
+from companion.pipeline.look import LookPipeline, LookRequest
 from tests.support.data import CATALOG, requires_data
 
 pytestmark = requires_data
@@ -83,3 +84,25 @@ def test_the_crop_box_is_kept_with_the_product_and_comes_back_with_its_matches(s
     assert crops[TRACK_PANTS_WORN] is not None and crops[SWEATSHIRT_WORN] is not None
     product = index.product(TRACK_PANTS_WORN)
     assert product["worn"] == 1
+
+
+@pytest.mark.parametrize("index_by", ["garment", "photo"])
+def test_a_studio_shot_asks_the_way_its_catalog_indexes_a_worn_product(index_by, store, tmp_path):
+    # By garment the index holds a worn product's crop and photo (the photo weighed as the
+    # manifest says), by photo its photo alone; the look's featured garment asks the same way,
+    # so the product's own model shot finds itself at a similarity of one.
+    ids = {TRACK_PANTS_WORN, SWEATSHIRT_WORN, BACKPACK}
+    out = tmp_path / index_by
+    build_index(CATALOG / "feed.tsv", out, Embedder(store), include=lambda p: p.id in ids,
+                show_progress=False, views=ProductViews(store) if index_by == "garment" else None)
+    index = CatalogIndex(out)
+    assert index.manifest.index_by == index_by
+    if index_by == "garment":
+        assert index.manifest.photo_weight == PHOTO_WEIGHT
+    look = LookPipeline(store, index).run(
+        (CATALOG / "images" / f"{SWEATSHIRT_WORN}.jpg").read_bytes(), "",
+        LookRequest(top_k=3, gender="all"))
+    featured = look.items[0]
+    assert featured.garment.category == "topwear"
+    assert featured.matches[0].id == SWEATSHIRT_WORN
+    assert featured.matches[0].score == pytest.approx(1.0, abs=2e-3)

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from tests.support.data import requires_data, run_module
+from tests.support.data import CATALOG, requires_data, run_module
+from training.data.catalog import read_feed
 from training.evaluate.look_retrieval import Query, look_hits, table_rows
 
 PRODUCTS = {
@@ -60,3 +61,19 @@ def test_a_smoke_run_looks_at_query_photos_and_prints_the_table(small_index_dir,
     result = json.loads(out.read_text())
     assert result["look path"]["all"]["n"] == 6
     assert len((tmp_path / "looks.jsonl").read_text().splitlines()) == 6
+
+
+@requires_data
+def test_the_tuning_split_leaves_out_the_monitoring_slice_and_nothing_else(tmp_path):
+    # Settings are chosen with the monitoring slice's looks against an index built without it;
+    # the query rows stay queries, so the evaluation never sees a setting's choice.
+    run_module("training.evaluate.look_retrieval", "--write-tuning-split",
+               str(tmp_path / "split.tsv"), timeout=120)
+    feed = read_feed(CATALOG)
+    written = dict(line.split("\t") for line in
+                   (tmp_path / "split.tsv").read_text().splitlines()[1:])
+    monitoring = {r["id"] for r in feed.monitoring_rows()}
+    assert len(monitoring) == 518
+    assert {i for i, s in written.items() if s == "tuning"} == monitoring
+    assert {i for i, s in written.items() if s == "query"} == feed.ids_of("query")
+    assert {i for i, s in written.items() if s == "index"} == feed.ids_of("index") - monitoring

@@ -7,8 +7,15 @@ see) or `query` (held out: the evaluation's queries, never trained on).
 from __future__ import annotations
 
 import csv
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
+
+# The embedder's and the label heads' monitoring slice: this share of the index rows, picked by
+# held_out(id, MONITORING_SALT, ...), is never trained on; it chooses settings (part weights,
+# consensus, look settings) so that the query rows only ever measure.
+MONITORING_SALT = "embedder-val"
+MONITORING_SHARE = 0.06
 
 
 def _rows(path: Path) -> list[dict[str, str]]:
@@ -35,6 +42,15 @@ class Feed:
     def image(self, row: dict[str, str]) -> Path:
         """Where a product's photo is."""
         return self.folder / row["image_link"]
+
+    def monitoring_rows(self, share: float = MONITORING_SHARE) -> list[dict[str, str]]:
+        """The index rows the trained models never saw (their monitoring slice), in feed order."""
+        return [r for r in self.rows_of("index") if held_out(r["id"], MONITORING_SALT, share)]
+
+
+def held_out(name: str, salt: str, fraction: float) -> bool:
+    """Stable pseudo-random pick of a monitoring share (by a hash, the same in every run)."""
+    return hashlib.sha256(f"{salt}:{name}".encode()).digest()[0] / 256 < fraction
 
 
 def read_feed(folder: Path) -> Feed:

@@ -17,7 +17,6 @@ Data rules (checked in code)
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,7 +25,7 @@ import torch
 from PIL import Image
 
 from companion.progress import Progress
-from training.data.catalog import read_feed
+from training.data.catalog import MONITORING_SALT, MONITORING_SHARE, held_out, read_feed
 from training.data.street import read_annotations, read_split
 from training.log import log
 from training.pixels import letterbox, studio_backdrop
@@ -67,7 +66,7 @@ class TrainingSplit:
 
     data: Path  # folder with catalog/ and street/
     limit: int | None = None  # only this many catalog products (smoke runs)
-    val_fraction: float = 0.06  # share of index rows kept out of training for monitoring
+    val_fraction: float = MONITORING_SHARE  # share of index rows kept out of training (monitoring)
     street_val_fraction: float = 0.12  # share of street trainval photos kept out of training
     cache_size: int = 192  # size at which images are decoded into RAM
 
@@ -97,7 +96,7 @@ def read_training_rows(data: Path, val_fraction: float, limit: int | None):
 
     train, val = [], []
     for r in rows:
-        (val if held_out(r["id"], "embedder-val", val_fraction) else train).append(r)
+        (val if held_out(r["id"], MONITORING_SALT, val_fraction) else train).append(r)
     return train, val
 
 
@@ -166,11 +165,6 @@ class Street:
     backgrounds: torch.Tensor  # [M,3,H,W] uint8 (none for held-out photos)
     crops: torch.Tensor  # [K,S,S,3] uint8, letterboxed garment boxes with a margin
     crop_labels: torch.Tensor  # [K] street class index
-
-
-def held_out(name: str, salt: str, fraction: float) -> bool:
-    """Stable pseudo-random pick of a monitoring share (by a hash, the same in every run)."""
-    return hashlib.sha256(f"{salt}:{name}".encode()).digest()[0] / 256 < fraction
 
 
 def margin_box(bbox: tuple[float, float, float, float],

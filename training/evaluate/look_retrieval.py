@@ -28,6 +28,14 @@ Usage:
     .venv/bin/python -m training.evaluate.look_retrieval --looks runs/eval/looks.jsonl
     .venv/bin/python -m training.evaluate.look_retrieval --index index/demo --save runs/eval/l.jsonl
 
+Choosing a setting (``--tuning``): the same tables for the monitoring slice, the 518 index rows
+the trained models never saw (training.data.catalog.Feed.monitoring_rows), searching an index
+built without them, so the query rows only ever measure:
+    .venv/bin/python -m training.evaluate.look_retrieval --write-tuning-split runs/tune/split.tsv
+    .venv/bin/shop-the-look index build ../shared/data/catalog/feed.tsv \
+        --split runs/tune/split.tsv --out runs/tune/index
+    .venv/bin/python -m training.evaluate.look_retrieval --tuning --index runs/tune/index
+
 ``--looks`` scores a saved ``look --json --top-k 10 --age-group all`` run of the query photos
 (one line per photo, any order); without it the looks run now, in one ``shop-the-look look``
 process.
@@ -99,10 +107,11 @@ def fits_gender(query: str, product: str) -> bool:
     return bool(gender_match(np.array([query]), np.array([product]))[0, 0])
 
 
-def queries(feed: Feed, movenet: MoveNet, limit: int | None = None) -> list[Query]:
-    """The query rows (the first ``limit``), each put in its group (MoveNet reads every photo
-    once)."""
-    rows = feed.rows_of("query")[:limit]
+def queries(feed: Feed, movenet: MoveNet, limit: int | None = None,
+            tuning: bool = False) -> list[Query]:
+    """The query rows (with ``tuning``, the monitoring slice's; the first ``limit``), each put
+    in its group (MoveNet reads every photo once)."""
+    rows = (feed.monitoring_rows() if tuning else feed.rows_of("query"))[:limit]
     out = []
     with Progress(len(rows), "  grouping query photos", unit="photos") as bar:
         for row in rows:
@@ -116,6 +125,19 @@ def queries(feed: Feed, movenet: MoveNet, limit: int | None = None) -> list[Quer
                              f"{size} {shows}"))
             bar.advance()
     return out
+
+
+def write_tuning_split(catalog: Path, out: Path) -> None:
+    """split.tsv with the monitoring slice as 'tuning' (an index built from it leaves them out)
+    and every other row as it was."""
+    feed = read_feed(catalog)
+    tuning = {r["id"] for r in feed.monitoring_rows()}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    lines = ["id\tsplit"] + [f"{product}\t{'tuning' if product in tuning else split}"
+                             for product, split in feed.split.items()]
+    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    note(f"wrote {out}: {len(tuning)} monitoring rows as 'tuning'; build the index with "
+         f"`shop-the-look index build {catalog / 'feed.tsv'} --split {out} --out DIR`")
 
 
 def _pixels(path: Path) -> np.ndarray:
@@ -170,10 +192,11 @@ def look_hits(qs: list[Query], looks: dict[str, dict], products: dict[str, dict]
 
 
 def embedder_hits(qs: list[Query], feed: Feed, store: ModelStore) -> Hits:
-    """The whole query photo against all index products (no look, no category, no gender
-    filter; consensus order as a look shows it)."""
+    """The whole query photo against all index products but the queries (no look, no category,
+    no gender filter; consensus order as a look shows it)."""
     embedder = Embedder(store, DEFAULT_EMBEDDER)
-    gallery = feed.rows_of("index")
+    asked = {q.id for q in qs}
+    gallery = [r for r in feed.rows_of("index") if r["id"] not in asked]
 
     q_emb = embed(embedder, [_pixels(q.path) for q in qs], "queries")
     g_emb = embed(embedder, [_pixels(feed.image(r)) for r in gallery], "index products")
@@ -294,11 +317,19 @@ class LookRetrievalParams:
         "also the street test split's per-class fit through the same index"))
     street_only: bool = field(default=False, metadata=cli(
         "only the street test split's per-class fit (no looks at the query rows)"))
+    tuning: bool = field(default=False, metadata=cli(
+        "ask with the monitoring slice instead of the query rows, to choose a setting; search "
+        "an index built with --write-tuning-split's split"))
+    write_tuning_split: Path | None = field(default=None, metadata=cli(
+        "write a split.tsv whose 'index' rows leave the monitoring slice out, and stop"))
 
 
 def main(argv: list[str] | None = None) -> int:
     params = parse(LookRetrievalParams, argv, description=__doc__,
                    formatter_class=argparse.RawDescriptionHelpFormatter)
+    if params.write_tuning_split is not None:
+        write_tuning_split(params.data.resolve() / "catalog", params.write_tuning_split)
+        return 0
     store = ModelStore()
     if params.street_only:
         result = {"street fit": print_street_fit(params, store)}
@@ -306,7 +337,7 @@ def main(argv: list[str] | None = None) -> int:
             save_report(params.json, result)
         return 0
     feed = read_feed(params.data.resolve() / "catalog")
-    qs = queries(feed, MoveNet(store), params.limit)
+    qs = queries(feed, MoveNet(store), params.limit, params.tuning)
     looks_file = params.looks
     if looks_file is None:
         looks_file = params.save or Path(tempfile.mkdtemp()) / "looks.jsonl"
