@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import onnxruntime as ort
@@ -47,9 +48,14 @@ class LoadedModel:
     load_ms: float = 0.0  # verifying the file and making the session (benchmarks/bench_startup)
     optimized: bool = False  # the session runs the offline-optimised graph (optimized.py)
 
+    @cached_property
+    def output_names(self) -> list[str]:
+        """The graph's outputs, read once (every run asks for all of them)."""
+        return [o.name for o in self.session.get_outputs()]
+
     def run(self, feeds: dict) -> dict:
         """Run the model and return its outputs by name."""
-        names = [o.name for o in self.session.get_outputs()]
+        names = self.output_names
         if self.on_run is None:
             return dict(zip(names, self.session.run(names, feeds), strict=True))
         started = time.perf_counter()
