@@ -77,6 +77,11 @@ class GenderRule:
     body_unit: float
     face_bias: float = 0.0
     body_bias: float = 0.0
+    # A small face leans further to "male" (compression and downscaling push FaceRes that way:
+    # at half size and JPEG quality 70 women's faces turned "unknown"): under this width (pixels
+    # as decoded) up to ``small_face_bias`` more is taken off, in proportion to how much smaller.
+    small_face_width: float = 0.0
+    small_face_bias: float = 0.0
 
     @classmethod
     def of(cls, models: GenderModels) -> GenderRule:
@@ -87,7 +92,16 @@ class GenderRule:
                                                           body.min_confidence))),
             face_bias=models.faceres.settings.number("log_odds_bias", 0.0),
             body_bias=body.settings.number("log_odds_bias", 0.0),
+            small_face_width=models.faceres.settings.number("small_face_width", 0.0),
+            small_face_bias=models.faceres.settings.number("small_face_bias", 0.0),
         )
+
+    def size_bias(self, face_width: float) -> float:
+        """What a face ``face_width`` pixels wide leans to "male" beyond ``face_bias``."""
+        if self.small_face_width <= 0:
+            return 0.0
+        smaller = max(0.0, (self.small_face_width - face_width) / self.small_face_width)
+        return self.small_face_bias * smaller
 
     def evidence(self, face: float | None, body: float | None) -> float:
         """Signed evidence for "male" in threshold units: face and body log-odds, each divided
@@ -119,13 +133,15 @@ def face_evidence(faceres: FaceRes, rule: GenderRule, pixels: np.ndarray,
                   face: tuple[float, ...]) -> tuple[float, bool]:
     """FaceRes's log-odds for ``face`` and whether they are clear on their own. One view first
     (the face at the first margin); only when it is unsure (under CLEAR_UNITS) do the others (its
-    mirror, the wider margin and its mirror) run, and the answer is the mean over all four."""
+    mirror, the wider margin and its mirror) run, and the answer is the mean over all four. A
+    small face's extra lean to "male" is taken off first (GenderRule.size_bias)."""
     first_view = crop(pixels, widened(face, FACE_MARGINS[0]))
-    first = float(log_odds(faceres.male_probability([first_view]))[0])
+    lean = rule.size_bias(face[2] - face[0])
+    first = float(log_odds(faceres.male_probability([first_view]))[0]) - lean
     if abs(rule.evidence(first, None)) >= CLEAR_UNITS:
         return first, True  # the other views are not cut out at all
     wider = crop(pixels, widened(face, FACE_MARGINS[1]))
-    rest = log_odds(faceres.male_probability([first_view[:, ::-1], wider, wider[:, ::-1]]))
+    rest = log_odds(faceres.male_probability([first_view[:, ::-1], wider, wider[:, ::-1]])) - lean
     return (first + float(rest.sum())) / 4, False
 
 

@@ -66,3 +66,13 @@ def test_the_face_models_lean_is_taken_off_before_it_counts():
     assert RULE.decide(odds(0.72), None).label == "male"
     assert leaning.decide(odds(0.72), None).label == "unknown"
     assert leaning.decide(odds(0.2), None).label == "female"
+
+
+def test_a_small_face_has_its_extra_lean_to_male_taken_off_in_proportion():
+    """Faces under 40 px lean further to "male" (downscaled, compressed): up to one more unit of
+    log-odds is taken off, none for a face of 40 px or more."""
+    rule = GenderRule(face_unit=1.0, body_unit=1.0, small_face_width=40, small_face_bias=1.0)
+    assert rule.size_bias(80) == 0.0 and rule.size_bias(40) == 0.0
+    assert rule.size_bias(30) == pytest.approx(0.25)
+    assert rule.size_bias(20) == pytest.approx(0.5)
+    assert RULE.size_bias(10) == 0.0, "no small-face setting: no change"

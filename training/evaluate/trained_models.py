@@ -210,9 +210,9 @@ def print_tables(report: dict) -> None:
     for key, result in report.items():
         if not key.startswith("gender"):
             continue
-        print(f"\n{key} ({result['people']} people; accuracy with unknown as a miss / coverage):")
-        if key == "gender_on_faces":
+        if key == "gender_on_faces":  # its own table is the JSON above (decided, right when)
             continue
+        print(f"\n{key} ({result['people']} people; accuracy with unknown as a miss / coverage):")
         for method in GENDER_METHODS:
             row = result[method]
             print(f"  {method:<16}{row['accuracy (unknown = miss)']:.3f} / {row['coverage']:.3f}")
