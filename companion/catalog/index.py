@@ -145,9 +145,7 @@ class CatalogIndex:
         }
         matches = []
         for key, distance in zip(keys, distances, strict=True):
-            row = rows.get(int(key))
-            if row is None:
-                continue
+            row = rows[int(key)]  # admitted keys are the table's own
             age = (row["age_group"] or "adult") if self._has_age_group else "adult"
             matches.append(Match(
                 id=row["id"], score=round(float(1.0 - distance), 4), title=row["title"],

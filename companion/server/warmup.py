@@ -5,8 +5,9 @@ A shopper's first click is then as quick as the next, and a missing or damaged m
 start (in the log and in ``doctor``), not halfway through a look. While it runs, ``/v1/ping``
 answers ``"ready": false`` and the extension says the companion is starting.
 
-The models the pipeline has not loaded yet load two at a time (``ModelStore.preload``: where a
-core is free, two load in the time of one). The warm-up is no longer a whole look on a blank
+The models load two at a time from the moment the pipeline is made (``LookPipeline`` starts
+``ModelStore.preload``: where a core is free, two load in the time of one); here they are waited
+for. The warm-up is no longer a whole look on a blank
 photo: that look cost more than it saved (a blank photo has nobody in it, so it ran CenterNet,
 the slowest model, which a look needs only for groups, and none of the face, body and garment
 models). ONNX Runtime's first run of each model measured no slower than the next here, so
@@ -38,10 +39,7 @@ def warm_up_pipeline(pipeline) -> float:
     current = getattr(pipeline, "current", None)
     looks = current() if callable(current) else pipeline
     models = [model for model in vars(looks).values() if isinstance(model, InferenceModel)]
-    for store in {id(model.store): model.store for model in models}.values():
-        if hasattr(store, "preload"):  # a ModelStore (tests may hand wrappers something else)
-            store.preload([m.name for m in models if m.store is store and not m.loaded])
-    # Waits for the background loads (and raises what a load raised).
+    # Waits for the loads the pipeline started (and raises what a load raised).
     optimised = sum(getattr(model.load(), "optimized", False) for model in models)
     return_freed_memory()
     _decode_a_photo()
