@@ -24,14 +24,16 @@ class DetectorParams:
     out: Path = field(default=Path("models/garment-detector"), metadata=cli(
         "where the ONNX file and manifest go (default %(default)s)"))
     model: str = field(default="yolov8n.yaml", metadata=cli(
-        "ultralytics architecture yaml, trained from scratch (%(default)s), or a .pt of an "
-        "earlier run to continue from"))
+        "ultralytics architecture yaml, trained from scratch (%(default)s), a .pt of an "
+        "earlier run to continue from, or a shipped detector's .onnx to continue from"))
     imgsz: int = field(default=320, metadata=cli(
         "square training/export size; 320 keeps CPU inference fast"))
     epochs: int = field(default=100, metadata=cli())
     hours: float | None = field(default=None, metadata=cli(
         "wall-clock budget; overrides --epochs and fits the LR schedule to it"))
     batch: int = field(default=16, metadata=cli())
+    warmup_epochs: float = field(default=3.0, metadata=cli(
+        "epochs of learning-rate warm-up (ultralytics' default 3); 1 when continuing a run"))
     device: str = field(default="cpu", metadata=cli("cpu, or 0 for the first GPU"))
     workers: int = field(default=2, metadata=cli("data loader processes"))
     limit: int | None = field(default=None, metadata=cli(

@@ -7,6 +7,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from training.data.street import load_street
+from training.detector.from_onnx import weights_from_onnx
 from training.detector.params import DetectorParams
 from training.paths import repo_path
 
@@ -22,21 +24,27 @@ def train(params: DetectorParams, data_yaml: Path, work: Path) -> Path:
     """Train from scratch on the CPU (or the device asked for); return the best weights."""
     from ultralytics import YOLO
 
-    # A *.yaml architecture starts from random weights; a .pt continues an earlier run of ours.
-    # Either way nothing is downloaded.
-    model = YOLO(str(repo_path(params.model)) if params.model.endswith(".pt") else params.model)
+    # A *.yaml architecture starts from random weights; a .pt continues an earlier run of ours,
+    # an .onnx the shipped detector (training/detector/from_onnx.py). Nothing is downloaded.
+    start = params.model
+    if start.endswith(".onnx"):  # a shipped detector: rebuild its weights to continue from
+        photos = load_street(params.data / "street", "trainval")
+        start = str(weights_from_onnx(repo_path(start), photos, work / "from-onnx.pt"))
+    continuing = start.endswith(".pt")
+    model = YOLO(str(repo_path(start)) if continuing else start)
     extra = {"time": params.hours} if params.hours else {}
     model.train(
         data=str(data_yaml),
         epochs=params.epochs,
         imgsz=params.imgsz,
         batch=params.batch,
+        warmup_epochs=params.warmup_epochs,
         device=params.device,
         workers=params.workers,
         project=str(work),
         name="train",
         exist_ok=True,
-        pretrained=params.model.endswith(".pt"),  # our own earlier run; never hub weights
+        pretrained=continuing,  # our own earlier run or shipped model; never hub weights
         amp=False,  # the AMP check downloads weights; CPUs gain nothing from it
         plots=False,  # plotting fetches a font
         seed=params.seed,
