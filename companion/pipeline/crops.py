@@ -7,10 +7,23 @@ import numpy as np
 
 from companion.inference.blazeface import BlazeFace
 from companion.pipeline.imaging import crop
-from companion.pipeline.keypoints import HEAD, LEFT_SHOULDER, RIGHT_SHOULDER, visible
+from companion.pipeline.keypoints import (
+    HEAD,
+    LEFT_EYE,
+    LEFT_SHOULDER,
+    NOSE,
+    RIGHT_EYE,
+    RIGHT_SHOULDER,
+    visible,
+)
 from companion.types import Box, Person
 
 FACE_MARGIN = 0.25  # of the face box's longer side, on every side: the context FaceRes wants
+# A face turned to the camera: MoveNet sees the nose and both eyes at least this surely. Only then
+# does a face scoring under BlazeFace's own threshold count (its ``head_min_score``): on street
+# photos served small and compressed such faces are real (their keypoints score 0.45 or more),
+# while on low-resolution pedestrians seen from behind they were mostly not, and FaceRes guessed.
+FACING_KEYPOINT_SCORE = 0.45
 
 
 def head_box(person: Person) -> Box | None:
@@ -45,11 +58,15 @@ def face_box_with_margin(faces: BlazeFace, pixels: np.ndarray) -> Box | None:
 
 def face_box(faces: BlazeFace, pixels: np.ndarray, person: Person) -> Box | None:
     """The person's face (BlazeFace's box, no margin, in pixels of ``pixels``), looked for in the
-    head box the keypoints give; None when the head is hidden or no face shows there."""
+    head box the keypoints give; None when the head is hidden or no face shows there. When the
+    keypoints say the person faces the camera, a face is expected there and BlazeFace's
+    ``head_min_score`` is enough; otherwise its usual ``min_score``."""
     head = head_box(person)
     if head is None:
         return None
-    found = faces.predict(crop(pixels, head))
+    facing = all(visible(person.keypoints, i, FACING_KEYPOINT_SCORE)
+                 for i in (NOSE, LEFT_EYE, RIGHT_EYE))
+    found = faces.predict(crop(pixels, head), min_score=faces.head_min_score if facing else None)
     if found is None:
         return None
     (x1, y1, x2, y2), _ = found
