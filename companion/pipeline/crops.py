@@ -4,6 +4,7 @@ tightened by BlazeFace, widened for FaceRes) and the whole body (for the body mo
 from __future__ import annotations
 
 import numpy as np
+from PIL import Image
 
 from companion.inference.blazeface import BlazeFace
 from companion.pipeline.imaging import crop
@@ -48,6 +49,17 @@ def widened(box: Box, margin: float) -> Box:
     x1, y1, x2, y2 = box
     grow = margin * max(x2 - x1, y2 - y1)
     return (x1 - grow, y1 - grow, x2 + grow, y2 + grow)
+
+
+def shrunk(view: np.ndarray, factor: float) -> np.ndarray:
+    """``view`` scaled down by ``factor`` (Lanczos, so the detail it drops is averaged away, not
+    aliased); unchanged when ``factor`` is 1 or more: enlarging adds nothing."""
+    if factor >= 1.0:
+        return view
+    height, width = view.shape[:2]
+    size = (max(1, round(width * factor)), max(1, round(height * factor)))
+    return np.asarray(Image.fromarray(np.ascontiguousarray(view)).resize(
+        size, Image.Resampling.LANCZOS))
 
 
 def face_box_with_margin(faces: BlazeFace, pixels: np.ndarray) -> Box | None:

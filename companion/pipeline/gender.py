@@ -7,18 +7,23 @@ face a little below its threshold said nothing, however clear the body was. Here
 log-odds, each measured in units of its own "sure enough" threshold, and the person's evidence is
 their sum: one model past its threshold decides on its own, two that lean the same way decide
 together, and two that disagree cancel out. "unknown" only when the sum stays under one
-threshold's worth. The thresholds are the manifests': FaceRes's ``min_confidence`` (0.67, with
-its lean to "male" taken off first), and the body model's ``look_min_confidence`` (0.94: on street
-photos the body alone is right on only 82 % of its answers past its own 0.8, so in a look it
-weighs about half as much); each model's lean to "male" is taken off first (FaceRes 0.5, the
-body 0.5: on street people the body model's log-odds average -0.78 for women, +1.79 for men).
-Chosen on a third of faces/ and on 176 street trainval people
-labelled by eye (training/evaluate/street_trainval_gender.csv); never on the test split.
+threshold's worth. The thresholds are the manifests': FaceRes's ``look_min_confidence`` (0.6,
+on the mean of its views; its ``min_confidence``, 0.67, is FaceRes alone on one view) and the
+body model's ``look_min_confidence`` (0.94: on street photos the body alone is right on only 82 %
+of its answers past its own 0.8, so in a look it weighs about half as much); each model's lean to
+"male" is taken off first (FaceRes 0.5, the body 0.5: on street people the body model's log-odds
+average -0.78 for women, +1.79 for men). Chosen on a third of faces/ and on 176 street trainval
+people labelled by eye (training/evaluate/street_trainval_gender.csv), each served in the 13 ways
+of training.evaluate.gender_consistency; never on the test split.
 
 Most faces are clear from one look, and then that is the answer (one FaceRes crop, as before).
 For the rest each model looks more than once (test-time augmentation: the crop and its mirror
-image; the face at two margins), so one re-encoding's noise in one view cannot carry an answer
-that sits near a threshold, and the body model adds its evidence.
+image; the face at a canonical resolution), so one re-encoding's noise in one view cannot carry an
+answer that sits near a threshold, and the body model adds its evidence. The canonical view
+shrinks the face to ``canonical_face_width`` pixels (FaceRes's manifest, 24) before FaceRes
+stretches it to its input: a photo served at full size and the same photo at half size then give
+that view nearly the same pixels, whatever the page's scale (a face of a street photo is about 50
+px wide at full size, 25 at half).
 """
 
 from __future__ import annotations
@@ -32,15 +37,15 @@ from companion.inference.blazeface import BlazeFace
 from companion.inference.body_gender import BodyGender
 from companion.inference.faceres import FaceRes
 from companion.inference.store import ModelStore
-from companion.pipeline.crops import body_crop, face_box, widened
+from companion.pipeline.crops import FACE_MARGIN, body_crop, face_box, shrunk, widened
 from companion.pipeline.imaging import crop
 from companion.types import Gender, Person
 
-FACE_MARGINS = (0.25, 0.4)  # of the face box's longer side: FaceRes sees the face at both
 SCORE_AT_THRESHOLD = 0.8  # a Gender's score where the evidence reaches one unit (a label starts)
-# Face evidence this many units from zero is clear from one view: no mirror, no second margin, no
-# body. On faces/ 78 % of faces are this clear (and faces/ comes out the same as with every view).
-CLEAR_UNITS = 2.0
+# Face evidence this many units from zero is clear from one view: no mirror, no canonical view, no
+# body. On faces/ 76 % of faces are this clear (and faces/ comes out the same as with every view).
+CLEAR_UNITS = 3.0
+CANONICAL_FACE_WIDTH = 24.0  # pixels; FaceRes's manifest ``canonical_face_width`` overrides it
 
 
 _SCORE_UNIT = float(np.log(SCORE_AT_THRESHOLD / (1 - SCORE_AT_THRESHOLD)))
@@ -82,18 +87,23 @@ class GenderRule:
     # as decoded) up to ``small_face_bias`` more is taken off, in proportion to how much smaller.
     small_face_width: float = 0.0
     small_face_bias: float = 0.0
+    canonical_face_width: float = CANONICAL_FACE_WIDTH  # the canonical view's face, in pixels
 
     @classmethod
     def of(cls, models: GenderModels) -> GenderRule:
         body = models.body_gender
+        face = models.faceres
         return cls(
-            face_unit=float(log_odds(models.faceres.min_confidence)),
+            face_unit=float(log_odds(face.settings.number("look_min_confidence",
+                                                          face.min_confidence))),
             body_unit=float(log_odds(body.settings.number("look_min_confidence",
                                                           body.min_confidence))),
             face_bias=models.faceres.settings.number("log_odds_bias", 0.0),
             body_bias=body.settings.number("log_odds_bias", 0.0),
-            small_face_width=models.faceres.settings.number("small_face_width", 0.0),
-            small_face_bias=models.faceres.settings.number("small_face_bias", 0.0),
+            small_face_width=face.settings.number("small_face_width", 0.0),
+            small_face_bias=face.settings.number("small_face_bias", 0.0),
+            canonical_face_width=face.settings.number("canonical_face_width",
+                                                      CANONICAL_FACE_WIDTH),
         )
 
     def size_bias(self, face_width: float) -> float:
@@ -132,16 +142,19 @@ def log_odds(probability: float | np.ndarray) -> np.ndarray:
 def face_evidence(faceres: FaceRes, rule: GenderRule, pixels: np.ndarray,
                   face: tuple[float, ...]) -> tuple[float, bool]:
     """FaceRes's log-odds for ``face`` and whether they are clear on their own. One view first
-    (the face at the first margin); only when it is unsure (under CLEAR_UNITS) do the others (its
-    mirror, the wider margin and its mirror) run, and the answer is the mean over all four. A
-    small face's extra lean to "male" is taken off first (GenderRule.size_bias)."""
-    first_view = crop(pixels, widened(face, FACE_MARGINS[0]))
-    lean = rule.size_bias(face[2] - face[0])
+    (the face with its margin); only when it is unsure (under CLEAR_UNITS) do the others run (its
+    mirror, the canonical view, the face shrunk to ``rule.canonical_face_width``, and that view's
+    mirror), and the answer is the mean over all four. A small face's extra lean to "male" is
+    taken off first (GenderRule.size_bias)."""
+    first_view = crop(pixels, widened(face, FACE_MARGIN))
+    width = face[2] - face[0]
+    lean = rule.size_bias(width)
     first = float(log_odds(faceres.male_probability([first_view]))[0]) - lean
     if abs(rule.evidence(first, None)) >= CLEAR_UNITS:
         return first, True  # the other views are not cut out at all
-    wider = crop(pixels, widened(face, FACE_MARGINS[1]))
-    rest = log_odds(faceres.male_probability([first_view[:, ::-1], wider, wider[:, ::-1]])) - lean
+    canonical = shrunk(first_view, rule.canonical_face_width / max(width, 1.0))
+    rest = log_odds(faceres.male_probability([first_view[:, ::-1], canonical,
+                                              canonical[:, ::-1]])) - lean
     return (first + float(rest.sum())) / 4, False
 
 

@@ -6,8 +6,11 @@ it "unknown". Face at 0.7 and body at 0.8 below, as the manifests may set them.
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
+from PIL import Image
 
+from companion.pipeline.crops import shrunk
 from companion.pipeline.gender import SCORE_AT_THRESHOLD, GenderRule, log_odds
 
 FACE_AT, BODY_AT = 0.7, 0.8
@@ -76,3 +79,18 @@ def test_a_small_face_has_its_extra_lean_to_male_taken_off_in_proportion():
     assert rule.size_bias(30) == pytest.approx(0.25)
     assert rule.size_bias(20) == pytest.approx(0.5)
     assert RULE.size_bias(10) == 0.0, "no small-face setting: no change"
+
+
+def test_the_canonical_face_view_is_nearly_the_same_at_full_and_half_size():
+    """A face 48 px wide and the same face served at half size (24 px) give the canonical view
+    (shrunk to 24 px) nearly the same pixels; a face already under the width is left alone."""
+    rng = np.random.default_rng(0)
+    coarse = rng.integers(0, 256, (12, 12, 3), dtype=np.uint8)
+    face = np.asarray(Image.fromarray(coarse).resize((48, 48), Image.Resampling.BICUBIC))
+    half = np.asarray(Image.fromarray(face).resize((24, 24), Image.Resampling.LANCZOS))
+    full_view, half_view = shrunk(face, 24 / 48), shrunk(half, 24 / 24)
+    assert full_view.shape == half_view.shape == (24, 24, 3)
+    assert half_view is half
+    difference = np.abs(full_view.astype(int) - half_view.astype(int)).mean()
+    assert difference < 2.0, difference
+    assert shrunk(face, 1.5) is face, "enlarging adds nothing"
