@@ -32,6 +32,8 @@ from companion.types import Box
 
 # A garment box covering this much of the photo is the photo: cropping would only lose context.
 WHOLE_PHOTO_SHARE = 0.8
+# The models a worn product's crop depends on (an index by garment is stale when one changes).
+FINDER_MODELS = (MoveNet.model_name, GarmentDetector.model_name)
 INDEX_BY = ("garment", "photo")  # `index build --index-by`: object-level (default) or whole photos
 
 

@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from companion.inference.store import ModelStore
 
 
 def register(commands) -> None:
@@ -23,7 +27,8 @@ def register(commands) -> None:
     build.add_argument("--limit", type=int, metavar="N", help="index only the first N products")
     build.add_argument("--if-stale", action="store_true",
                        help="do nothing when DIR already holds an index of this feed made with "
-                       "this embedder")
+                       "this embedder (and, indexed by garment, the same person and garment "
+                       "finders)")
     build.add_argument("--embedder", default=None,
                        help="embedding model (default: the shipped one)")
     build.add_argument("--index-by", choices=["garment", "photo"], default="garment",
@@ -103,7 +108,7 @@ def run_build(args) -> int:
     store = ModelStore()
     embedder = Embedder(store, args.embedder or DEFAULT_EMBEDDER)
     options = feed_options(args)
-    fingerprint = _fingerprint(args, args.index_by, options)
+    fingerprint = _fingerprint(args, args.index_by, options, store)
     if args.if_stale and is_up_to_date(args.out, embedder, fingerprint):
         print(f"{args.out} is up to date (same feed, same embedder).")
         return 0
@@ -143,7 +148,7 @@ def run_update(args) -> int:
     report = update_index(
         args.feed, args.out, embedder, views=ProductViews(store) if index_by == "garment" else None,
         include=_split_filter(args.split), show_progress=not args.json,
-        source_sha256=_fingerprint(args, index_by, options), feed_options=options,
+        source_sha256=_fingerprint(args, index_by, options, store), feed_options=options,
         image_cache=args.image_cache,
     )
     for problem in report.problems:
@@ -160,7 +165,7 @@ def run_update(args) -> int:
     return 0
 
 
-def _fingerprint(args, index_by: str, options) -> str:
+def _fingerprint(args, index_by: str, options, store: ModelStore) -> str:
     """What an index is built from: the feed, the selection, how it is read and indexed (so
     ``--if-stale`` rebuilds when any of them changes)."""
     from companion.catalog.build import source_fingerprint
@@ -171,12 +176,26 @@ def _fingerprint(args, index_by: str, options) -> str:
     if getattr(args, "limit", None):
         fingerprint = f"{fingerprint}:limit={args.limit}"
     fingerprint = f"{fingerprint}:index-by={index_by}"
-    if index_by == "garment":  # a worn product's vector depends on its photo's weight
-        fingerprint += f":photo-weight={PHOTO_WEIGHT:g}"
+    if index_by == "garment":  # a worn product's vector depends on its photo's weight, and
+        # its crop on the models that find the person and the garment
+        fingerprint += f":photo-weight={PHOTO_WEIGHT:g}:finders={_finders(store)}"
     if options != FeedOptions():  # the same file read another way is another source
         fingerprint += f":feed={options.format},{sorted(options.columns.items())}," \
                        f"{options.currency},{options.shop_url}"
     return fingerprint
+
+
+def _finders(store: ModelStore) -> str:
+    """Which models find a worn product's garment: the sha256 (first 12 digits) of each one's
+    file, or of the file its optimised graph was made from (a bundle's)."""
+    from companion.catalog.views import FINDER_MODELS
+
+    shas = []
+    for name in FINDER_MODELS:
+        manifest = store.manifest(name)
+        origin = manifest.provenance.get("optimized_from") or {}
+        shas.append(str(origin.get("sha256", manifest.sha256))[:12])
+    return ",".join(shas)
 
 
 def _split_filter(split: Path | None):

@@ -232,3 +232,27 @@ def test_http_image_links_are_downloaded_at_build_time_and_a_404_is_reported(
     photo = decode_image((CATALOG / "images" / "1530.jpg").read_bytes()).pixels
     (match,) = index.search("topwear", embedder.predict([photo])[0], 1)
     assert (match.id, match.score) == ("1530", 1.0), "the served photo is the one embedded"
+
+
+
+def test_an_index_by_garment_is_stale_when_a_model_that_finds_the_garments_changes(tmp_path):
+    """A worn product's crop comes from MoveNet and the detector, so their files are part of
+    what ``--if-stale`` compares; a bundle's optimised graph counts as the file it came from."""
+    from companion.commands.index import _finders
+    from companion.inference.store import ModelStore
+    from companion.paths import models_dir
+
+    for name in ("movenet-multipose", "garment-detector"):
+        (tmp_path / name).mkdir()
+        shutil.copy(models_dir() / name / "manifest.json", tmp_path / name)
+    shipped = _finders(ModelStore(tmp_path))
+    assert shipped == _finders(ModelStore(models_dir()))
+    manifest = tmp_path / "garment-detector" / "manifest.json"
+    data = json.loads(manifest.read_text())
+    original = data["sha256"]
+    data["sha256"] = "f" * 64  # another detector
+    manifest.write_text(json.dumps(data))
+    assert _finders(ModelStore(tmp_path)) != shipped
+    data["provenance"]["optimized_from"] = {"sha256": original}  # its graph, optimised offline
+    manifest.write_text(json.dumps(data))
+    assert _finders(ModelStore(tmp_path)) == shipped
