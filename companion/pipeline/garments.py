@@ -66,12 +66,10 @@ def shifted(garments: list[Garment], region: Region | None) -> list[Garment]:
             for g in garments]
 
 
-def detector_finder(detector: GarmentDetector, pixels: np.ndarray,
-                    whole: list[Garment] | None = None) -> Find:
-    """The detector as a Find; ``whole``: its answer for the whole photo when already known."""
+def detector_finder(detector: GarmentDetector, pixels: np.ndarray) -> Find:
     def find(region: Region | None) -> list[Garment]:
         if region is None:
-            return detector.predict(pixels) if whole is None else whole
+            return detector.predict(pixels)
         left, top, right, bottom = region
         return shifted(detector.predict(pixels[top:bottom, left:right]), region)
     return find
@@ -117,14 +115,11 @@ def dress_people(find: Find, size: tuple[int, int], people: list[Person],
 
 
 def garments_of_people(
-    detector: GarmentDetector, pixels: np.ndarray, people: list[Person],
-    whole: list[Garment] | None = None,
+    detector: GarmentDetector, pixels: np.ndarray, people: list[Person]
 ) -> list[Garment]:
-    """Every person's garments in a photo (``dress_people`` with the detector and its rules);
-    ``whole``: the detector's answer for the whole photo, when it already ran."""
-    return dress_people(detector_finder(detector, pixels, whole),
-                        (pixels.shape[1], pixels.shape[0]), people,
-                        OutfitRules.of(detector.settings.extra))
+    """Every person's garments in a photo (``dress_people`` with the detector and its rules)."""
+    return dress_people(detector_finder(detector, pixels), (pixels.shape[1], pixels.shape[0]),
+                        people, OutfitRules.of(detector.settings.extra))
 
 
 def bags(objects: list[DetectedObject], people: list[Person]) -> list[Garment]:

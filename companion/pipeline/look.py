@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
@@ -108,7 +107,6 @@ class LookPipeline:
         self.body_gender = BodyGender(store)
         self.embedder = Embedder(store, embedder_name)
         self.detector = GarmentDetector(store) if garment_finder == "detector" else None
-        self._beside = ThreadPoolExecutor(max_workers=1, thread_name_prefix="look-beside")
         manifest = self.embedder.manifest
         index.require_embedder(manifest.name, manifest.embedding_sha256)
         self.consensus = ConsensusWeights.of(manifest.extra)
@@ -139,19 +137,13 @@ class LookPipeline:
                ) -> tuple[list[tuple[Person, Gender]], list[Garment]]:
         """People with their gender, and their garments (pixels of ``image.pixels``)."""
         timer = timer or Timer()
-        # The detector's pass over the whole photo needs no people: it runs on a second thread
-        # beside MoveNet and the gender step (on 2 cores the three took 0.77-0.89 of the time
-        # one after the other; docs/speed.md). A photo with nobody in it wastes that pass.
-        whole = (self._beside.submit(self.detector.predict, image.pixels)
-                 if self.detector is not None else None)
         people, genders, objects = self._people(image, timer)
         with_gender = list(zip(people, genders, strict=True))
         if not people:
             return with_gender, []
-        if self.detector is not None and whole is not None:
+        if self.detector is not None:
             with timer.step("garments"):
-                return with_gender, garments_of_people(self.detector, image.pixels, people,
-                                                       whole.result())
+                return with_gender, garments_of_people(self.detector, image.pixels, people)
         height, width = image.pixels.shape[:2]
         with timer.step("regions"):
             garments = [
