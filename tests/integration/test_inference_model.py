@@ -186,5 +186,5 @@ def test_the_shipped_manifests_settings_reach_the_wrappers():
     body, detector = BodyGender(store), GarmentDetector(store)
     assert body.min_confidence == 0.8  # the manifest's, over the default 0.7
     assert (body.size, body.margin) == ((128, 256), 0.08)
-    assert detector.score_threshold == 0.2 and detector.size == (320, 320)
+    assert detector.score_threshold == 0.2 and detector.size == (384, 384)
     assert Embedder(store).square(np.zeros((10, 20, 3), np.uint8)).shape == (160, 160, 3)
