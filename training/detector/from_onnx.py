@@ -81,3 +81,46 @@ def weights_from_onnx(onnx_path: Path, photos: list[StreetImage], out: Path) -> 
     torch.save({"epoch": -1, "best_fitness": None, "model": model, "ema": None, "updates": None,
                 "optimizer": None, "train_args": {"model": str(onnx_path)}}, out)
     return out
+
+
+def compare(onnx_path: Path, weights: Path, photos: list[StreetImage]) -> dict[str, float]:
+    """How far the rebuilt network is from the ONNX on ``photos`` (largest difference, absolute
+    and relative to the largest output), and the first batch norm's mean running variance."""
+    import onnxruntime as ort
+    import torch
+
+    model = torch.load(weights, weights_only=False)["model"].eval()
+    session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    name, side = session.get_inputs()[0].name, session.get_inputs()[0].shape[2]
+    batch = np.stack([letterboxed(p, side) for p in photos])
+    expected = np.concatenate([session.run(None, {name: x[None]})[0] for x in batch])
+    with torch.no_grad():
+        got = model(torch.tensor(batch))[0].numpy()
+    largest = float(np.abs(got - expected).max())
+    return {"max_abs_difference": largest,
+            "relative": largest / float(np.abs(expected).max()),
+            "first_bn_running_var": float(model.model[0].bn.running_var.mean())}
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m training.detector.from_onnx ONNX OUT.pt``: rebuild, then compare on 2 photos."""
+    import argparse
+    import json
+
+    from training.data import data_root
+    from training.data.street import load_street
+    from training.detector.train import offline_ultralytics
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("onnx", type=Path)
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--data", type=Path, default=data_root())
+    args = parser.parse_args(argv)
+    offline_ultralytics(args.out.parent)
+    photos = load_street(args.data / "street", "trainval")
+    weights = weights_from_onnx(args.onnx, photos, args.out)
+    print(json.dumps(compare(args.onnx, weights, photos[-2:])))
+
+
+if __name__ == "__main__":
+    main()
