@@ -189,13 +189,10 @@ def _finders(store: ModelStore) -> str:
     """Which models find a worn product's garment: the sha256 (first 12 digits) of each one's
     file, or of the file its optimised graph was made from (a bundle's)."""
     from companion.catalog.views import FINDER_MODELS
+    from companion.inference.optimized import origin
 
-    shas = []
-    for name in FINDER_MODELS:
-        manifest = store.manifest(name)
-        origin = manifest.provenance.get("optimized_from") or {}
-        shas.append(str(origin.get("sha256", manifest.sha256))[:12])
-    return ",".join(shas)
+    manifests = [store.manifest(name) for name in FINDER_MODELS]
+    return ",".join((made.sha256 if (made := origin(m)) else m.sha256)[:12] for m in manifests)
 
 
 def _split_filter(split: Path | None):

@@ -98,7 +98,7 @@ class GenderRule:
                                                           face.min_confidence))),
             body_unit=float(log_odds(body.settings.number("look_min_confidence",
                                                           body.min_confidence))),
-            face_bias=models.faceres.settings.number("log_odds_bias", 0.0),
+            face_bias=face.settings.number("log_odds_bias", 0.0),
             body_bias=body.settings.number("log_odds_bias", 0.0),
             small_face_width=face.settings.number("small_face_width", 0.0),
             small_face_bias=face.settings.number("small_face_bias", 0.0),

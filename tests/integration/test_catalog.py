@@ -253,6 +253,8 @@ def test_an_index_by_garment_is_stale_when_a_model_that_finds_the_garments_chang
     data["sha256"] = "f" * 64  # another detector
     manifest.write_text(json.dumps(data))
     assert _finders(ModelStore(tmp_path)) != shipped
-    data["provenance"]["optimized_from"] = {"sha256": original}  # its graph, optimised offline
+    data["provenance"]["optimized_from"] = {  # its graph, optimised offline
+        "file": "garment-detector.onnx", "sha256": original, "bytes": 1,
+        "onnxruntime": "1", "provider": "CPUExecutionProvider", "level": "extended"}
     manifest.write_text(json.dumps(data))
     assert _finders(ModelStore(tmp_path)) == shipped

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from companion.inference.garment_detector import PAD_VALUE
+from companion.inference.preprocess import letterbox
 from training.data.street import CATEGORIES, StreetImage
 
 ARCHITECTURE = "yolov8n.yaml"
@@ -22,15 +24,14 @@ CALIBRATION_PHOTOS = 96  # street trainval photos whose activations set the batc
 
 
 def letterboxed(image: StreetImage, side: int) -> np.ndarray:
-    """The photo scaled to fit ``side``, centred on grey 114, CHW in [0, 1] (the export's input)."""
+    """The photo as the detector is fed it (the companion's letterbox: centred on grey
+    PAD_VALUE), CHW in [0, 1]."""
     from PIL import Image
 
     with Image.open(image.path) as opened:
-        photo = opened.convert("RGB")
-    photo.thumbnail((side, side))
-    canvas = Image.new("RGB", (side, side), (114, 114, 114))
-    canvas.paste(photo, ((side - photo.width) // 2, (side - photo.height) // 2))
-    return np.asarray(canvas, dtype=np.float32).transpose(2, 0, 1) / 255
+        pixels = np.asarray(opened.convert("RGB"))
+    square, _ = letterbox(pixels, side, PAD_VALUE, centre=True)
+    return square.transpose(2, 0, 1).astype(np.float32) / 255
 
 
 def weights_from_onnx(onnx_path: Path, photos: list[StreetImage], out: Path) -> Path:
