@@ -86,6 +86,7 @@ class CatalogIndex:
         self._db.row_factory = sqlite3.Row
         columns = {row["name"] for row in self._db.execute("PRAGMA table_info(products)")}
         self._has_age_group = "age_group" in columns  # indexes from before kids' products lack it
+        self._has_crop = "crop" in columns  # indexes built by photo, or before crops, lack it
         self._audience = Audience.read(self._db, self._has_age_group)
         # Which article types are which street class: from the catalog's own labels and photos.
         self.class_types = class_types(self._db) if "street_class" in columns else {}
@@ -152,7 +153,8 @@ class CatalogIndex:
                 image_link=row["image_link"], link=row["link"], category=row["category"],
                 gender=row["gender"], price=row["price"], availability=row["availability"],
                 image_path=row["image_path"], article_type=row["article_type"] or "",
-                colour=row["color"] or "", crop=_crop(row), shop=self.shop, age_group=age,
+                colour=row["color"] or "", crop=_crop(row) if self._has_crop else None,
+                shop=self.shop, age_group=age,
             ))
         return matches
 
@@ -168,8 +170,9 @@ class CatalogIndex:
 
 
 def _crop(row: sqlite3.Row) -> Box | None:
-    """The indexed garment's box in the product photo (indexes built by garment; else None)."""
-    if "crop" not in row.keys() or not row["crop"]:  # noqa: SIM118 (a Row iterates values)
+    """The indexed garment's box in the product photo (a row of an index with crops; None for
+    a product indexed by its whole photo)."""
+    if not row["crop"]:
         return None
     return tuple(json.loads(row["crop"]))
 
