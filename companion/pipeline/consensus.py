@@ -5,10 +5,8 @@ differ by about 0.03 in cosine). The retailer's feed says what each product is: 
 the truth for its own catalog, whatever words it uses. Two uses of them:
 
 - agreement: the nearest products vote with their labels; a product gains a bonus for the share
-  of the voters that share its article type, and its article type and colour, and for the share
-  whose gender fits its own (the same, or either unisex), so a near tie goes to the product the
-  neighbourhood agrees with (a packshot's look has no wearer to filter by gender, so one men's
-  shoe among women's does not come first);
+  of the voters that share its article type, and its article type and colour, so a near tie goes
+  to the product the neighbourhood agrees with;
 - variety: each product already shown with the same article type and colour costs the next one
   a penalty, so ten near-identical answers (ten black t-shirts) make room for the nearest
   alternatives (a navy one, a black top) when the garment's colour or type is in doubt.
@@ -35,7 +33,6 @@ class ConsensusWeights:
     variety: float = 0.0  # penalty per product shown before with the same type and colour
     voters: int = 10  # nearest products whose labels vote
     pool: int = 10  # nearest products the shown ones are picked from
-    gender: float = 0.0  # bonus per unit share of voters whose gender fits the product's
 
     @classmethod
     def of(cls, extra: dict) -> ConsensusWeights:
@@ -43,22 +40,21 @@ class ConsensusWeights:
         settings = extra.get("consensus") or {}
         return cls(float(settings.get("type", 0.0)), float(settings.get("type_colour", 0.0)),
                    float(settings.get("variety", 0.0)), int(settings.get("voters", cls.voters)),
-                   int(settings.get("pool", cls.pool)), float(settings.get("gender", 0.0)))
+                   int(settings.get("pool", cls.pool)))
 
     @property
     def active(self) -> bool:
-        return self.type > 0 or self.type_colour > 0 or self.variety > 0 or self.gender > 0
+        return self.type > 0 or self.type_colour > 0 or self.variety > 0
 
 
 def consensus_order(scores: np.ndarray, types: Sequence[str], colours: Sequence[str],
-                    weights: ConsensusWeights, count: int,
-                    genders: Sequence[str] | None = None) -> np.ndarray:
+                    weights: ConsensusWeights, count: int) -> np.ndarray:
     """Positions of the ``count`` products to show, best first, out of a pool sorted by
     similarity (``scores``, most similar first) with the products' feed labels.
 
     Greedy: each step shows the product with the highest similarity + agreement - variety
     penalty; ties keep the similarity order. An empty label agrees with nothing and repeats
-    nothing; without ``genders`` (or with an empty one) gender agrees with nothing.
+    nothing.
     """
     scores = np.asarray(scores, dtype=np.float64)
     types, colours = np.asarray(types, dtype=str), np.asarray(colours, dtype=str)
@@ -67,8 +63,6 @@ def consensus_order(scores: np.ndarray, types: Sequence[str], colours: Sequence[
     same_both = same_type & (colours[:, None] == colours[None]) & (colours != "")[:, None]
     value = (scores + weights.type * same_type[:, voters].mean(axis=1)
              + weights.type_colour * same_both[:, voters].mean(axis=1))
-    if weights.gender and genders is not None:
-        value = value + weights.gender * gender_fits(genders)[:, voters].mean(axis=1)
     if weights.variety == 0:
         return np.argsort(-value, kind="stable")[:count]
     shown: list[int] = []
@@ -82,20 +76,11 @@ def consensus_order(scores: np.ndarray, types: Sequence[str], colours: Sequence[
     return np.array(shown, dtype=np.int64)
 
 
-def gender_fits(genders: Sequence[str]) -> np.ndarray:
-    """[N,N] bool: product i's gender fits product j's (the same, or either unisex); an empty
-    gender fits nothing."""
-    g = np.asarray(genders, dtype=str)
-    known = g != ""
-    fits = (g[:, None] == g[None]) | (g == "unisex")[:, None] | (g == "unisex")[None]
-    return fits & known[:, None] & known[None]
-
-
 def rerank(pool: list[Match], weights: ConsensusWeights, count: int) -> list[Match]:
     """The ``count`` matches to show out of ``pool`` (a search's nearest, most similar first)."""
     if not weights.active or len(pool) < 2:
         return pool[:count]
     order = consensus_order(np.array([m.score for m in pool]),
                             [m.article_type for m in pool], [m.colour for m in pool],
-                            weights, count, [m.gender for m in pool])
+                            weights, count)
     return [pool[i] for i in order]

@@ -83,30 +83,3 @@ def test_weights_are_read_from_the_manifest_and_absent_means_similarity_order():
                                                  "variety": 0.03, "voters": 10, "pool": 20,
                                                  "tuned_by": "x"}})
     assert weights == ConsensusWeights(0.01, 0.02, 0.03, 10, 20)
-    assert ConsensusWeights.of({"consensus": {"gender": 0.03}}).gender == 0.03
-
-
-def gendered(*rows: tuple[float, str]) -> list[Match]:
-    return [Match(id=str(i), score=score, title="", image_link="", link="", article_type="Heels",
-                  colour="black", gender=gender) for i, (score, gender) in enumerate(rows)]
-
-
-def test_a_near_tie_goes_to_the_gender_the_neighbours_share():
-    """A packshot's look has nobody to filter by: one men's shoe among women's is not first."""
-    matches = gendered((0.900, "male"), (0.897, "female"), (0.895, "female"), (0.890, "female"))
-    assert ids(rerank(matches, ConsensusWeights(gender=0.02), 4)) == ["1", "2", "0", "3"]
-    assert ids(rerank(matches, ConsensusWeights(gender=0.02), 4)[:1]) != ["0"]
-    assert ids(rerank(matches, ConsensusWeights(), 4)) == ["0", "1", "2", "3"]
-
-
-def test_unisex_products_fit_every_gender_and_an_unknown_gender_fits_none():
-    matches = gendered((0.900, ""), (0.897, "unisex"), (0.895, "female"), (0.890, "male"))
-    shown = ids(rerank(matches, ConsensusWeights(gender=0.02), 4))
-    assert shown[0] == "1"  # unisex fits all three voters with a gender
-    assert shown.index("0") > shown.index("2")  # no gender: no agreement
-
-
-def test_a_gender_filtered_search_is_not_reordered_by_gender():
-    """With the wearer's gender known, every product fits it (or is unisex): no change."""
-    matches = gendered((0.900, "female"), (0.899, "female"), (0.898, "unisex"))
-    assert ids(rerank(matches, ConsensusWeights(gender=0.05), 3)) == ["0", "1", "2"]

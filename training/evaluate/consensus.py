@@ -106,11 +106,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     folder = params.models / params.embedder
     manifest = read_manifest(folder)
-    # The gender weight is chosen through whole looks (look_retrieval --tuning), not here: kept.
-    kept = {k: v for k, v in manifest.get("extra", {}).get("consensus", {}).items()
-            if k.startswith("gender")}
     manifest.setdefault("extra", {})["consensus"] = {
-        **asdict(best), **kept, "tuned_by": "training.evaluate.consensus",
+        **asdict(best), "tuned_by": "training.evaluate.consensus",
         "tuning_scores": {"names": ["type R@1", "type+colour R@1", "type+colour R@10",
                                     "street top-10 share"],
                           "similarity_alone": [round(s, 4) for s in alone],

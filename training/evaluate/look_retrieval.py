@@ -204,10 +204,9 @@ def embedder_hits(qs: list[Query], feed: Feed, store: ModelStore) -> Hits:
     sim = q_emb @ g_emb.T
     articles = np.array([r["article_type"] for r in gallery])
     colours = np.array([r["base_colour"] for r in gallery])
-    products_gender = np.array([r["gender"] for r in gallery])
-    top = look_order(sim, nearest(sim, max(TOP_K, weights.pool)), articles, colours, weights,
-                     products_gender)
-    genders = gender_match(np.array([q.gender for q in qs]), products_gender)
+    top = look_order(sim, nearest(sim, max(TOP_K, weights.pool)), articles, colours, weights)
+    genders = gender_match(np.array([q.gender for q in qs]),
+                           np.array([r["gender"] for r in gallery]))
     same_type = (np.take_along_axis(genders, top, axis=1)
                  & (articles[top] == np.array([q.article for q in qs])[:, None]))
     same_colour = colours[top] == np.array([q.colour for q in qs])[:, None]

@@ -171,16 +171,15 @@ def nearest(sim: np.ndarray, count: int) -> np.ndarray:
 
 
 def look_order(sim: np.ndarray, pool: np.ndarray, types: np.ndarray, colours: np.ndarray,
-               weights: ConsensusWeights, genders: np.ndarray | None = None) -> np.ndarray:
+               weights: ConsensusWeights) -> np.ndarray:
     """[Q,10] gallery positions as a look shows them: picked from ``pool`` (`nearest`, at least
-    ``weights.pool`` wide) by the consensus of the gallery's feed labels ``types``, ``colours``
-    and ``genders`` (companion.pipeline.consensus)."""
+    ``weights.pool`` wide) by the consensus of the gallery's feed labels ``types`` and
+    ``colours`` (companion.pipeline.consensus)."""
     pool = pool[:, : max(10, weights.pool)]
     if not weights.active:
         return pool[:, :10]
     scores = np.take_along_axis(sim, pool, axis=1)
-    return np.stack([row[consensus_order(s, types[row], colours[row], weights, 10,
-                                         None if genders is None else genders[row])]
+    return np.stack([row[consensus_order(s, types[row], colours[row], weights, 10)]
                      for row, s in zip(pool, scores, strict=True)])
 
 
@@ -194,7 +193,7 @@ def product_to_product(p: Products, emb: np.ndarray, weights: ConsensusWeights) 
     genders_fit = gender_match(p.gender[q], p.gender[g])  # [Q,G], the same for both orders
     result: dict = {"queries": len(q), "gallery": len(g), "type": {}, "type+colour": {}}
     for suffix, order in (("", weights), (" similarity alone", ConsensusWeights())):
-        top = look_order(sim, pool, p.article[g], p.colour[g], order, p.gender[g])
+        top = look_order(sim, pool, p.article[g], p.colour[g], order)
         same_gender = np.take_along_axis(genders_fit, top, axis=1)
         same_type = p.article[g][top] == p.article[q][:, None]
         same_colour = p.colour[g][top] == p.colour[q][:, None]
@@ -297,8 +296,7 @@ def street_to_product(p: Products, boxes: list, emb_boxes: np.ndarray, emb: np.n
             scores = sim[None, gallery]
             pool = nearest(scores, max(10, weights.pool))  # sorted once for both orders
             for suffix, order in (("", weights), (", similarity alone", ConsensusWeights())):
-                top = look_order(scores, pool, p.article[gallery], p.colour[gallery], order,
-                                 p.gender[gallery])[0]
+                top = look_order(scores, pool, p.article[gallery], p.colour[gallery], order)[0]
                 shares[cls][mode + suffix].append(fits[gallery[top]].mean())
     return {cls: {"boxes": len(v["open"]), **{m: float(np.mean(s)) for m, s in v.items()}}
             for cls, v in shares.items()}
