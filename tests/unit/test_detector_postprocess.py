@@ -44,11 +44,22 @@ def test_garments_go_to_the_person_who_holds_most_of_them():
     people = [(0.0, 0.0, 100.0, 300.0), (120.0, 0.0, 220.0, 300.0)]
     garments = [
         Garment("topwear", (10.0, 50.0, 90.0, 150.0), None, 0.9),
-        Garment("bag", (90.0, 100.0, 150.0, 160.0), None, 0.8),  # half on each: 1/6 vs 1/2
+        Garment("bag", (90.0, 100.0, 150.0, 160.0), None, 0.8),  # a sixth in 0, half in 1
         Garment("footwear", (300.0, 250.0, 340.0, 290.0), None, 0.7),  # outside everyone
     ]
-    persons = [g.person for g in assign_to_people(garments, people)]
-    assert persons == [0, None, None]
+    persons = [g.person for g in assign_to_people(garments, people, (400, 400))]
+    assert persons == [0, 1, None]  # the bag: mostly in 1's margin, none holds more than half
+
+
+def test_shoes_below_the_ankles_and_a_bag_held_out_still_belong_to_the_person():
+    """A person's box ends at their keypoints: what lies mostly in the margin the per-person
+    pass looks in (PERSON_MARGIN) is theirs too, not nobody's."""
+    person = (100.0, 20.0, 280.0, 600.0)  # ankles at y = 600
+    shoes = Garment("footwear", (150.0, 585.0, 200.0, 640.0), None, 0.6)  # 27 % inside the box
+    bag = Garment("bag", (240.0, 300.0, 320.0, 420.0), None, 0.5)  # half inside, at the side
+    far = Garment("bag", (330.0, 300.0, 400.0, 420.0), None, 0.5)  # beyond the margin
+    owners = [g.person for g in assign_to_people([shoes, bag, far], [person], (424, 640))]
+    assert owners == [0, 0, None]
 
 
 class _CropEcho:
