@@ -98,11 +98,17 @@ def test_a_jacket_over_a_dress_stays_beside_the_dress():
     assert len(tidy_outfit([dress, jacket], [_person()], RULES)) == 2
 
 
-def test_bags_and_nobodys_garments_are_left_as_they_are():
-    bags = [Garment("bag", (0.0, 300.0, 60.0, 380.0), 0, 0.6),
-            Garment("bag", (10.0, 310.0, 58.0, 370.0), 0, 0.3)]
-    loose = Garment("footwear", (500.0, 550.0, 560.0, 598.0), None, 0.5)
-    assert len(tidy_outfit([*bags, loose], [_person()], RULES)) == 3
+def test_two_bags_are_two_products_but_a_bag_inside_a_better_one_is_that_bag_again():
+    tote = Garment("bag", (0.0, 300.0, 60.0, 380.0), 0, 0.6)
+    clutch = Garment("bag", (140.0, 300.0, 190.0, 340.0), 0, 0.4)
+    again = Garment("bag", (10.0, 310.0, 58.0, 370.0), 0, 0.3)
+    assert tidy_outfit([tote, clutch, again], [_person()], RULES) == [tote, clutch]
+
+
+def test_nobodys_garments_are_left_as_they_are():
+    loose = [Garment("footwear", (500.0, 550.0, 560.0, 598.0), None, 0.5),
+             Garment("footwear", (505.0, 555.0, 550.0, 590.0), None, 0.4)]
+    assert tidy_outfit(loose, [_person()], RULES) == loose
 
 
 def test_without_visible_ankles_a_shoe_close_beside_the_other_still_pairs():
