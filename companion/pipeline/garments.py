@@ -20,7 +20,7 @@ from companion.inference.centernet import BAG_CLASSES
 from companion.inference.garment_detector import GarmentDetector
 from companion.pipeline.crops import expand_box
 from companion.pipeline.imaging import box_area, intersection, iou
-from companion.pipeline.outfit import OutfitRules, tidy_outfit
+from companion.pipeline.outfit import OutfitRules, inside_share, tidy_outfit
 from companion.types import Box, DetectedObject, Garment, Person
 
 PERSON_MARGIN = 0.15  # of a person box's width/height on every side, for the per-person pass
@@ -54,12 +54,9 @@ def assign_to_people(garments: list[Garment], people_boxes: list[Box], size: tup
 
 def _holder(box: Box, people_boxes: list[Box]) -> int | None:
     """The person whose box holds most of ``box``, when it holds more than half."""
-    area = box_area(box)
-    if area <= 0:
-        return None
     best, best_share = None, 0.5
     for index, person in enumerate(people_boxes):
-        share = box_area(intersection(box, person)) / area
+        share = inside_share(box, person)
         if share > best_share:
             best, best_share = index, share
     return best

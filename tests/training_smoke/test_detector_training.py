@@ -69,7 +69,6 @@ def test_the_smoke_model_runs_through_our_numpy_postprocessing(smoke_run):
         assert garment.category in detector.labels
 
 
-
 def test_the_shipped_detector_rebuilt_as_weights_computes_what_its_onnx_computes(tmp_path):
     """Training can continue from what ships (``--model models/garment-detector/*.onnx``). In a
     subprocess: importing ultralytics patches PIL.Image.open for the whole process."""

@@ -11,13 +11,16 @@ training its batch statistics start near those running ones instead of rescaling
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from companion.inference.garment_detector import PAD_VALUE
 from companion.inference.preprocess import letterbox
+from training.data import data_root
 from training.data.street import CATEGORIES, StreetImage
+from training.params import cli, parse
 
 ARCHITECTURE = "yolov8n.yaml"
 CALIBRATION_PHOTOS = 96  # street trainval photos whose activations set the batch norms
@@ -103,24 +106,26 @@ def compare(onnx_path: Path, weights: Path, photos: list[StreetImage]) -> dict[s
             "first_bn_running_var": float(model.model[0].bn.running_var.mean())}
 
 
+@dataclass
+class FromOnnxParams:
+    onnx: Path = field(metadata=cli("the detector's ONNX (e.g. the shipped one)", positional=True))
+    out: Path = field(metadata=cli("where to write the ultralytics weights (.pt)",
+                                   positional=True))
+    data: Path = field(default=data_root(), metadata=cli("folder holding street/"))
+
+
 def main(argv: list[str] | None = None) -> None:
     """``python -m training.detector.from_onnx ONNX OUT.pt``: rebuild, then compare on 2 photos."""
-    import argparse
     import json
 
-    from training.data import data_root
     from training.data.street import load_street
     from training.detector.train import offline_ultralytics
 
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("onnx", type=Path)
-    parser.add_argument("out", type=Path)
-    parser.add_argument("--data", type=Path, default=data_root())
-    args = parser.parse_args(argv)
-    offline_ultralytics(args.out.parent)
-    photos = load_street(args.data / "street", "trainval")
-    weights = weights_from_onnx(args.onnx, photos, args.out)
-    print(json.dumps(compare(args.onnx, weights, photos[-2:])))
+    params = parse(FromOnnxParams, argv, description=__doc__.split("\n\n")[0])
+    offline_ultralytics(params.out.parent)
+    photos = load_street(params.data / "street", "trainval")
+    weights = weights_from_onnx(params.onnx, photos, params.out)
+    print(json.dumps(compare(params.onnx, weights, photos[-2:])))
 
 
 if __name__ == "__main__":
