@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from tests.support.data import STREET, requires_data
+from training.data.catalog import read_feed
 from training.data.street import CATEGORIES, load_street, read_split
 from training.detector.dataset import build_dataset, yolo_lines
+from training.detector.paste import bag_cutouts
 
 pytestmark = requires_data
 
@@ -80,3 +84,40 @@ def test_the_training_copy_holds_trainval_photos_only_with_generated_labels(tmp_
     assert {int(line.split()[0]) for line in labels if line} <= set(range(len(CATEGORIES)))
     assert "names:\n  0: topwear\n  1: bottomwear\n  2: footwear\n  3: dress\n  4: bag" in (
         data_yaml.read_text())
+
+
+def test_pasted_bags_come_from_catalog_bags_never_held_out():
+    feed = read_feed(STREET.parent / "catalog")
+    allowed = feed.ids_of("index") - {r["id"] for r in feed.monitoring_rows()}
+    cutouts = bag_cutouts(STREET.parent / "catalog")
+    assert len(cutouts) > 300
+    assert {c.product_id for c in cutouts} <= allowed
+    for cutout in cutouts:
+        assert cutout.alpha.shape == cutout.pixels.shape[:2]
+        # cropped to the bag: its outline touches every side of the cut-out
+        bag = cutout.alpha > 0
+        assert bag[0].any() and bag[-1].any() and bag[:, 0].any() and bag[:, -1].any()
+
+
+def test_a_pasted_copy_adds_one_bag_label_and_changes_only_pixels_inside_it(tmp_path):
+    data_yaml = build_dataset(STREET.parent, tmp_path, 40, 0.1, seed=0, paste_bags=1.0)
+    root = data_yaml.parent
+    pasted = sorted((root / "images" / "train").glob("pasted-*.jpg"))
+    assert pasted and not list((root / "images" / "val").glob("pasted-*"))
+    for copy in pasted[:5]:
+        original = root / "images" / "train" / copy.name.removeprefix("pasted-")
+        labels = (root / "labels" / "train" / f"{copy.stem}.txt").read_text().split()
+        before = (root / "labels" / "train" / f"{original.stem}.txt").read_text().split()
+        assert labels[: len(before)] == before and len(labels) == len(before) + 5
+        label, cx, cy, w, h = labels[len(before):]
+        assert int(label) == CATEGORIES.index("bag")
+        old = np.asarray(Image.open(original).convert("RGB"), dtype=np.int16)
+        new = np.asarray(Image.open(copy).convert("RGB"), dtype=np.int16)
+        height, width = old.shape[:2]
+        x1, x2 = (float(cx) - float(w) / 2) * width, (float(cx) + float(w) / 2) * width
+        y1, y2 = (float(cy) - float(h) / 2) * height, (float(cy) + float(h) / 2) * height
+        changed = np.abs(new - old).max(axis=2) > 40  # JPEG re-encoding moves the rest a little
+        inside, near = np.zeros_like(changed), np.zeros_like(changed)
+        inside[round(y1): round(y2), round(x1): round(x2)] = True
+        near[max(round(y1) - 8, 0): round(y2) + 8, max(round(x1) - 8, 0): round(x2) + 8] = True
+        assert changed[inside].mean() > 0.1 and changed[~near].mean() < 0.001

@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> None:
         weights = params.export_only
     else:
         data_yaml = build_dataset(params.data, work, params.limit, params.val_fraction,
-                                  params.seed)
+                                  params.seed, params.paste_bags)
         weights = train(params, data_yaml, work)
     out = params.out
     threshold = params.score_threshold

@@ -39,6 +39,9 @@ class DetectorParams:
     limit: int | None = field(default=None, metadata=cli(
         "use only this many trainval photos (smoke runs)"))
     val_fraction: float = field(default=0.1, metadata=cli())
+    paste_bags: float = field(default=0.0, metadata=cli(
+        "share of training photos that also get a copy with a catalog bag pasted beside the "
+        "person (training/detector/paste.py); 0: none"))
     seed: int = field(default=0, metadata=cli())
     score_threshold: float | None = field(default=None, metadata=cli(
         "the companion's default minimum score, written to the manifest; default: the one with "
