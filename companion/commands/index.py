@@ -170,9 +170,11 @@ def _fingerprint(args, index_by: str, options, store: ModelStore) -> str:
     ``--if-stale`` rebuilds when any of them changes)."""
     from companion.catalog.build import source_fingerprint
     from companion.catalog.feed import FeedOptions
+    from companion.catalog.feeds.product import READING_RULES
     from companion.inference.embedder import PHOTO_WEIGHT
 
     fingerprint = source_fingerprint(args.feed, *([args.split] if args.split else []))
+    fingerprint += f":rules={READING_RULES}"
     if getattr(args, "limit", None):
         fingerprint = f"{fingerprint}:limit={args.limit}"
     fingerprint = f"{fingerprint}:index-by={index_by}"

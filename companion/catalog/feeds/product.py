@@ -29,6 +29,15 @@ GENDERS = {
 # GMC's age_group values, folded to the two the catalog filters on.
 AGE_GROUPS = {"newborn": "kids", "infant": "kids", "toddler": "kids", "kids": "kids",
               "adult": "adult", "": "adult"}
+# A title that names a child's product makes it a kids' product whatever its age_group says:
+# feeds often give every row one age group (the demo feed labels 287 "Kidswear", "Infant" and
+# "Girl's" products adult), and a shopper looking at an adult is not shown infants' dungarees.
+_KIDS_TITLE = re.compile(
+    r"\b(kids?|kid['’]s|kidswear|infants?|toddlers?|newborns?|boys|boy['’]s|girls|girl['’]s)\b",
+    re.IGNORECASE)
+# How rows are read: bumped when a rule changes what a row means (2: a child's product by its
+# title), so that `index build --if-stale` rebuilds an index read under the earlier rules.
+READING_RULES = 2
 MAX_FIELD_CHARS = 64 * 1024  # a longer value is a hostile or broken row, not a product
 _BARE_AMOUNT = re.compile(r"\d+(?:[.,]\d+)?")
 _CURRENCY_FIRST = re.compile(r"([A-Za-z]{3})\s*(\d+(?:[.,]\d+)?)")
@@ -135,7 +144,7 @@ class ProductRows:
             color=values["color"],
             product_type=values["product_type"],
             article_type=values["article_type"],
-            age_group=age_group_of(values["age_group"]),
+            age_group=age_group_of(values["age_group"], values["title"]),
             gtin=values["gtin"],
             mpn=values["mpn"],
         )
@@ -146,8 +155,11 @@ def gender_of(value: str) -> str:
     return GENDERS.get(value.strip().lower(), "")
 
 
-def age_group_of(value: str) -> str:
-    """adult | kids from a GMC age_group value; an unknown value counts as adult."""
+def age_group_of(value: str, title: str = "") -> str:
+    """adult | kids from a GMC age_group value; an unknown value counts as adult, unless the
+    product's ``title`` names a child's product ("Kids", "Kidswear", "Infant", "Girl's", …)."""
+    if _KIDS_TITLE.search(title):
+        return "kids"
     return AGE_GROUPS.get(value.strip().lower(), "adult")
 
 
