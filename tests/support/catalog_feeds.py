@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from companion.catalog.feed import age_group_of
 from tests.support.data import CATALOG
 from training.data.catalog import read_feed
 
@@ -18,12 +19,13 @@ def index_rows() -> list[dict[str, str]]:
 
 def pick(article_types: Iterable[str], per_group: int, skip: int = 0,
          ages: Iterable[str] = ("adult", "kids")) -> list[dict[str, str]]:
-    """``per_group`` rows of each (article type, age group), after the first ``skip`` of each."""
+    """``per_group`` rows of each (article type, age group), after the first ``skip`` of each;
+    the age group as the companion reads it (a "Kids Match Jersey" is a kids' product)."""
     wanted = {(a, age) for a in article_types for age in ages}
     seen: dict[tuple[str, str], int] = {}
     chosen = []
     for row in index_rows():
-        group = (row["article_type"], row["age_group"])
+        group = (row["article_type"], age_group_of(row["age_group"], row["title"]))
         if group not in wanted:
             continue
         seen[group] = seen.get(group, 0) + 1
