@@ -39,6 +39,14 @@ def studio_backdrop(image: np.ndarray, threshold: int = STUDIO_WHITE) -> np.ndar
         reached = grown
 
 
+def studio_garment(image: np.ndarray, closing: int = 1) -> np.ndarray:
+    """[H,W] bool: everything but the backdrop, gaps in its outline up to ``closing`` pixels
+    closed (scipy, imported here: training code only)."""
+    from scipy import ndimage
+
+    return ndimage.binary_closing(~studio_backdrop(image), iterations=closing)
+
+
 def letterbox(img: Image.Image, size: int, fill: int = FILL) -> np.ndarray:
     """The image fitted into a size x size square, centred on `fill`: the runtime's letterbox."""
     return preprocess.letterbox(np.asarray(img.convert("RGB")), size, fill, centre=True)[0]

@@ -20,8 +20,9 @@ from PIL import Image
 
 from companion.catalog.categories import category_of
 from companion.pipeline.outfit import inside_share
+from companion.types import Box
 from training.data.catalog import read_feed
-from training.pixels import studio_backdrop
+from training.pixels import studio_garment
 
 # Street trainval bags against their wearer's box (5th-95th percentiles of 539 labelled bags):
 # height 0.09-0.42 of the person's height (median 0.22), centre 0.29-0.73 of the way down.
@@ -59,7 +60,7 @@ def bag_cutouts(catalog: Path) -> list[BagCutout]:
             pixels = np.asarray(img.convert("RGB"))
         if pixels.shape[0] < MIN_SOURCE_HEIGHT:
             continue
-        bag = ndimage.binary_closing(~studio_backdrop(pixels), iterations=2)
+        bag = studio_garment(pixels, closing=2)
         # the backdrop seen through a handle's loop is white too, but not joined to the border
         holes, count = ndimage.label(bag & (pixels.min(axis=2) >= HOLE_WHITE))
         sizes = ndimage.sum(np.ones_like(holes), holes, index=np.arange(1, count + 1))
@@ -73,9 +74,8 @@ def bag_cutouts(catalog: Path) -> list[BagCutout]:
     return cutouts
 
 
-def paste_bag(photo: np.ndarray, person: tuple[float, float, float, float],
-              bags: list[tuple[float, float, float, float]], cutout: BagCutout,
-              rng: random.Random) -> tuple[np.ndarray, tuple[int, int, int, int]] | None:
+def paste_bag(photo: np.ndarray, person: Box, bags: list[Box], cutout: BagCutout,
+              rng: random.Random) -> tuple[np.ndarray, Box] | None:
     """``photo`` with ``cutout`` pasted beside ``person`` and its box (x1, y1, x2, y2), or None
     when no place inside the photo leaves the labelled ``bags`` visible (ten tries)."""
     px1, py1, px2, py2 = person

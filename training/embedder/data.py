@@ -28,7 +28,7 @@ from companion.progress import Progress
 from training.data.catalog import MONITORING_SALT, MONITORING_SHARE, held_out, read_feed
 from training.data.street import read_annotations, read_split
 from training.log import log
-from training.pixels import letterbox, studio_backdrop
+from training.pixels import letterbox, studio_garment
 
 # Coarse street classes (the class names of ../shared/data/street/classes.txt) for each catalog
 # articleType. Follows the street data's own convention: sweaters and sweatshirts are "shirt",
@@ -109,12 +109,12 @@ def class_index(values: list[str], skip: set[str] = frozenset()) -> tuple[torch.
 
 def garment_masks(images: torch.Tensor) -> torch.Tensor:
     """Soft garment masks of studio photos: everything but the backdrop (near-white regions
-    touching the border, `training.pixels.studio_backdrop`), closed and smoothed by a pixel."""
+    touching the border, `training.pixels.studio_garment`), closed and smoothed by a pixel."""
     from scipy import ndimage
 
     out = np.empty((len(images), 1, *images.shape[1:3]), np.float32)
     for i, img in enumerate(images.numpy()):
-        fg = ndimage.binary_closing(~studio_backdrop(img), iterations=1)
+        fg = studio_garment(img)
         out[i, 0] = ndimage.uniform_filter(fg.astype(np.float32), 3)
     return torch.from_numpy(out)
 
