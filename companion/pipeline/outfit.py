@@ -10,6 +10,8 @@ pixels. Each of those became a row of its own in the look. Here, per person:
 - **the same garment twice**: a box that mostly lies inside a better box of its category, or that
   nearly coincides with a better box of a rival category (a dress against a top or a bottom), is
   that garment again and is dropped; boxes that overlap less are distinct garments and stay;
+- **one dress**: a person wears one dress, so a dress box beside a better one (a long coat
+  scored as a dress, the lower half of the dress again) is dropped;
 - bags: two bags are two products, but a bag box that mostly lies inside a better bag box is
   that bag again (on street trainval 12 such rows, against 1 real bag lost), and is dropped.
 
@@ -50,6 +52,7 @@ class OutfitRules:
     ``rival_score``: a rival is dropped only when its score is below this share of the better's;
     ``dress_weight``: a dress's score counts this many times against a top or a bottom over the
     same pixels (the detector scores a dress lower than the top its bodice looks like);
+    ``dress_limit``: the most dress rows a person gets (0: no limit);
     ``second_look_height``: a person the whole-photo pass left bare gets a pass of their own only
     when at least this share of the tallest dressed person's height (companion.pipeline.garments).
     """
@@ -61,6 +64,7 @@ class OutfitRules:
     top_dress_iou: float = 0.6
     rival_score: float = 0.0  # by default a rival category is never dropped (the manifest tunes it)
     dress_weight: float = 1.0
+    dress_limit: float = 0.0  # by default as many dresses as the detector finds
     second_look_height: float = 0.0
 
     @classmethod
@@ -114,7 +118,7 @@ def tidy_person(garments: list[Garment], person: Person | None, rules: OutfitRul
                 if is_other_shoe(kept[pair].box, garment.box, rules, ankles):
                     kept[pair] = replace(kept[pair], box=union(kept[pair].box, garment.box))
                 continue  # a pair per person: any other footwear is the same shoes again
-        if _duplicates(garment, kept, rules):
+        if _duplicates(garment, kept, rules) or _dresses_full(garment, kept, rules):
             continue
         kept.append(garment)
     return kept
@@ -143,6 +147,13 @@ def _duplicates(garment: Garment, kept: list[Garment], rules: OutfitRules) -> bo
         if overlap >= getattr(rules, rule):
             return True
     return False
+
+
+def _dresses_full(garment: Garment, kept: list[Garment], rules: OutfitRules) -> bool:
+    """Whether ``garment`` is a dress beyond the person's ``rules.dress_limit`` better ones."""
+    if garment.category != "dress" or rules.dress_limit <= 0:
+        return False
+    return sum(1 for k in kept if k.category == "dress") >= rules.dress_limit
 
 
 def tidy_outfit(garments: list[Garment], people: list[Person], rules: OutfitRules

@@ -98,6 +98,15 @@ def test_a_jacket_over_a_dress_stays_beside_the_dress():
     assert len(tidy_outfit([dress, jacket], [_person()], RULES)) == 2
 
 
+def test_a_person_wears_one_dress_when_the_rules_say_so():
+    """A long coat over a dress is often scored as a second dress: one dress row, the better."""
+    dress = Garment("dress", (40.0, 120.0, 160.0, 420.0), 0, 0.7)
+    coat = Garment("dress", (20.0, 100.0, 180.0, 480.0), 0, 0.4)
+    assert len(tidy_outfit([dress, coat], [_person()], RULES)) == 2
+    one = OutfitRules(dress_limit=1.0)
+    assert tidy_outfit([coat, dress], [_person()], one) == [dress]
+
+
 def test_two_bags_are_two_products_but_a_bag_inside_a_better_one_is_that_bag_again():
     tote = Garment("bag", (0.0, 300.0, 60.0, 380.0), 0, 0.6)
     clutch = Garment("bag", (140.0, 300.0, 190.0, 340.0), 0, 0.4)

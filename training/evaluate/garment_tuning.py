@@ -43,6 +43,7 @@ RULE_VALUES: dict[str, tuple[float, ...]] = {
     "rival_score": (0.0, 0.5, 0.8, 1.0, 1.5, 10.0),
     "dress_weight": (0.5, 1.0, 1.5, 2.0, 3.0),
     "second_look_height": (0.0, 0.3, 0.5, 0.7),
+    "dress_limit": (0.0, 1.0),
 }
 GRID: dict[str, tuple[float, ...]] = {
     "second_look_height": (0.5,),
