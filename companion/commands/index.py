@@ -28,7 +28,7 @@ def register(commands) -> None:
     build.add_argument("--if-stale", action="store_true",
                        help="do nothing when DIR already holds an index of this feed made with "
                        "this embedder (and, indexed by garment, the same person and garment "
-                       "finders)")
+                       "finders with the same settings)")
     build.add_argument("--embedder", default=None,
                        help="embedding model (default: the shipped one)")
     build.add_argument("--index-by", choices=["garment", "photo"], default="garment",
@@ -188,13 +188,23 @@ def _fingerprint(args, index_by: str, options, store: ModelStore) -> str:
 
 
 def _finders(store: ModelStore) -> str:
-    """Which models find a worn product's garment: the sha256 (first 12 digits) of each one's
-    file, or of the file its optimised graph was made from (a bundle's)."""
+    """Which models find a worn product's garment, and how: the sha256 (first 12 digits) of
+    each one's file, or of the file its optimised graph was made from (a bundle's), and a digest
+    of its settings (``extra``: input size, score thresholds, outfit rules), which move the
+    crops as much as the weights do."""
+    import hashlib
+    import json
+
     from companion.catalog.views import FINDER_MODELS
     from companion.inference.optimized import origin
 
+    def settings(extra: dict) -> str:
+        text = json.dumps(extra, sort_keys=True, ensure_ascii=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:8]
+
     manifests = [store.manifest(name) for name in FINDER_MODELS]
-    return ",".join((made.sha256 if (made := origin(m)) else m.sha256)[:12] for m in manifests)
+    return ",".join(f"{(made.sha256 if (made := origin(m)) else m.sha256)[:12]}/"
+                    f"{settings(m.extra)}" for m in manifests)
 
 
 def _split_filter(split: Path | None):

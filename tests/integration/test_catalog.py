@@ -236,8 +236,9 @@ def test_http_image_links_are_downloaded_at_build_time_and_a_404_is_reported(
 
 
 def test_an_index_by_garment_is_stale_when_a_model_that_finds_the_garments_changes(tmp_path):
-    """A worn product's crop comes from MoveNet and the detector, so their files are part of
-    what ``--if-stale`` compares; a bundle's optimised graph counts as the file it came from."""
+    """A worn product's crop comes from MoveNet and the detector, so their files and settings
+    are part of what ``--if-stale`` compares; a bundle's optimised graph counts as the file it
+    came from."""
     from companion.commands.index import _finders
     from companion.inference.store import ModelStore
     from companion.paths import models_dir
@@ -258,3 +259,8 @@ def test_an_index_by_garment_is_stale_when_a_model_that_finds_the_garments_chang
         "onnxruntime": "1", "provider": "CPUExecutionProvider", "level": "extended"}
     manifest.write_text(json.dumps(data))
     assert _finders(ModelStore(tmp_path)) == shipped
+    movenet = tmp_path / "movenet-multipose" / "manifest.json"
+    pose = json.loads(movenet.read_text())
+    pose.setdefault("extra", {})["input_size"] = 224  # the same file, asked at another size
+    movenet.write_text(json.dumps(pose))
+    assert _finders(ModelStore(tmp_path)) != shipped
