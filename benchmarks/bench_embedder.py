@@ -20,7 +20,6 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from companion.inference.embedder import DEFAULT_EMBEDDER, Embedder
 from companion.inference.preprocess import to_model_input
@@ -29,14 +28,14 @@ from companion.inference.store import ModelStore
 from companion.pipeline.imaging import crop
 from training.data import data_root
 from training.data.street import load_street
+from training.pixels import read_rgb
 
 
 def garment_crops(street: Path, photos: int) -> list[np.ndarray]:
     """The garment regions of the first `photos` street test photos, as RGB arrays."""
     crops = []
     for image in load_street(street, "test")[:photos]:
-        with Image.open(image.path) as img:
-            pixels = np.asarray(img.convert("RGB"))
+        pixels = read_rgb(image.path)
         crops.extend(crop(pixels, garment.box) for garment in image.garments)
     return crops
 

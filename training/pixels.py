@@ -12,6 +12,8 @@ numpy, so the evaluation runs in the runtime's environment as well as the traini
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 from PIL import Image
 
@@ -19,6 +21,13 @@ from companion.inference import preprocess
 
 FILL = 255  # letterbox fill, white like the studio photos; the manifest tells the runtime
 STUDIO_WHITE = 238  # a pixel whose darkest channel is at least this is near-white
+
+
+def read_rgb(path: Path | str) -> np.ndarray:
+    """[H,W,3] uint8 RGB pixels of an image file (any mode: palette, greyscale, RGBA), the file
+    closed again."""
+    with Image.open(path) as opened:
+        return np.asarray(opened.convert("RGB"))
 
 
 def studio_backdrop(image: np.ndarray, threshold: int = STUDIO_WHITE) -> np.ndarray:

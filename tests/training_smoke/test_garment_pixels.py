@@ -41,3 +41,17 @@ def test_a_photo_without_studio_white_has_no_backdrop():
 def test_the_training_masks_keep_a_white_garment():
     mask = garment_masks(torch.from_numpy(white_shirt_photo()[None]))[0, 0]
     assert (mask[7:23, 6:14] == 1).all() and (mask[:3] == 0).all()
+
+
+def test_any_image_file_is_read_as_rgb_pixels(tmp_path):
+    """Palette, greyscale and transparent files all come back as H×W×3 uint8 RGB."""
+    from PIL import Image
+
+    from training.pixels import read_rgb
+
+    for mode, colour in (("P", 3), ("L", 128), ("RGBA", (10, 20, 30, 0))):
+        path = tmp_path / f"{mode}.png"
+        Image.new(mode, (5, 4), colour).save(path)
+        pixels = read_rgb(path)
+        assert (pixels.shape, pixels.dtype) == ((4, 5, 3), np.uint8), mode
+    assert read_rgb(tmp_path / "RGBA.png")[0, 0].tolist() == [10, 20, 30]

@@ -13,11 +13,11 @@ import shutil
 from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
 from PIL import Image
 
 from training.data.street import CATEGORIES, GarmentBox, StreetImage, load_street
 from training.detector.paste import bag_cutouts, paste_bag
+from training.pixels import read_rgb
 
 
 def yolo_lines(image: StreetImage) -> list[str]:
@@ -80,8 +80,7 @@ def write_pasted_bags(data: Path, root: Path, photos: list[StreetImage], share: 
     chosen = [p for p in photos if p.person is not None and rng.random() < share]
     written = 0
     for photo in chosen:
-        with Image.open(photo.path) as img:
-            pixels = np.asarray(img.convert("RGB"))
+        pixels = read_rgb(photo.path)
         bags = [g.box for g in photo.garments if g.category == "bag"]
         result = paste_bag(pixels, photo.person, bags, rng.choice(cutouts), rng)
         if result is None:

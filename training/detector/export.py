@@ -13,6 +13,7 @@ from training.data import DATA_NAME
 from training.data.street import CATEGORIES, load_street
 from training.manifest import rgb_input, write_manifest
 from training.paths import REPO
+from training.pixels import read_rgb
 
 MODEL_NAME = "garment-detector"
 OPSET = 17
@@ -97,7 +98,6 @@ def choose_threshold(out: Path, data: Path, work: Path) -> float:
     fits what ships, not ultralytics' NMS.
     """
     import numpy as np
-    from PIL import Image
 
     from companion.inference.garment_detector import GarmentDetector
     from companion.inference.store import ModelStore
@@ -107,7 +107,7 @@ def choose_threshold(out: Path, data: Path, work: Path) -> float:
     images = [im for im in load_street(data / "street", "trainval") if im.name in val_names]
     detector = GarmentDetector(ModelStore(out.parent), out.name)
     lowest = 0.05
-    found = [(im, detector.predict(np.asarray(Image.open(im.path).convert("RGB")), lowest))
+    found = [(im, detector.predict(read_rgb(im.path), lowest))
              for im in images]
     best = (-1.0, 0.25)
     for threshold in np.arange(lowest, 0.61, 0.05):

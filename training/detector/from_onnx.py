@@ -21,6 +21,7 @@ from companion.inference.preprocess import letterbox
 from training.data import data_root
 from training.data.street import CATEGORIES, StreetImage
 from training.params import cli, parse
+from training.pixels import read_rgb
 
 ARCHITECTURE = "yolov8n.yaml"
 CALIBRATION_PHOTOS = 96  # street trainval photos whose activations set the batch norms
@@ -29,10 +30,7 @@ CALIBRATION_PHOTOS = 96  # street trainval photos whose activations set the batc
 def letterboxed(image: StreetImage, side: int) -> np.ndarray:
     """The photo as the detector is fed it (the companion's letterbox: centred on grey
     PAD_VALUE), CHW in [0, 1]."""
-    from PIL import Image
-
-    with Image.open(image.path) as opened:
-        pixels = np.asarray(opened.convert("RGB"))
+    pixels = read_rgb(image.path)
     square, _ = letterbox(pixels, side, PAD_VALUE, centre=True)
     return square.transpose(2, 0, 1).astype(np.float32) / 255
 

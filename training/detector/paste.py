@@ -22,7 +22,7 @@ from companion.catalog.categories import category_of
 from companion.pipeline.outfit import inside_share
 from companion.types import Box
 from training.data.catalog import read_feed
-from training.pixels import studio_garment
+from training.pixels import read_rgb, studio_garment
 
 # Street trainval bags against their wearer's box (5th-95th percentiles of 539 labelled bags):
 # height 0.09-0.42 of the person's height (median 0.22), centre 0.29-0.73 of the way down.
@@ -56,8 +56,7 @@ def bag_cutouts(catalog: Path) -> list[BagCutout]:
         if row["id"] in monitoring or category_of(
                 row["product_type"], row["google_product_category"]) != "bag":
             continue
-        with Image.open(feed.image(row)) as img:
-            pixels = np.asarray(img.convert("RGB"))
+        pixels = read_rgb(feed.image(row))
         if pixels.shape[0] < MIN_SOURCE_HEIGHT:
             continue
         bag = studio_garment(pixels, closing=2)

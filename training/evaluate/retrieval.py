@@ -45,7 +45,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from companion.catalog.categories import category_of
 from companion.inference.embedder import Embedder
@@ -58,7 +57,7 @@ from training.data.catalog import read_feed
 from training.data.street import read_annotations, read_split
 from training.log import note, save_report
 from training.params import cli, parse
-from training.pixels import studio_backdrop
+from training.pixels import read_rgb, studio_backdrop
 
 FOOTWEAR = ["Casual Shoes", "Sports Shoes", "Formal Shoes", "Heels", "Flats", "Sandals",
             "Sports Sandals", "Flip Flops"]
@@ -111,8 +110,7 @@ def load_products(catalog: Path, limit: int | None = None) -> Products:
     images = []
     with Progress(len(rows), "  decoding catalog images") as bar:
         for row in rows:
-            with Image.open(feed.image(row)) as img:
-                images.append(np.asarray(img.convert("RGB")))
+            images.append(read_rgb(feed.image(row)))
             bar.advance()
 
     def column(name: str) -> np.ndarray:
@@ -142,8 +140,7 @@ def street_boxes(street: Path, limit: int | None = None) -> list[tuple[str, np.n
         if box.photo not in names or box.cls not in CLASS_TYPES:
             continue
         if box.photo not in pixels:
-            with Image.open(annotations.path(box.photo)) as img:
-                pixels[box.photo] = np.asarray(img.convert("RGB"))
+            pixels[box.photo] = read_rgb(annotations.path(box.photo))
         x, y, w, h = box.bbox
         out.append((box.cls, crop(pixels[box.photo], (x, y, x + w, y + h))))
     return out

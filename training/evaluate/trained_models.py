@@ -33,7 +33,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from companion.catalog.index import CatalogIndex
 from companion.inference.garment_detector import GarmentDetector
@@ -59,6 +58,7 @@ from training.evaluate.scoring import Scorer
 from training.log import save_report
 from training.params import cli, parse
 from training.paths import repo_path
+from training.pixels import read_rgb
 
 GARMENT_STEPS = ("people", "objects", "regions", "dresses")  # the keypoint finder's steps
 GENDER_METHODS = ("face", "body", "body_always", "combined")
@@ -90,7 +90,7 @@ def gender_people(data: Path, limit: int | None) -> list[tuple[np.ndarray, str]]
     """people/ test: (whole crop, label); each image is one pedestrian."""
     root = data / "people"
     rows = labelled_photos(root, "test")[:limit]
-    return [(np.asarray(Image.open(root / r["file"]).convert("RGB")), r["gender"]) for r in rows]
+    return [(read_rgb(root / r["file"]), r["gender"]) for r in rows]
 
 
 STREET_GENDER = Path(__file__).with_name("street_trainval_gender.csv")
@@ -105,8 +105,7 @@ def gender_street(data: Path, limit: int | None) -> list[tuple[np.ndarray, str]]
         rows = list(csv.DictReader(handle))[:limit]
     out = []
     for row in rows:
-        with Image.open(data / "street" / row["file"]) as opened:
-            pixels = np.asarray(opened.convert("RGB"))
+        pixels = read_rgb(data / "street" / row["file"])
         out.append((body_crop(pixels, boxes[Path(row["file"]).name], 0.1), row["gender"]))
     return out
 
@@ -118,7 +117,7 @@ def gender_catalog(data: Path, work: Path, limit: int | None) -> list[tuple[np.n
     samples = catalog_people(data, "query", work / "catalog_query_people.json")[:limit]
     out = []
     for s in samples:
-        pixels = np.asarray(Image.open(s.path).convert("RGB"))
+        pixels = read_rgb(s.path)
         out.append((body_crop(pixels, s.box, CROP_MARGIN), "male" if s.male else "female"))
     return out
 

@@ -17,13 +17,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from companion.inference.body_gender import prepare
 from companion.pipeline.crops import body_crop
 from companion.progress import Progress
 from training.data.catalog import read_feed
 from training.data.people import labelled_photos
+from training.pixels import read_rgb
 
 INPUT_W, INPUT_H = 128, 256  # people are tall: a 1:2 input wastes less on padding than a square
 CROP_MARGIN = 0.08
@@ -61,7 +61,7 @@ def catalog_people(data: Path, split: str, cache: Path) -> list[Sample]:
     samples: list[Sample] = []
     with Progress(len(rows), "finding people in catalog photos", unit="photos") as bar:
         for row in rows:
-            pixels = np.asarray(Image.open(feed.image(row)).convert("RGB"))
+            pixels = read_rgb(feed.image(row))
             people = [p for p in movenet.predict(pixels) if p.score >= MIN_PERSON_SCORE]
             if len(people) == 1 and _shows_a_body(people[0].keypoints, people[0].box,
                                                   pixels.shape[0]):
@@ -85,7 +85,7 @@ def _shows_a_body(keypoints: np.ndarray, box: tuple, image_height: int) -> bool:
 
 
 def load_crop(sample: Sample) -> np.ndarray:
-    pixels = np.asarray(Image.open(sample.path).convert("RGB"))
+    pixels = read_rgb(sample.path)
     return pixels if sample.box is None else body_crop(pixels, sample.box, CROP_MARGIN)
 
 
