@@ -25,7 +25,9 @@ STUDIO_WHITE = 238  # a pixel whose darkest channel is at least this is near-whi
 
 def read_rgb(path: Path | str) -> np.ndarray:
     """[H,W,3] uint8 RGB pixels of an image file (any mode: palette, greyscale, RGBA), the file
-    closed again."""
+    closed again. The file's own pixels, which the data's boxes are measured in: not the look's
+    ``decode_image``, which turns a photo upright by its EXIF tag, shrinks one over 1600 px and
+    puts transparency on white."""
     with Image.open(path) as opened:
         return np.asarray(opened.convert("RGB"))
 
