@@ -27,7 +27,11 @@ def backdrop_share(pixels: np.ndarray) -> float:
         pixels[:, :side].reshape(-1, 3), pixels[:, -side:].reshape(-1, 3),
     ]).astype(np.int16)
     median = np.median(frame, axis=0)
-    return float((np.abs(frame - median).max(axis=1) <= NEAR).mean())
+    # Channel by channel: a reduction over a length-3 axis is numpy's slow case (2 ms a look).
+    plain = np.ones(len(frame), dtype=bool)
+    for channel in range(3):
+        plain &= np.abs(frame[:, channel] - median[channel]) <= NEAR
+    return float(plain.mean())
 
 
 def is_studio_shot(pixels: np.ndarray) -> bool:

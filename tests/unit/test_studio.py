@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from companion.pipeline.studio import STUDIO_SHARE, backdrop_share, is_studio_shot
+from companion.pipeline.studio import NEAR, STUDIO_SHARE, backdrop_share, is_studio_shot
 
 
 def a_product_on(backdrop: tuple[int, int, int], noise: int = 0, seed: int = 0) -> np.ndarray:
@@ -25,6 +25,14 @@ def test_a_busy_scene_is_not():
     scene = np.random.default_rng(1).integers(0, 256, (480, 320, 3), dtype=np.uint8)
     assert backdrop_share(scene) < 0.1
     assert not is_studio_shot(scene)
+
+
+def test_a_frame_pixel_is_backdrop_only_when_every_channel_is_near_the_backdrops():
+    pixels = a_product_on((200, 200, 200))
+    pixels[:, :8] = (200, 200, 200 + NEAR + 1)  # a blue stripe down the left edge: one channel off
+    off_in_one_channel = backdrop_share(pixels)
+    pixels[:, :8] = (200 + NEAR, 200 - NEAR, 200 + NEAR)  # each channel just within reach
+    assert off_in_one_channel < backdrop_share(pixels) == 1.0
 
 
 def test_a_product_that_reaches_the_frame_on_two_sides_is_still_a_studio_shot():
