@@ -14,6 +14,7 @@ too), how often each label was given, and (in --json) the photos whose label cha
     .venv/bin/python -m training.evaluate.gender_consistency              # 197 photos, ~15 min
     .venv/bin/python -m training.evaluate.gender_consistency --limit 20   # a quick look
     .venv/bin/python -m training.evaluate.gender_consistency --json runs/eval/consistency.json
+    .venv/bin/python -m training.evaluate.gender_consistency --split trainval --limit 150  # choose
 """
 
 from __future__ import annotations
@@ -113,12 +114,13 @@ class LookPeople:
         return genders_of(self.gender, pixels, [person])[0].label
 
 
-def evaluate(data: Path, limit: int | None, variants: tuple[Variant, ...]) -> dict:
-    images = [i for i in load_street(data / "street", "test")[:limit] if i.person is not None]
+def evaluate(data: Path, limit: int | None, variants: tuple[Variant, ...],
+             split: str = "test") -> dict:
+    images = [i for i in load_street(data / "street", split)[:limit] if i.person is not None]
     steps = LookPeople.of(ModelStore())
     labels: Counter[str] = Counter()
     changed, lost = {}, []
-    with Progress(len(images), "street test × variants") as bar:
+    with Progress(len(images), f"street {split} × variants") as bar:
         for item in images:
             with Image.open(item.path) as opened:
                 image = opened.convert("RGB")
@@ -153,7 +155,10 @@ class ConsistencyParams:
 
     data: Path = field(default=data_root(), metadata=cli(
         f"folder holding street/ (default: {data_root()})"))
-    limit: int | None = field(default=None, metadata=cli("first N test photos only"))
+    split: str = field(default="test", metadata=cli(
+        "street split: test to measure, trainval to choose a setting (default %(default)s)",
+        choices=["test", "trainval"]))
+    limit: int | None = field(default=None, metadata=cli("first N photos of the split only"))
     full: bool = field(default=False, metadata=cli(
         "every JPEG/WebP quality 70, 80, 85, 90, 95 at scales 1, 0.75, 0.5 (33 variants)"))
     json: Path | None = field(default=None, metadata=cli("also write the report here"))
@@ -168,7 +173,7 @@ def main(argv: list[str] | None = None) -> None:
                    epilog=__doc__.split("\n\n", 1)[1],
                    formatter_class=argparse.RawDescriptionHelpFormatter)
     variants = VARIANTS[:3] + FULL_GRID if params.full else VARIANTS
-    report = evaluate(params.data, params.limit, variants)
+    report = evaluate(params.data, params.limit, variants, params.split)
     summary = {k: v for k, v in report.items() if k not in ("changed", "lost")}
     print(json.dumps(summary, indent=2, ensure_ascii=False))
     if params.json:
