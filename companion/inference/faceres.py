@@ -31,13 +31,8 @@ class FaceRes(InferenceModel):
 
     def male_probability(self, faces: list[np.ndarray]) -> np.ndarray:
         """P(male) for each face crop (RGB uint8, any size: stretched to the input square)."""
-        size = self.settings.size(INPUT_SIDE)
-        batch = np.stack([
-            np.asarray(Image.fromarray(face).resize(size, Image.Resampling.BILINEAR))
-            for face in faces
-        ])
-        if self.settings.get("channel_order", "RGB") == "BGR":
-            batch = batch[..., ::-1]
+        batch = stretched(faces, self.settings.size(INPUT_SIDE),
+                          self.settings.get("channel_order", "RGB"))
         tensor = self._input(batch)
         mean = self.settings.get("channel_mean", None)
         if mean is not None:
@@ -49,3 +44,14 @@ class FaceRes(InferenceModel):
         if not faces:
             return []
         return [to_gender(float(p), self.min_confidence) for p in self.male_probability(faces)]
+
+
+def stretched(faces: list[np.ndarray], size: tuple[int, int], channel_order: str) -> np.ndarray:
+    """Face crops (RGB uint8, any size) stretched to FaceRes's input ``size`` (width, height),
+    in its ``channel_order``: N×H×W×3 uint8. Training (training.face) prepares faces here too."""
+    batch = np.stack([
+        np.asarray(Image.fromarray(np.ascontiguousarray(face)).resize(
+            size, Image.Resampling.BILINEAR))
+        for face in faces
+    ])
+    return batch[..., ::-1] if channel_order == "BGR" else batch

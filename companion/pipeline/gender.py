@@ -146,16 +146,28 @@ def face_evidence(faceres: FaceRes, rule: GenderRule, pixels: np.ndarray,
     mirror, the canonical view, the face shrunk to ``rule.canonical_face_width``, and that view's
     mirror), and the answer is the mean over all four. A small face's extra lean to "male" is
     taken off first (GenderRule.size_bias)."""
-    first_view = crop(pixels, widened(face, FACE_MARGIN))
+    view = first_view(pixels, face)
     width = face[2] - face[0]
     lean = rule.size_bias(width)
-    first = float(log_odds(faceres.male_probability([first_view]))[0]) - lean
+    first = float(log_odds(faceres.male_probability([view]))[0]) - lean
     if abs(rule.evidence(first, None)) >= CLEAR_UNITS:
         return first, True  # the other views are not cut out at all
-    canonical = shrunk(first_view, rule.canonical_face_width / max(width, 1.0))
-    rest = log_odds(faceres.male_probability([first_view[:, ::-1], canonical,
-                                              canonical[:, ::-1]])) - lean
+    rest = log_odds(faceres.male_probability(
+        other_views(view, width, rule.canonical_face_width))) - lean
     return (first + float(rest.sum())) / 4, False
+
+
+def first_view(pixels: np.ndarray, face: tuple[float, ...]) -> np.ndarray:
+    """The face with FaceRes's margin: the view every face gets."""
+    return crop(pixels, widened(face, FACE_MARGIN))
+
+
+def other_views(first: np.ndarray, face_width: float, canonical_width: float
+                ) -> list[np.ndarray]:
+    """An unclear face's other views: the first view's mirror image, the canonical view (the
+    first view shrunk so the face is ``canonical_width`` pixels wide) and its mirror image."""
+    canonical = shrunk(first, canonical_width / max(face_width, 1.0))
+    return [first[:, ::-1], canonical, canonical[:, ::-1]]
 
 
 def body_log_odds(body: BodyGender, pixels: np.ndarray, people: list[Person]) -> list[float]:
