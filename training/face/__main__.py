@@ -1,0 +1,72 @@
+"""`python -m training.face`: fine-tune FaceRes for steadiness and export it (see --help)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import training.face
+from training.data import data_root
+from training.params import cli, parse
+from training.paths import repo_path
+
+
+@dataclass(kw_only=True)
+class FaceParams:
+    """How to fine-tune FaceRes; `python -m training.face --help`."""
+
+    data: Path = field(default=data_root(), metadata=cli(
+        "folder holding street/ and catalog/ (default %(default)s)"))
+    work: Path = field(default=Path("runs/face"), metadata=cli(
+        "cache of the faces and the teacher's answers (default %(default)s)"))
+    out: Path = field(default=Path("runs/face/model"), metadata=cli(
+        "where the student and its manifest go (default %(default)s)"))
+    input_size: int = field(default=176, metadata=cli(
+        "the student's input side in pixels (the shipped FaceRes: 224)"))
+    minutes: float = field(default=25.0, metadata=cli("wall-clock budget for training"))
+    steps: int | None = field(default=None, metadata=cli(
+        "stop after this many steps even with budget left (smoke runs: the same every time)"))
+    batch: int = field(default=16, metadata=cli())
+    lr: float = field(default=3e-5, metadata=cli())
+    limit: int | None = field(default=None, metadata=cli("only the first N photos (smoke runs)"))
+    seed: int = field(default=0, metadata=cli())
+
+    def __post_init__(self) -> None:
+        self.data, self.work, self.out = (repo_path(p) for p in (self.data, self.work, self.out))
+
+
+def main(argv: list[str] | None = None) -> None:
+    doc = training.face.__doc__
+    params = parse(FaceParams, argv, description=doc.split("\n\n")[0],
+                   epilog=doc.split("\n\n", 1)[1],
+                   formatter_class=argparse.RawDescriptionHelpFormatter)
+    try:
+        import onnx2torch  # noqa: F401
+        import torch  # noqa: F401
+    except ImportError as exc:
+        sys.exit(f"{exc.name} is missing: run this with a training environment (see --help).")
+    from companion.inference.store import ModelStore
+    from training.face.faces import HELD_OUT, cached_faces
+    from training.face.train import export, train
+
+    name = "faces.pkl" if params.limit is None else f"faces-{params.limit}.pkl"
+    faces = cached_faces(params.data, ModelStore(), params.work / name, params.limit)
+    net, teacher, history = train(faces, params.input_size, params.minutes, params.batch,
+                                  params.lr, params.seed, params.steps)
+    target = export(net, teacher, params.input_size, params.out, {
+        "by": "python -m training.face",
+        "faces": len(faces),
+        "sources": f"street trainval after its first {HELD_OUT} photos; catalog index split",
+        "input_size": params.input_size, "minutes": params.minutes, "batch": params.batch,
+        "lr": params.lr, "seed": params.seed, "steps": history[-1]["step"],
+        "held_out_history": history[-1],
+    })
+    (params.out / "history.json").write_text(json.dumps(history, indent=1))
+    print(f"wrote {target}")
+
+
+if __name__ == "__main__":
+    main()

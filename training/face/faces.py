@@ -1,0 +1,116 @@
+"""The faces the student learns from, the teacher's answers on the clean photo, and the same face
+served another way, cut into the look's four views."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import pickle
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from companion.inference.blazeface import BlazeFace
+from companion.inference.faceres import FaceRes
+from companion.inference.movenet import MoveNet
+from companion.inference.store import ModelStore
+from companion.pipeline.crops import face_box, widened
+from companion.pipeline.decode import decode_image
+from companion.pipeline.gender import CANONICAL_FACE_WIDTH, first_view, log_odds, other_views
+from companion.pipeline.imaging import clip_box
+from companion.progress import Progress
+from companion.types import Box
+from training.data.catalog import read_feed
+from training.data.street import load_street
+
+HELD_OUT = 150  # the first street trainval photos: they choose the setting, never train it
+CONTEXT = 1.5  # of the face's longer side, around it: the pixels a served variant re-encodes
+FORMATS = ("PNG", "JPEG", "WEBP")
+QUALITY = (60, 95)
+SCALE = (0.45, 1.0)
+JITTER = 0.05  # of the face's width: how far BlazeFace's box moves on re-encoded pixels
+
+
+@dataclass(frozen=True)
+class Face:
+    """A face in a clean photo and the teacher's log-odds of "male" for its four views."""
+
+    path: str
+    box: Box  # BlazeFace's box, in pixels of the decoded photo
+    targets: tuple[float, float, float, float]  # first view, its mirror, canonical, its mirror
+
+
+def held_out(path: str) -> bool:
+    """A fixed tenth of the faces (by a hash of the file), to watch the training."""
+    return hashlib.sha256(Path(path).name.encode()).digest()[0] < 26
+
+
+def photo_paths(data: Path, limit: int | None) -> list[Path]:
+    """Street trainval after the first HELD_OUT photos, then the catalog's index split."""
+    street = [item.path for item in load_street(data / "street", "trainval")[HELD_OUT:]]
+    feed = read_feed(data / "catalog")
+    catalog = [feed.image(row) for row in feed.rows_of("index")]
+    return (street + catalog)[:limit]
+
+
+def collect(paths: list[Path], store: ModelStore, canonical_width: float) -> list[Face]:
+    """Every face the look would find in ``paths``, with the teacher's answers."""
+    movenet, blazeface, teacher = MoveNet(store), BlazeFace(store), FaceRes(store)
+    faces = []
+    with Progress(len(paths), "finding faces", unit="photos") as bar:
+        for path in paths:
+            pixels = decode_image(path.read_bytes()).pixels
+            for person in movenet.predict(pixels):
+                box = face_box(blazeface, pixels, person)
+                if box is None:
+                    continue
+                targets = log_odds(teacher.male_probability(
+                    views_of(pixels, box, canonical_width)))
+                faces.append(Face(str(path), tuple(float(v) for v in box),
+                                  tuple(float(t) for t in targets)))
+            bar.advance()
+    return faces
+
+
+def cached_faces(data: Path, store: ModelStore, cache: Path, limit: int | None) -> list[Face]:
+    if cache.is_file():
+        with cache.open("rb") as f:
+            return pickle.load(f)
+    settings = FaceRes(store).settings
+    faces = collect(photo_paths(data, limit), store,
+                    settings.number("canonical_face_width", CANONICAL_FACE_WIDTH))
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    with cache.open("wb") as f:
+        pickle.dump(faces, f)
+    return faces
+
+
+def served(pixels: np.ndarray, box: Box, rng: random.Random) -> tuple[np.ndarray, Box]:
+    """The face's surroundings as a page might serve them (a format, a quality, a scale) and
+    the face's box in those pixels, moved a little as a new detection would be."""
+    height, width = pixels.shape[:2]
+    x1, y1, x2, y2 = (int(v) for v in clip_box(widened(box, CONTEXT), width, height))
+    region = Image.fromarray(np.ascontiguousarray(pixels[y1:y2, x1:x2]))
+    scale = rng.uniform(*SCALE)
+    size = (max(8, round(region.width * scale)), max(8, round(region.height * scale)))
+    region = region.resize(size, Image.Resampling.LANCZOS)
+    fmt = rng.choice(FORMATS)
+    buffer = io.BytesIO()
+    region.save(buffer, fmt, **({} if fmt == "PNG" else {"quality": rng.randint(*QUALITY)}))
+    out = np.asarray(Image.open(io.BytesIO(buffer.getvalue())).convert("RGB"))
+    sx, sy = out.shape[1] / (x2 - x1), out.shape[0] / (y2 - y1)
+    face_w = (box[2] - box[0]) * sx
+    dx, dy = (rng.uniform(-JITTER, JITTER) * face_w for _ in range(2))
+    grow = rng.uniform(-JITTER, JITTER) * face_w
+    moved = ((box[0] - x1) * sx + dx - grow, (box[1] - y1) * sy + dy - grow,
+             (box[2] - x1) * sx + dx + grow, (box[3] - y1) * sy + dy + grow)
+    return out, moved
+
+
+def views_of(pixels: np.ndarray, box: Box, canonical_width: float) -> list[np.ndarray]:
+    """The look's four views of the face at ``box``."""
+    view = first_view(pixels, box)
+    return [view, *other_views(view, box[2] - box[0], canonical_width)]
