@@ -82,3 +82,16 @@ def parse(cls: type[T], argv: list[str] | None = None, **parser_options: Any) ->
     except ValueError as error:
         parser.error(str(error))
         raise  # parser.error exits; this keeps type checkers content
+
+
+def require_modules(*names: str) -> None:
+    """Stop with a usage message when a training-only module (torch, onnx2torch, …) is missing,
+    before any work starts: the companion's own environment does not have them."""
+    import importlib
+
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except ImportError as exc:
+            sys.exit(f"{exc.name or name} is missing: run this with a training environment "
+                     "(see --help).")

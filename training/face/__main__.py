@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import training.face
 from training.data import data_root
-from training.params import cli, parse
+from training.params import cli, parse, require_modules
 from training.paths import repo_path
 
 
@@ -43,11 +42,7 @@ def main(argv: list[str] | None = None) -> None:
     params = parse(FaceParams, argv, description=doc.split("\n\n")[0],
                    epilog=doc.split("\n\n", 1)[1],
                    formatter_class=argparse.RawDescriptionHelpFormatter)
-    try:
-        import onnx2torch  # noqa: F401
-        import torch  # noqa: F401
-    except ImportError as exc:
-        sys.exit(f"{exc.name} is missing: run this with a training environment (see --help).")
+    require_modules("onnx2torch", "torch")
     from companion.inference.store import ModelStore
     from training.face.faces import HELD_OUT, cached_faces
     from training.face.train import export, train

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import random
-import sys
 import time
 
 import training.gender
@@ -12,7 +11,7 @@ from training.gender.model import OPSET, export, predict
 from training.gender.params import GenderParams
 from training.gender.samples import catalog_people, people_samples
 from training.gender.train import accuracy, pick_threshold, train
-from training.params import parse
+from training.params import parse, require_modules
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -20,11 +19,7 @@ def main(argv: list[str] | None = None) -> None:
     params = parse(GenderParams, argv, description=doc.split("\n\n")[0],
                    epilog=doc.split("\n\n", 1)[1],
                    formatter_class=argparse.RawDescriptionHelpFormatter)
-    try:
-        import onnx2torch  # noqa: F401
-        import torch  # noqa: F401
-    except ImportError as exc:
-        sys.exit(f"{exc.name} is missing: run this with a training environment (see --help).")
+    require_modules("onnx2torch", "torch")
     started = time.time()
     people = people_samples(params.data, "train")
     catalog = ([] if params.no_catalog
