@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import random
-import shutil
 import time
 from pathlib import Path
 
 import numpy as np
 
 from companion.inference.faceres import OUTPUT, stretched
+from companion.pipeline.gender import CANONICAL_FACE_WIDTH
 from training.face.faces import Face, held_out, served, views_of
 from training.manifest import sha256_of
 from training.paths import MODELS
@@ -104,7 +104,7 @@ def train(faces: list[Face], side: int, minutes: float, batch: int, learning_rat
     torch.manual_seed(seed)
     rng = random.Random(seed)
     teacher = Teacher()
-    canonical_width = float(teacher.extra.get("canonical_face_width", 24))
+    canonical_width = float(teacher.extra.get("canonical_face_width", CANONICAL_FACE_WIDTH))
     photos = {path: _decoded(path) for path in {f.path for f in faces}}
     watch = [f for f in faces if held_out(f.path)][:120]
     learn = [f for f in faces if not held_out(f.path)]
@@ -177,7 +177,4 @@ def export(net, teacher: Teacher, side: int, out: Path, provenance: dict) -> Pat
     manifest["provenance"] = {**manifest["provenance"], "fine_tuned": provenance}
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n",
                                        encoding="utf-8")
-    for extra_file in ("MODEL_CARD.md",):
-        if (teacher.folder / extra_file).is_file() and not (out / extra_file).exists():
-            shutil.copy(teacher.folder / extra_file, out / extra_file)
     return target
