@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import random
 
+import numpy as np
 import pytest
 
 from companion.inference.faceres import FaceRes
@@ -64,7 +65,7 @@ def test_the_student_loads_through_its_manifest_at_its_own_input_size(smoke_run)
 
 
 def test_a_served_face_keeps_its_place_in_the_smaller_recompressed_pixels():
-    from training.face.faces import served
+    from training.face.faces import served, view_of, views_of
 
     pixels = decode_image((DATA / "street" / "images" / "ccp_0003.jpg").read_bytes()).pixels
     face = (190.0, 40.0, 240.0, 100.0)
@@ -76,3 +77,5 @@ def test_a_served_face_keeps_its_place_in_the_smaller_recompressed_pixels():
         scale = (box[2] - box[0]) / (face[2] - face[0])
         assert 0.45 * 0.85 <= scale <= 1.0 * 1.15  # the page's scale, and BlazeFace's wobble
         assert width < pixels.shape[1] and height < pixels.shape[0]  # the face's surroundings
+        for which, view in enumerate(views_of(out, box, 24.0)):  # one view cut alone is the same
+            assert np.array_equal(view_of(out, box, which, 24.0), view)

@@ -47,8 +47,7 @@ def main(argv: list[str] | None = None) -> None:
     from training.face.faces import HELD_OUT, cached_faces
     from training.face.train import export, train
 
-    name = "faces.pkl" if params.limit is None else f"faces-{params.limit}.pkl"
-    faces = cached_faces(params.data, ModelStore(), params.work / name, params.limit)
+    faces = cached_faces(params.data, ModelStore(), params.work, params.limit)
     net, teacher, history = train(faces, params.input_size, params.minutes, params.batch,
                                   params.lr, params.seed, params.steps)
     target = export(net, teacher, params.input_size, params.out, {

@@ -4,7 +4,6 @@ served another way, cut into the look's four views."""
 from __future__ import annotations
 
 import hashlib
-import io
 import pickle
 import random
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from companion.progress import Progress
 from companion.types import Box
 from training.data.catalog import read_feed
 from training.data.street import load_street
+from training.evaluate.gender_consistency import Variant
 
 HELD_OUT = 150  # the first street trainval photos: they choose the setting, never train it
 CONTEXT = 1.5  # of the face's longer side, around it: the pixels a served variant re-encodes
@@ -62,7 +62,7 @@ def collect(paths: list[Path], store: ModelStore, canonical_width: float) -> lis
     faces = []
     with Progress(len(paths), "finding faces", unit="photos") as bar:
         for path in paths:
-            pixels = decode_image(path.read_bytes()).pixels
+            pixels = photo_pixels(path.read_bytes())
             for person in movenet.predict(pixels):
                 box = face_box(blazeface, pixels, person)
                 if box is None:
@@ -75,13 +75,17 @@ def collect(paths: list[Path], store: ModelStore, canonical_width: float) -> lis
     return faces
 
 
-def cached_faces(data: Path, store: ModelStore, cache: Path, limit: int | None) -> list[Face]:
+def cached_faces(data: Path, store: ModelStore, work: Path, limit: int | None) -> list[Face]:
+    """The faces and the teacher's answers, from ``work`` when this FaceRes stored them there
+    (the file is named by its sha256: another teacher's answers are never reused)."""
+    faceres = FaceRes(store)
+    teacher = faceres.manifest.sha256[:12]
+    cache = work / (f"faces-{teacher}.pkl" if limit is None else f"faces-{teacher}-{limit}.pkl")
     if cache.is_file():
         with cache.open("rb") as f:
             return pickle.load(f)
-    settings = FaceRes(store).settings
     faces = collect(photo_paths(data, limit), store,
-                    settings.number("canonical_face_width", CANONICAL_FACE_WIDTH))
+                    faceres.settings.number("canonical_face_width", CANONICAL_FACE_WIDTH))
     cache.parent.mkdir(parents=True, exist_ok=True)
     with cache.open("wb") as f:
         pickle.dump(faces, f)
@@ -95,12 +99,9 @@ def served(pixels: np.ndarray, box: Box, rng: random.Random) -> tuple[np.ndarray
     x1, y1, x2, y2 = (int(v) for v in clip_box(widened(box, CONTEXT), width, height))
     region = Image.fromarray(np.ascontiguousarray(pixels[y1:y2, x1:x2]))
     scale = rng.uniform(*SCALE)
-    size = (max(8, round(region.width * scale)), max(8, round(region.height * scale)))
-    region = region.resize(size, Image.Resampling.LANCZOS)
     fmt = rng.choice(FORMATS)
-    buffer = io.BytesIO()
-    region.save(buffer, fmt, **({} if fmt == "PNG" else {"quality": rng.randint(*QUALITY)}))
-    out = np.asarray(Image.open(io.BytesIO(buffer.getvalue())).convert("RGB"))
+    variant = Variant(fmt, None if fmt == "PNG" else rng.randint(*QUALITY), scale)
+    out = photo_pixels(variant.encode(region))
     sx, sy = out.shape[1] / (x2 - x1), out.shape[0] / (y2 - y1)
     face_w = (box[2] - box[0]) * sx
     dx, dy = (rng.uniform(-JITTER, JITTER) * face_w for _ in range(2))
@@ -114,3 +115,14 @@ def views_of(pixels: np.ndarray, box: Box, canonical_width: float) -> list[np.nd
     """The look's four views of the face at ``box``."""
     view = first_view(pixels, box)
     return [view, *other_views(view, box[2] - box[0], canonical_width)]
+
+
+def view_of(pixels: np.ndarray, box: Box, which: int, canonical_width: float) -> np.ndarray:
+    """View ``which`` (0-3, as in ``views_of``) alone: the first needs no other cut."""
+    view = first_view(pixels, box)
+    return view if which == 0 else other_views(view, box[2] - box[0], canonical_width)[which - 1]
+
+
+def photo_pixels(data: bytes) -> np.ndarray:
+    """A photo's (or a served variant's) pixels as the look decodes them (a small variant too)."""
+    return decode_image(data, min_side=1).pixels

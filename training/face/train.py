@@ -11,7 +11,7 @@ import numpy as np
 
 from companion.inference.faceres import OUTPUT, stretched
 from companion.pipeline.gender import CANONICAL_FACE_WIDTH
-from training.face.faces import Face, held_out, served, views_of
+from training.face.faces import Face, held_out, photo_pixels, served, view_of
 from training.manifest import sha256_of
 from training.paths import MODELS
 
@@ -69,7 +69,7 @@ def sample(face: Face, pixels: np.ndarray, canonical_width: float, rng: random.R
     else:
         image, box = served(pixels, face.box, rng)
     which = rng.randrange(4)
-    view = views_of(image, box, canonical_width)[which]
+    view = view_of(image, box, which, canonical_width)
     return view, float(np.clip(face.targets[which], -LOGIT_LIMIT, LOGIT_LIMIT))
 
 
@@ -85,7 +85,7 @@ def steadiness(net, teacher: Teacher, faces: list[Face], photos: dict[str, np.nd
     with torch.no_grad():
         for face in faces:
             pixels = photos[face.path]
-            views = [views_of(*served(pixels, face.box, rng), canonical_width)[0]
+            views = [view_of(*served(pixels, face.box, rng), 0, canonical_width)
                      for _ in range(variants)]
             logits = male_logit(net, teacher.tensor(views, side)).numpy()
             target = float(np.clip(face.targets[0], -LOGIT_LIMIT, LOGIT_LIMIT))
@@ -105,7 +105,7 @@ def train(faces: list[Face], side: int, minutes: float, batch: int, learning_rat
     rng = random.Random(seed)
     teacher = Teacher()
     canonical_width = float(teacher.extra.get("canonical_face_width", CANONICAL_FACE_WIDTH))
-    photos = {path: _decoded(path) for path in {f.path for f in faces}}
+    photos = {path: photo_pixels(Path(path).read_bytes()) for path in {f.path for f in faces}}
     watch = [f for f in faces if held_out(f.path)][:120]
     learn = [f for f in faces if not held_out(f.path)]
     net = student(teacher)
@@ -136,13 +136,6 @@ def train(faces: list[Face], side: int, minutes: float, batch: int, learning_rat
                     **steadiness(net, teacher, watch, photos, side, canonical_width)})
     print(f"after {step} steps: {history[-1]}")
     return net, teacher, history
-
-
-def _decoded(path: str) -> np.ndarray:
-    """The photo as the look decodes it (the faces' boxes are in those pixels)."""
-    from companion.pipeline.decode import decode_image
-
-    return decode_image(Path(path).read_bytes()).pixels
 
 
 def export(net, teacher: Teacher, side: int, out: Path, provenance: dict) -> Path:
