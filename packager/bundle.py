@@ -26,7 +26,7 @@ from companion.inference.session import CPU, DEVICE_PROVIDERS, ort
 from packager.brand import Brand
 from packager.catalog import copy_current_version
 from packager.optimize import CACHE as GRAPHS_CACHE
-from packager.optimize import optimize_models, ship_in_place
+from packager.optimize import left_out, optimize_models, ship_in_place
 
 REPO = Path(__file__).resolve().parents[1]
 SPEC = REPO / "packager" / "companion.spec"
@@ -102,7 +102,8 @@ def assemble(brand: Brand, runtime: Path, index_dir: Path, version: str, app: Pa
     cache = graphs_cache or GRAPHS_CACHE
     if gpu_providers():
         for name in models:
-            shutil.copytree(REPO / "models" / name, package / "models" / name)
+            shutil.copytree(REPO / "models" / name, package / "models" / name,
+                            ignore=left_out(REPO / "models" / name))
         optimize_models(REPO / "models", models, package / "models" / OPTIMIZED_FOLDER, cache)
     else:
         ship_in_place(REPO / "models", models, package / "models", cache)

@@ -32,6 +32,15 @@ CACHE = REPO / "build" / "optimized-cache"  # <onnxruntime>-<model sha256>.onnx,
 IN_PLACE_SUFFIX = ".optimized.onnx"  # a graph shipped in place of <model>.onnx
 
 
+def left_out(folder: Path, *also: str):
+    """A copytree ``ignore`` for a model folder going into a bundle: the float file an int8 model
+    was made from (its manifest's ``provenance.float_file``: for training, never run) and
+    ``also``."""
+    data = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    skip = {data.get("provenance", {}).get("float_file"), *also}
+    return lambda _dir, files: [f for f in files if f in skip]
+
+
 def optimize_models(models_root: Path, names: list[str], out: Path,
                     cache: Path | None = CACHE) -> dict:
     """Save each model of ``names`` under ``models_root`` optimised to ``out`` with the index
@@ -63,8 +72,7 @@ def ship_in_place(models_root: Path, names: list[str], dest: Path,
         source = models_root / name
         manifest = read_manifest(source)
         folder = dest / name
-        shutil.copytree(source, folder, ignore=lambda _dir, files, skip=manifest.path.name: [
-            f for f in files if f == skip])
+        shutil.copytree(source, folder, ignore=left_out(source, manifest.path.name))
         target = folder / (manifest.path.stem + IN_PLACE_SUFFIX)
         write_graph(manifest.path, manifest.sha256, target, cache)
         data = json.loads((source / "manifest.json").read_text(encoding="utf-8"))

@@ -148,3 +148,17 @@ def test_models_list_names_the_file_each_shipped_graph_was_made_from(tmp_path, b
     assert lines[row].split()[3] == "ok"
     assert lines[row + 1].split()[0] == "faceres.optimized.onnx:"
     assert "the graph optimised from faceres.onnx (sha256 " in lines[row + 1]
+
+
+def test_a_bundle_ships_the_int8_detector_without_the_float_file_it_was_made_from(
+        bundled_models):
+    """The float weights stay in the repository for training; a shopper's install never runs
+    them, so the packager leaves them out."""
+    source = json.loads((models_dir() / DETECTOR / "manifest.json").read_text())
+    float_file = source["provenance"]["float_file"]
+    assert (models_dir() / DETECTOR / float_file).is_file()
+    shipped = sorted(path.name for path in (bundled_models / DETECTOR).iterdir())
+    assert float_file not in shipped
+    assert "garment-detector.optimized.onnx" in shipped
+    float_bytes = (models_dir() / DETECTOR / float_file).stat().st_size
+    assert read_manifest(bundled_models / DETECTOR).size_bytes < float_bytes / 2  # int8 weights

@@ -11,6 +11,7 @@ from training.data.street import load_street
 from training.detector.from_onnx import weights_from_onnx
 from training.detector.params import DetectorParams
 from training.paths import repo_path
+from training.quantize.folder import float_source
 
 
 def offline_ultralytics(work: Path) -> None:
@@ -29,7 +30,9 @@ def train(params: DetectorParams, data_yaml: Path, work: Path) -> Path:
     start = params.model
     if start.endswith(".onnx"):  # a shipped detector: rebuild its weights to continue from
         photos = load_street(params.data / "street", "trainval")
-        start = str(weights_from_onnx(repo_path(start), photos, work / "from-onnx.pt"))
+        # An installed int8 detector continues from the float file it was made from.
+        onnx = float_source(repo_path(start))
+        start = str(weights_from_onnx(onnx, photos, work / "from-onnx.pt"))
     continuing = start.endswith(".pt")
     model = YOLO(str(repo_path(start)) if continuing else start)
     extra = {"time": params.hours} if params.hours else {}

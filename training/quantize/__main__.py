@@ -19,8 +19,9 @@ from pathlib import Path
 
 from companion.paths import default_index_dir, models_dir
 from training.data import data_root
+from training.manifest import sha256_of
 from training.quantize.feeds import record_feeds, trainval_photos
-from training.quantize.folder import install, link_folder, replace_model
+from training.quantize.folder import float_model, install, link_folder, replace_model
 from training.quantize.quantize import CALIBRATIONS, compare, float_nodes, quantize
 
 # The models a look runs and that this tool may quantize.
@@ -62,7 +63,7 @@ def main(argv: list[str] | None = None) -> None:
             print(f"{name}: only {len(model_feeds)} feeds in {len(photos)} looks; skipped")
             continue
         calibration, held_out = model_feeds[: -args.held_out], model_feeds[-args.held_out:]
-        source = args.models / name / f"{name}.onnx"
+        source = float_model(args.models / name)  # never an installed int8 file again
         target = args.out / f"{name}.int8.onnx"
         kept = float_nodes(source, args.keep_float)
         quantize(source, target, calibration, args.method, kept)
@@ -72,7 +73,7 @@ def main(argv: list[str] | None = None) -> None:
                          f"u8 activations, {args.method} calibration on {len(calibration)} "
                          f"feeds from {len(photos)} trainval street looks"
                          + (f"; {len(kept)} nodes kept float ({args.keep_float})" if kept else ""),
-            "float_sha256": _sha_of(args.models / name)})
+            "float_sha256": sha256_of(source)})
         target.unlink()
         report[name] = {"float_ms": round(result.float_ms, 2), "int8_ms": round(result.int8_ms, 2),
                         "ratio": round(result.ratio, 3),
@@ -80,10 +81,6 @@ def main(argv: list[str] | None = None) -> None:
                         "mean_abs_diff": round(result.mean_abs_diff, 5)}
         print(f"{name}: {json.dumps(report[name])}", flush=True)
     (args.out / "quantize_report.json").write_text(json.dumps(report, indent=2) + "\n")
-
-
-def _sha_of(folder: Path) -> str:
-    return json.loads((folder / "manifest.json").read_text())["sha256"]
 
 
 if __name__ == "__main__":

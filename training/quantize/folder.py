@@ -1,4 +1,9 @@
-"""A models folder with some files replaced: built beside models/ for judging, then installed."""
+"""A models folder with some files replaced: built beside models/ for judging, then installed.
+
+An installed int8 model keeps its float file beside it (``<model>.float.onnx``, named by the
+manifest's ``provenance.float_file``): quantizing again starts from it, the detector's training
+continues from it, and the packager leaves it out of a bundle.
+"""
 
 from __future__ import annotations
 
@@ -35,13 +40,41 @@ def replace_model(folder: Path, new_file: Path, provenance: dict) -> dict:
     return manifest
 
 
+FLOAT_SUFFIX = ".float.onnx"
+
+
+def float_model(folder: Path) -> Path:
+    """The float file of the model in ``folder``: the one its manifest's ``provenance.float_file``
+    names once an int8 file is installed, else the model's own file."""
+    manifest = read_manifest(folder)
+    return folder / manifest.get("provenance", {}).get("float_file", manifest["file"])
+
+
+def float_source(onnx: Path) -> Path:
+    """The float file to start from when given ``onnx``: the float file of an installed int8
+    model (the file its folder's manifest names), else ``onnx`` itself."""
+    manifest = onnx.parent / "manifest.json"
+    if manifest.is_file() and read_manifest(onnx.parent)["file"] == onnx.name:
+        return float_model(onnx.parent)
+    return onnx
+
+
 def install(built: Path, models: Path, name: str) -> dict:
     """Copy model ``name`` from the built folder into ``models`` with its new identity; the
-    manifest's other fields, "extra" included, are taken from models/ as they are now."""
+    manifest's other fields, "extra" included, are taken from models/ as they are now. The float
+    file the int8 one was made from stays beside it as ``<model>.float.onnx``."""
     source = read_manifest(built / name)
-    manifest = read_manifest(models / name)
-    shutil.copyfile(built / name / source["file"], models / name / manifest["file"])
+    folder = models / name
+    manifest = read_manifest(folder)
+    kept = folder / (Path(manifest["file"]).name.removesuffix(".onnx") + FLOAT_SUFFIX)
+    current = float_model(folder)
+    if sha256_of(current) != source["provenance"]["float_sha256"]:
+        raise SystemExit(f"{name}: {built / name} was not quantized from {current}; "
+                         "quantize again from this models folder")
+    if current != kept:
+        current.replace(kept)
+    shutil.copyfile(built / name / source["file"], folder / manifest["file"])
     manifest.update(sha256=source["sha256"], bytes=source["bytes"],
-                    provenance=source["provenance"])
-    save_manifest(models / name, manifest)
+                    provenance={**source["provenance"], "float_file": kept.name})
+    save_manifest(folder, manifest)
     return manifest
