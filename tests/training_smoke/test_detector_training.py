@@ -70,8 +70,9 @@ def test_the_smoke_model_runs_through_our_numpy_postprocessing(smoke_run):
 
 
 def test_the_shipped_detector_rebuilt_as_weights_computes_what_its_onnx_computes(tmp_path):
-    """Training can continue from what ships (``--model models/garment-detector/*.onnx``). In a
-    subprocess: importing ultralytics patches PIL.Image.open for the whole process."""
+    """Training can continue from what ships (``--model models/garment-detector/*.onnx``): the
+    int8 file's float weights, kept beside it. In a subprocess: importing ultralytics patches
+    PIL.Image.open for the whole process."""
     import subprocess
     import sys
 

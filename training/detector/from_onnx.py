@@ -118,12 +118,14 @@ def main(argv: list[str] | None = None) -> None:
 
     from training.data.street import load_street
     from training.detector.train import offline_ultralytics
+    from training.quantize.folder import float_source
 
     params = parse(FromOnnxParams, argv, description=__doc__.split("\n\n")[0])
     offline_ultralytics(params.out.parent)
     photos = load_street(params.data / "street", "trainval")
-    weights = weights_from_onnx(params.onnx, photos, params.out)
-    print(json.dumps(compare(params.onnx, weights, photos[-2:])))
+    onnx = float_source(params.onnx)  # an installed int8 detector: its float file
+    weights = weights_from_onnx(onnx, photos, params.out)
+    print(json.dumps(compare(onnx, weights, photos[-2:])))
 
 
 if __name__ == "__main__":
