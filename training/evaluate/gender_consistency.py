@@ -15,6 +15,7 @@ too), how often each label was given, and (in --json) the photos whose label cha
     .venv/bin/python -m training.evaluate.gender_consistency --limit 20   # a quick look
     .venv/bin/python -m training.evaluate.gender_consistency --json runs/eval/consistency.json
     .venv/bin/python -m training.evaluate.gender_consistency --split trainval --limit 150  # choose
+    .venv/bin/python -m training.evaluate.gender_consistency --split trainval --skip 150 --limit 200
 """
 
 from __future__ import annotations
@@ -115,8 +116,9 @@ class LookPeople:
 
 
 def evaluate(data: Path, limit: int | None, variants: tuple[Variant, ...],
-             split: str = "test") -> dict:
-    images = [i for i in load_street(data / "street", split)[:limit] if i.person is not None]
+             split: str = "test", skip: int = 0) -> dict:
+    end = None if limit is None else skip + limit
+    images = [i for i in load_street(data / "street", split)[skip:end] if i.person is not None]
     steps = LookPeople.of(ModelStore())
     labels: Counter[str] = Counter()
     changed, lost = {}, []
@@ -158,7 +160,11 @@ class ConsistencyParams:
     split: str = field(default="test", metadata=cli(
         "street split: test to measure, trainval to choose a setting (default %(default)s)",
         choices=["test", "trainval"]))
-    limit: int | None = field(default=None, metadata=cli("first N photos of the split only"))
+    limit: int | None = field(default=None, metadata=cli(
+        "N photos of the split only (after --skip)"))
+    skip: int = field(default=0, metadata=cli(
+        "leave out the split's first N photos: trainval's first 150 chose the gender step's "
+        "settings, so a change is judged fairly on the photos after them"))
     full: bool = field(default=False, metadata=cli(
         "every JPEG/WebP quality 70, 80, 85, 90, 95 at scales 1, 0.75, 0.5 (33 variants)"))
     json: Path | None = field(default=None, metadata=cli("also write the report here"))
@@ -173,7 +179,7 @@ def main(argv: list[str] | None = None) -> None:
                    epilog=__doc__.split("\n\n", 1)[1],
                    formatter_class=argparse.RawDescriptionHelpFormatter)
     variants = VARIANTS[:3] + FULL_GRID if params.full else VARIANTS
-    report = evaluate(params.data, params.limit, variants, params.split)
+    report = evaluate(params.data, params.limit, variants, params.split, params.skip)
     summary = {k: v for k, v in report.items() if k not in ("changed", "lost")}
     print(json.dumps(summary, indent=2, ensure_ascii=False))
     if params.json:
