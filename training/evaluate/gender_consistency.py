@@ -115,10 +115,15 @@ class LookPeople:
         return genders_of(self.gender, pixels, [person])[0].label
 
 
+def photos_of(data: Path, split: str, skip: int = 0, limit: int | None = None) -> list:
+    """The split's photos with a labelled person: ``limit`` of them after the first ``skip``."""
+    end = None if limit is None else skip + limit
+    return [i for i in load_street(data / "street", split)[skip:end] if i.person is not None]
+
+
 def evaluate(data: Path, limit: int | None, variants: tuple[Variant, ...],
              split: str = "test", skip: int = 0) -> dict:
-    end = None if limit is None else skip + limit
-    images = [i for i in load_street(data / "street", split)[skip:end] if i.person is not None]
+    images = photos_of(data, split, skip, limit)
     steps = LookPeople.of(ModelStore())
     labels: Counter[str] = Counter()
     changed, lost = {}, []
