@@ -1,6 +1,4 @@
-"""The most confident face of a picture, from BlazeFace (the back-camera model, trained at 256
-pixels, shipped at the side its manifest gives: 192, half the cost, for the head boxes it is
-shown; training/convert/specs.py)."""
+"""The most confident face of a picture, from BlazeFace (the 256-pixel, back-camera model)."""
 
 from __future__ import annotations
 
@@ -10,15 +8,14 @@ from companion.inference.model import InferenceModel
 from companion.inference.preprocess import letterbox
 from companion.types import Box
 
-INPUT_SIDE = 192  # the manifest's input side wins
+INPUT_SIDE = 256
 MIN_FACE_SCORE = 0.6
 # Inside the head box of a person facing the camera a face is expected: a lower score suffices
 # there (companion.pipeline.crops.face_box). At half size and JPEG quality 70 a real face often
 # scores 0.4-0.6 and was dropped, so that person's gender rested on the body alone in that variant.
 HEAD_MIN_FACE_SCORE = 0.4
-# (logits output, regressor output, stride in input pixels, anchors per cell) of BlazeFace: at
-# 256 px its grids are 16×16 and 8×8 cells.
-ANCHOR_HEADS = (("Identity:0", "Identity_2:0", 16, 2), ("Identity_1:0", "Identity_3:0", 32, 6))
+# (logits output, regressor output, grid size, anchors per cell) of the 256-px BlazeFace.
+ANCHOR_HEADS = (("Identity:0", "Identity_2:0", 16, 2), ("Identity_1:0", "Identity_3:0", 8, 6))
 
 
 class BlazeFace(InferenceModel):
@@ -39,8 +36,7 @@ class BlazeFace(InferenceModel):
         square, placement = letterbox(pixels, side)
         outputs = self._run(self._input(square[None]))
         best: tuple[float, Box] | None = None
-        for logits_name, regress_name, stride, per_cell in ANCHOR_HEADS:
-            grid = side // stride
+        for logits_name, regress_name, grid, per_cell in ANCHOR_HEADS:
             scores = 1.0 / (1.0 + np.exp(-np.clip(outputs[logits_name][0, :, 0], -80, 80)))
             index = int(scores.argmax())
             if best is not None and scores[index] <= best[0]:

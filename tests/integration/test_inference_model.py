@@ -139,7 +139,7 @@ def test_the_wrapper_asks_its_store_once_under_concurrent_first_calls():
     for thread in threads:
         thread.join()
     assert store.asked == 1
-    assert sorted(answers) == [(i, (192, 192)) for i in range(6)]  # the manifest's size
+    assert sorted(answers) == [(i, (256, 256)) for i in range(6)]
 
 
 def test_a_missing_model_fails_on_first_use_with_the_stores_code(tmp_path):

@@ -12,7 +12,6 @@ import pytest
 from PIL import Image
 
 from companion.errors import LookError
-from companion.inference.blazeface import BlazeFace
 from companion.inference.faceres import OUTPUT, FaceRes
 from companion.inference.manifest import file_sha256, read_manifest
 from companion.inference.preprocess import to_model_input
@@ -105,21 +104,3 @@ def test_faceres_range_in_the_manifest_is_the_one_that_works():
     constant = model.run({wrong.name: to_model_input(batch, wrong)})[OUTPUT][:, 0]
     proper = model.run({wrong.name: to_model_input(batch, model.manifest.input)})[OUTPUT][:, 0]
     assert np.std(constant) < 0.25 * np.std(proper)
-
-
-@requires_data
-def test_blazeface_at_its_shipped_side_boxes_each_face_where_it_is():
-    """BlazeFace's anchor grids follow its input side (192 shipped, 256 native): on tight face
-    photos the box it finds sits on the face and spans about the photo (the faces fill it; a
-    grid read at the wrong side would put the box elsewhere or scale it wrongly)."""
-    faces = BlazeFace(ModelStore())
-    assert list(faces.load().manifest.input.shape[1:3]) == [192, 192]
-    for pixels, _ in _faces(10):
-        found = faces.predict(pixels)
-        assert found is not None
-        (x1, y1, x2, y2), score = found
-        height, width = pixels.shape[:2]
-        assert score >= 0.6
-        assert abs((x1 + x2) / 2 - width / 2) < 0.15 * width
-        assert abs((y1 + y2) / 2 - height / 2) < 0.2 * height
-        assert 0.6 * width < x2 - x1 < 1.35 * width

@@ -19,7 +19,7 @@ def test_every_run_is_reported_with_its_model_its_feeds_and_its_time():
     faces.predict(pixels)
     assert [name for name, _, _ in heard] == ["blazeface", "blazeface"]
     _, feeds, ms = heard[0]
-    assert next(iter(feeds.values())).shape == (1, 192, 192, 3)
+    assert next(iter(feeds.values())).shape == (1, 256, 256, 3)
     assert ms > 0
 
 

@@ -132,29 +132,6 @@ def cut_nanodet_backbone(model):
     return extracted
 
 
-def resize_blazeface(model, side: int):
-    """BlazeFace at ``side`` pixels instead of its native 256. Its two grids follow the input
-    (side/16 and side/32 cells), so the input gets that side and the four reshapes to
-    [1, anchors, k] take any anchor count."""
-    from onnx import numpy_helper
-
-    graph = model.graph
-    shapes = {node.input[1] for node in graph.node if node.op_type == "Reshape"}
-    for initializer in graph.initializer:
-        if initializer.name in shapes:
-            value = numpy_helper.to_array(initializer).copy()
-            value[1] = -1
-            initializer.CopyFrom(numpy_helper.from_array(value, initializer.name))
-    dims = graph.input[0].type.tensor_type.shape.dim
-    dims[1].dim_value = dims[2].dim_value = side
-    for output in graph.output:
-        anchors = output.type.tensor_type.shape.dim[1]
-        anchors.ClearField("dim_value")
-        anchors.dim_param = "anchors"
-    del graph.value_info[:]
-    return model
-
-
 def write_description(path: Path, name: str, spec: dict) -> dict:
     """Write the manifest of a converted model, its tensors read from the graph itself."""
     import onnx
@@ -211,8 +188,6 @@ def main(argv: list[str] | None = None) -> None:
             model = onnx.load(raw)
             if name == "nanodet-embedder":
                 model = cut_nanodet_backbone(model)
-            elif "input_side" in spec:
-                model = resize_blazeface(model, spec["input_side"])
             elif "dynamic_input" in spec:
                 make_dynamic(model, spec["dynamic_input"])
             elif spec.get("dynamic_batch"):

@@ -34,27 +34,21 @@ SPECS: dict[str, dict] = {
     },
     "blazeface": {
         "task": "face-detection",
-        "upstream": "Google MediaPipe BlazeFace (back camera, 256), run at 192",
+        "upstream": "Google MediaPipe BlazeFace (back camera, 256)",
         "licence": "Apache-2.0 (model) / MIT (package)",
-        # It looks only at a person's head box, where the face fills the picture: at 192 px it
-        # costs about half of 256 and finds the same faces (docs/speed.md, issue 32).
-        "input_side": 192,
         "input": {
             "layout": "NHWC",
             "dtype": "float32",
             "range": [-1, 1],
             "colour": "RGB",
             "normalisation": "pixel / 127.5 - 1",
-            "size_note": "192x192, letterboxed",
+            "size_note": "256x256, letterboxed",
         },
         "outputs": {
-            "Identity_3:0": "[1,anchors,16] box regressors, 6 anchors per cell of the stride-32 "
-            "grid (6x6 cells at 192 px)",
-            "Identity_1:0": "[1,anchors,1] logits, 6 anchors per cell of the stride-32 grid",
-            "Identity:0": "[1,anchors,1] logits, 2 anchors per cell of the stride-16 grid "
-            "(12x12 cells at 192 px)",
-            "Identity_2:0": "[1,anchors,16] box regressors, 2 anchors per cell of the stride-16 "
-            "grid",
+            "Identity_3:0": "[1,384,16] box regressors for the 384 anchors of the 16x16 grid",
+            "Identity_1:0": "[1,384,1] logits for the 384 anchors of the 16x16 grid",
+            "Identity:0": "[1,512,1] logits for the 512 anchors of the 32x32 grid",
+            "Identity_2:0": "[1,512,16] box regressors for the 512 anchors of the 32x32 grid",
         },
         "labels": ["face"],
     },
