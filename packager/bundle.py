@@ -21,6 +21,7 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
+from companion.inference.manifest import read_manifest
 from companion.inference.optimized import FOLDER as OPTIMIZED_FOLDER
 from companion.inference.session import CPU, DEVICE_PROVIDERS, ort
 from packager.brand import Brand
@@ -103,7 +104,7 @@ def assemble(brand: Brand, runtime: Path, index_dir: Path, version: str, app: Pa
     if gpu_providers():
         for name in models:
             shutil.copytree(REPO / "models" / name, package / "models" / name,
-                            ignore=left_out(REPO / "models" / name))
+                            ignore=left_out(read_manifest(REPO / "models" / name)))
         optimize_models(REPO / "models", models, package / "models" / OPTIMIZED_FOLDER, cache)
     else:
         ship_in_place(REPO / "models", models, package / "models", cache)

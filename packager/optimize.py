@@ -23,7 +23,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from companion.inference.manifest import file_sha256, read_manifest
+from companion.inference.manifest import ModelManifest, file_sha256, read_manifest
 from companion.inference.optimized import INDEX, LEVEL, ORIGIN, PROVIDER
 from companion.inference.session import ort  # onnxruntime, with its telemetry off
 
@@ -32,12 +32,11 @@ CACHE = REPO / "build" / "optimized-cache"  # <onnxruntime>-<model sha256>.onnx,
 IN_PLACE_SUFFIX = ".optimized.onnx"  # a graph shipped in place of <model>.onnx
 
 
-def left_out(folder: Path, *also: str):
+def left_out(manifest: ModelManifest, *also: str):
     """A copytree ``ignore`` for a model folder going into a bundle: the float file an int8 model
     was made from (its manifest's ``provenance.float_file``: for training, never run) and
     ``also``."""
-    data = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-    skip = {data.get("provenance", {}).get("float_file"), *also}
+    skip = {manifest.provenance.get("float_file"), *also}
     return lambda _dir, files: [f for f in files if f in skip]
 
 
@@ -72,7 +71,7 @@ def ship_in_place(models_root: Path, names: list[str], dest: Path,
         source = models_root / name
         manifest = read_manifest(source)
         folder = dest / name
-        shutil.copytree(source, folder, ignore=left_out(source, manifest.path.name))
+        shutil.copytree(source, folder, ignore=left_out(manifest, manifest.path.name))
         target = folder / (manifest.path.stem + IN_PLACE_SUFFIX)
         write_graph(manifest.path, manifest.sha256, target, cache)
         data = json.loads((source / "manifest.json").read_text(encoding="utf-8"))

@@ -154,8 +154,7 @@ def test_a_bundle_ships_the_int8_detector_without_the_float_file_it_was_made_fro
         bundled_models):
     """The float weights stay in the repository for training; a shopper's install never runs
     them, so the packager leaves them out."""
-    source = json.loads((models_dir() / DETECTOR / "manifest.json").read_text())
-    float_file = source["provenance"]["float_file"]
+    float_file = read_manifest(models_dir() / DETECTOR).provenance["float_file"]
     assert (models_dir() / DETECTOR / float_file).is_file()
     shipped = sorted(path.name for path in (bundled_models / DETECTOR).iterdir())
     assert float_file not in shipped
