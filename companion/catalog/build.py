@@ -146,15 +146,18 @@ def build_index(
 def read_products(feed: Path, options: FeedOptions | None,
                   include: Callable[[Product], bool] | None, limit: int | None,
                   problems: list[FeedProblem]) -> list[Product]:
-    """The feed's products that ``include`` keeps (the first ``limit``); bad rows go to
-    ``problems``."""
-    products = []
-    for entry in read_feed(feed, options):
-        if isinstance(entry, FeedProblem):
-            problems.append(entry)
-        elif include is None or include(entry):
-            products.append(entry)
-    return products if limit is None else products[:limit]
+    """The feed's products that ``include`` keeps (the first ``limit``: the rest of the feed is
+    not read); bad rows read go to ``problems``."""
+    products: list[Product] = []
+    with closing(read_feed(feed, options)) as entries:  # closes the file when stopped early
+        for entry in entries:
+            if isinstance(entry, FeedProblem):
+                problems.append(entry)
+            elif include is None or include(entry):
+                products.append(entry)
+                if len(products) == limit:
+                    break
+    return products
 
 
 def source_fingerprint(*files: Path) -> str:

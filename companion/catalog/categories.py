@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 # Checked in order against the product_type path (most specific words first).
 PRODUCT_TYPE_RULES = (
     ("dress", ("dress", "jumpsuit")),
@@ -19,6 +21,7 @@ GOOGLE_CATEGORY_RULES = (
 )
 
 
+@lru_cache(maxsize=4096)  # a feed repeats a few hundred paths over thousands of rows
 def category_of(product_type: str, google_product_category: str = "") -> str:
     """topwear | bottomwear | footwear | dress | bag | other."""
     # Match product_type path segments, deepest first: "Apparel > Dress > Dresses" is a dress.

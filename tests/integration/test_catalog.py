@@ -80,6 +80,20 @@ def test_bad_rows_are_reported_with_their_line_and_skipped(tmp_path, store):
     assert index.product("777") is None
 
 
+@requires_data
+def test_a_limited_build_indexes_the_first_products_and_reads_no_further(tmp_path, store):
+    feed = write_feed(tmp_path, [
+        "\tNo id\thttps://x\timages/1530.jpg\tTopwear\tmale\t\t",
+        GOOD,
+        CAP,
+        "\tAlso no id\thttps://x\timages/1530.jpg\tTopwear\tmale\t\t",
+    ])
+    report = build_index(feed, tmp_path / "index", Embedder(store), limit=1,
+                         show_progress=False)
+    assert report.counts == {"topwear": 1}
+    assert [p.line for p in report.problems] == [2]  # the row after the limit was never read
+
+
 def test_a_feed_without_the_needed_columns_is_refused(tmp_path):
     feed = tmp_path / "feed.tsv"
     feed.write_text("sku\tname\n1\tshirt\n")
