@@ -8,7 +8,6 @@ test photo); the face alone (faces/, tight face photos) must too, and be right.
 from __future__ import annotations
 
 import csv
-import io
 
 import numpy as np
 import pytest
@@ -21,19 +20,15 @@ from companion.pipeline.decode import decode_image
 from companion.pipeline.gender import GenderModelSet, GenderRule, face_evidence, genders_of
 from companion.pipeline.imaging import crop, iou
 from tests.support.data import FACES, STREET, requires_data
+from training.data.served import Variant
 
-VARIANTS = [("PNG", None, 1.0), ("JPEG", 95, 1.0), ("JPEG", 70, 0.5), ("WEBP", 70, 1.0),
-            ("WEBP", 85, 0.75), ("PNG", None, 0.5)]
+VARIANTS = [Variant("PNG", None, 1.0), Variant("JPEG", 95, 1.0), Variant("JPEG", 70, 0.5),
+            Variant("WEBP", 70, 1.0), Variant("WEBP", 85, 0.75), Variant("PNG", None, 0.5)]
 
 
-def served(image: Image.Image, fmt: str, quality: int | None, scale: float) -> np.ndarray:
+def served(image: Image.Image, variant: Variant) -> np.ndarray:
     """``image`` as a page would serve it, decoded as the companion decodes it."""
-    if scale != 1.0:
-        image = image.resize((round(image.width * scale), round(image.height * scale)),
-                             Image.Resampling.LANCZOS)
-    buffer = io.BytesIO()
-    image.save(buffer, fmt, **({} if quality is None else {"quality": quality}))
-    return decode_image(buffer.getvalue()).pixels
+    return decode_image(variant.encode(image)).pixels
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +60,7 @@ def test_a_face_keeps_its_gender_in_every_format_and_size(models):
     for name, truth in _faces(12):
         with Image.open(FACES / name) as opened:
             image = opened.convert("RGB")
-        labels = {_face_label(models, served(image, *variant)) for variant in VARIANTS}
+        labels = {_face_label(models, served(image, variant)) for variant in VARIANTS}
         assert len(labels - {"unknown"}) == 1, f"{name}: {labels}"
         steady += len(labels) == 1
         right += labels - {"unknown"} == {truth}
@@ -84,8 +79,8 @@ def test_a_street_person_keeps_their_gender_in_every_format_and_size(models, nam
     labels = set()
     reference = None
     for variant in VARIANTS:
-        pixels = served(image, *variant)
-        scale = variant[2]
+        pixels = served(image, variant)
+        scale = variant.scale
         people = movenet.predict(pixels)
         boxes = [tuple(v / scale for v in p.box) for p in people]
         reference = reference or boxes[0]
@@ -104,8 +99,9 @@ def test_a_face_in_the_head_box_counts_below_the_whole_photo_threshold(models):
     with Image.open(STREET / "images" / "ccp_0109.jpg") as opened:
         image = opened.convert("RGB")
     scores = []
-    for variant in [("PNG", None, 1.0), ("WEBP", 70, 1.0), ("JPEG", 70, 0.5)]:
-        pixels = served(image, *variant)
+    for variant in [Variant("PNG", None, 1.0), Variant("WEBP", 70, 1.0),
+                    Variant("JPEG", 70, 0.5)]:
+        pixels = served(image, variant)
         person = movenet.predict(pixels)[0]
         head = head_box(person)
         found = models.blazeface.predict(crop(pixels, head), min_score=0.0)

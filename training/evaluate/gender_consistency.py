@@ -21,7 +21,6 @@ too), how often each label was given, and (in --json) the photos whose label cha
 from __future__ import annotations
 
 import argparse
-import io
 import json
 from collections import Counter
 from dataclasses import dataclass, field
@@ -40,50 +39,13 @@ from companion.pipeline.look import CROWD_PERSON_SCORE
 from companion.progress import Progress
 from companion.types import Box, Person
 from training.data import data_root
+from training.data.served import FULL_GRID, VARIANTS, Variant
 from training.data.street import load_street
 from training.log import save_report
 from training.params import cli, parse
 from training.paths import repo_path
 
 SAME_PERSON_IOU = 0.5
-
-
-@dataclass(frozen=True)
-class Variant:
-    """One way of serving the photo: format, quality (None: lossless) and scale of each side."""
-
-    format: str
-    quality: int | None
-    scale: float
-
-    @property
-    def name(self) -> str:
-        quality = "" if self.quality is None else f" q{self.quality}"
-        return f"{self.format}{quality} ×{self.scale}"
-
-    def encode(self, image: Image.Image) -> bytes:
-        if self.scale != 1.0:
-            size = (round(image.width * self.scale), round(image.height * self.scale))
-            image = image.resize(size, Image.Resampling.LANCZOS)
-        buffer = io.BytesIO()
-        options = {} if self.quality is None else {"quality": self.quality}
-        image.save(buffer, self.format, **options)
-        return buffer.getvalue()
-
-
-# Every format at the ends of the quality (70–95) and scale (0.5–1.0)
-# ranges the issue names, and their middles; ``--full`` adds the rest of the grid.
-VARIANTS = (
-    Variant("PNG", None, 1.0), Variant("PNG", None, 0.75), Variant("PNG", None, 0.5),
-    Variant("JPEG", 95, 1.0), Variant("JPEG", 70, 1.0), Variant("JPEG", 85, 0.75),
-    Variant("JPEG", 95, 0.5), Variant("JPEG", 70, 0.5),
-    Variant("WEBP", 95, 1.0), Variant("WEBP", 70, 1.0), Variant("WEBP", 85, 0.75),
-    Variant("WEBP", 95, 0.5), Variant("WEBP", 70, 0.5),
-)
-FULL_GRID = tuple(
-    Variant(fmt, quality, scale) for fmt in ("JPEG", "WEBP") for quality in (70, 80, 85, 90, 95)
-    for scale in (1.0, 0.75, 0.5)
-)
 
 
 @dataclass

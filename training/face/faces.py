@@ -23,8 +23,8 @@ from companion.pipeline.imaging import clip_box
 from companion.progress import Progress
 from companion.types import Box
 from training.data.catalog import read_feed
+from training.data.served import Variant
 from training.data.street import load_street
-from training.evaluate.gender_consistency import Variant
 
 HELD_OUT = 150  # the first street trainval photos: they choose the setting, never train it
 CONTEXT = 1.5  # of the face's longer side, around it: the pixels a served variant re-encodes
