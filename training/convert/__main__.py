@@ -3,8 +3,8 @@
 Why a script: the models are MIT-licensed but published only as TFJS graph models; converting
 them ourselves keeps provenance exact and lets anyone rebuild ``models/`` from the published
 package, byte for byte from one run to the next (``canonical``: tf2onnx alone numbers and
-orders what it makes differently each run). Files converted before that differ from a new
-conversion only in those generated names and that order.
+orders what it makes differently each run). The shipped files were converted before that; each
+computes exactly what a new conversion does (docs/architecture.md, Provenance).
 A model's settings chosen by evaluation (its manifest's ``extra``: thresholds, input sizes) are
 kept when it is converted again into the same folder; a folder without a manifest gets the
 spec's own (how the model is fed).
