@@ -114,11 +114,12 @@ def test_a_face_in_the_head_box_counts_below_the_whole_photo_threshold(models):
 def test_the_consistency_check_can_leave_out_the_photos_that_chose_the_settings():
     """``gender_consistency --skip 150``: a change is judged on trainval photos the gender step's
     settings were never chosen on."""
+    from training.data.street import GENDER_SETTINGS_PHOTOS as CHOSE
     from training.evaluate.gender_consistency import photos_of
 
     data = STREET.parent
-    first = photos_of(data, "trainval", limit=150)
-    later = photos_of(data, "trainval", skip=150, limit=20)
+    first = photos_of(data, "trainval", limit=CHOSE)
+    later = photos_of(data, "trainval", skip=CHOSE, limit=20)
     assert len(later) == 20 and all(p.person is not None for p in later)
     assert not {p.name for p in first} & {p.name for p in later}
-    assert later[0].name == photos_of(data, "trainval", limit=151)[-1].name
+    assert later[0].name == photos_of(data, "trainval", limit=CHOSE + 1)[-1].name

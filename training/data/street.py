@@ -21,6 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 CATEGORIES: tuple[str, ...] = ("topwear", "bottomwear", "footwear", "dress", "bag")
+# Trainval's first photos, on which the gender step's settings were chosen: a change to that step
+# is judged on the photos after them, and no training learns from them.
+GENDER_SETTINGS_PHOTOS = 150
 
 # street class name -> companion category (None: not detected)
 CLASS_MAP: dict[str, str | None] = {

@@ -40,7 +40,7 @@ from companion.progress import Progress
 from companion.types import Box, Person
 from training.data import data_root
 from training.data.served import FULL_GRID, VARIANTS, Variant
-from training.data.street import load_street
+from training.data.street import GENDER_SETTINGS_PHOTOS, StreetImage, load_street
 from training.log import save_report
 from training.params import cli, parse
 from training.paths import repo_path
@@ -77,7 +77,8 @@ class LookPeople:
         return genders_of(self.gender, pixels, [person])[0].label
 
 
-def photos_of(data: Path, split: str, skip: int = 0, limit: int | None = None) -> list:
+def photos_of(data: Path, split: str, skip: int = 0, limit: int | None = None
+              ) -> list[StreetImage]:
     """The split's photos with a labelled person: ``limit`` of them after the first ``skip``."""
     end = None if limit is None else skip + limit
     return [i for i in load_street(data / "street", split)[skip:end] if i.person is not None]
@@ -130,8 +131,8 @@ class ConsistencyParams:
     limit: int | None = field(default=None, metadata=cli(
         "N photos of the split only (after --skip)"))
     skip: int = field(default=0, metadata=cli(
-        "leave out the split's first N photos: trainval's first 150 chose the gender step's "
-        "settings, so a change is judged fairly on the photos after them"))
+        f"leave out the split's first N photos: trainval's first {GENDER_SETTINGS_PHOTOS} chose "
+        "the gender step's settings, so a change is judged fairly on the photos after them"))
     full: bool = field(default=False, metadata=cli(
         "every JPEG/WebP quality 70, 80, 85, 90, 95 at scales 1, 0.75, 0.5 (33 variants)"))
     json: Path | None = field(default=None, metadata=cli("also write the report here"))

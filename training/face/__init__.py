@@ -17,8 +17,8 @@ that view. The answers stay the teacher's; only their steadiness is trained, and
 makes FaceRes cheaper (issue 32).
 
 Faces (never the test split, never faces/ or people/, which measure the result):
-  * street trainval photos after the first ``HELD_OUT`` (those 150 choose the setting with
-    ``gender_consistency --split trainval --limit 150``);
+  * street trainval photos after the first ``GENDER_SETTINGS_PHOTOS`` (150, training.data.street;
+    they choose the setting with ``gender_consistency --split trainval --limit 150``);
   * catalog ``index`` split photos that show a person with a face (any gender: no label is read).
 
     .venv-train/bin/python -m training.face --minutes 25 --out runs/face/model

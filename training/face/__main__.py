@@ -44,7 +44,8 @@ def main(argv: list[str] | None = None) -> None:
                    formatter_class=argparse.RawDescriptionHelpFormatter)
     require_modules("onnx2torch", "torch")
     from companion.inference.store import ModelStore
-    from training.face.faces import HELD_OUT, cached_faces
+    from training.data.street import GENDER_SETTINGS_PHOTOS
+    from training.face.faces import cached_faces
     from training.face.train import export, train
 
     faces = cached_faces(params.data, ModelStore(), params.work, params.limit)
@@ -53,7 +54,8 @@ def main(argv: list[str] | None = None) -> None:
     target = export(net, teacher, params.input_size, params.out, {
         "by": "python -m training.face",
         "faces": len(faces),
-        "sources": f"street trainval after its first {HELD_OUT} photos; catalog index split",
+        "sources": f"street trainval after its first {GENDER_SETTINGS_PHOTOS} photos; "
+                   "catalog index split",
         "input_size": params.input_size, "minutes": params.minutes, "batch": params.batch,
         "lr": params.lr, "seed": params.seed, "steps": history[-1]["step"],
         "held_out_history": history[-1],

@@ -24,9 +24,8 @@ from companion.progress import Progress
 from companion.types import Box
 from training.data.catalog import read_feed
 from training.data.served import Variant
-from training.data.street import load_street
+from training.data.street import GENDER_SETTINGS_PHOTOS, load_street
 
-HELD_OUT = 150  # the first street trainval photos: they choose the setting, never train it
 CONTEXT = 1.5  # of the face's longer side, around it: the pixels a served variant re-encodes
 FORMATS = ("PNG", "JPEG", "WEBP")
 QUALITY = (60, 95)
@@ -49,8 +48,10 @@ def held_out(path: str) -> bool:
 
 
 def photo_paths(data: Path, limit: int | None) -> list[Path]:
-    """Street trainval after the first HELD_OUT photos, then the catalog's index split."""
-    street = [item.path for item in load_street(data / "street", "trainval")[HELD_OUT:]]
+    """Street trainval after the photos that chose the gender step's settings, then the
+    catalog's index split."""
+    chose = GENDER_SETTINGS_PHOTOS
+    street = [item.path for item in load_street(data / "street", "trainval")[chose:]]
     feed = read_feed(data / "catalog")
     catalog = [feed.image(row) for row in feed.rows_of("index")]
     return (street + catalog)[:limit]
