@@ -2,7 +2,8 @@
 companion as the shopper runs it: its looks over loopback HTTP, its CPU time and its memory.
 
 ``tree`` is the source tree it runs from (this checkout, or a ``git worktree`` of an older
-commit: ``python -m companion.cli`` run there imports that tree's code and reads its models), so
+commit: ``python -m companion.cli`` run there imports that tree's code, and reads that tree's
+models because ``serve`` sets ``SHOP_THE_LOOK_MODELS`` to them), so
 one benchmark can time the old and the new companion side by side on the same machine.
 """
 
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks.bench_bundle import ORIGIN, call, free_port
-from companion.paths import default_index_dir
+from companion.paths import MODELS_ENV, default_index_dir
 from training.data import data_root
 
 REPO = Path(__file__).resolve().parent.parent
@@ -67,7 +68,10 @@ def serve(tree: Path, index: Path, extra_env: dict[str, str] | None = None,
     """Start ``serve`` from ``tree`` over ``index``, wait until ready, pair; stop it after."""
     with tempfile.TemporaryDirectory() as home:
         port = free_port()
-        env = {**os.environ, "HOME": home, "SHOP_THE_LOOK_CONFIG": home, **(extra_env or {})}
+        # The tree's own models: an older tree's code alone would read this checkout's, since
+        # the editable install maps the package's models to this checkout's models/ folder.
+        env = {**os.environ, "HOME": home, "SHOP_THE_LOOK_CONFIG": home,
+               MODELS_ENV: str(tree.resolve() / "models"), **(extra_env or {})}
         env.pop("PYTHONPATH", None)
         launched = time.perf_counter()
         process = subprocess.Popen(
