@@ -33,12 +33,13 @@ def smoke_run(tmp_path_factory):
     """(models folder, log) of three steps at 160 px."""
     return smoke_train("training.face", tmp_path_factory.mktemp("face"), "faceres",
                        "--limit", "30", "--steps", "3", "--batch", "4",
-                       "--input-size", "160", timeout=900)
+                       "--input-size", "160", "--label-floor", "3", timeout=900)
 
 
 def test_faces_are_found_and_the_students_steadiness_is_reported_before_and_after(smoke_run):
     _, log = smoke_run
     assert "finding faces" in log and "ETA" in log  # the progress line
+    assert "with their product's gender as a floor" in log  # --label-floor read the feed
     assert "faces to learn from" in log and "before: {'step': 0, 'mean abs error'" in log
     assert "after " in log and "'sign agrees'" in log
 
@@ -51,6 +52,7 @@ def test_the_student_loads_through_its_manifest_at_its_own_input_size(smoke_run)
     assert manifest["inputs"][0]["shape"] == ["batch", "height", "width", 3]
     assert file_sha256(folder / manifest["file"]) == manifest["sha256"]
     assert manifest["provenance"]["fine_tuned"]["by"] == "python -m training.face"
+    assert manifest["provenance"]["fine_tuned"]["label_floor"] == 3.0
     student, shipped = FaceRes(ModelStore(models)), FaceRes(ModelStore())
     assert student.settings.size(224) == (160, 160)
     labels = (DATA / "faces" / "labels.csv").read_text().splitlines()[1:]

@@ -16,6 +16,12 @@ little as BlazeFace would on the new pixels) and learns to give the teacher's cl
 that view. The answers stay the teacher's; only their steadiness is trained, and a smaller input
 makes FaceRes cheaper (issue 32).
 
+With ``--label-floor F`` the catalog's labels join in: a catalog face's targets lean at least
+F log-odds the way its product's feed gender says (the teacher's answer where it leans further),
+so the student learns where the teacher hesitates on small, compressed faces. Measured with
+F = 3 at 224 px (docs/evaluation.md, Gender): steadier on held-out street photos and more often
+right on street and catalog faces, less right on faces/ portraits; not installed.
+
 Faces (never the test split, never faces/ or people/, which measure the result):
   * street trainval photos after the first ``GENDER_SETTINGS_PHOTOS`` (150, training.data.street;
     they choose the setting with ``gender_consistency --split trainval --limit 150``);
@@ -23,6 +29,8 @@ Faces (never the test split, never faces/ or people/, which measure the result):
 
     .venv-train/bin/python -m training.face --minutes 25 --out runs/face/model
     .venv-train/bin/python -m training.face --limit 40 --minutes 1 --out runs/face/smoke
+    .venv-train/bin/python -m training.face --input-size 224 --label-floor 3 --steps 1018 \
+        --minutes 60 --out runs/face/labels      # the labelled student of docs/evaluation.md
 
 Then judge a copy of models/ with the student (``SHOP_THE_LOOK_MODELS``): ``trained_models
 --skip-garments`` (faces/, people, catalog) and ``gender_consistency``; install by copying

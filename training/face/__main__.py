@@ -32,6 +32,9 @@ class FaceParams:
     lr: float = field(default=3e-5, metadata=cli())
     limit: int | None = field(default=None, metadata=cli("only the first N photos (smoke runs)"))
     seed: int = field(default=0, metadata=cli())
+    label_floor: float = field(default=0.0, metadata=cli(
+        "each catalog face's target leans at least this many log-odds the way its product's "
+        "feed gender says (0: no label is read, the teacher's answers only)"))
 
     def __post_init__(self) -> None:
         self.data, self.work, self.out = (repo_path(p) for p in (self.data, self.work, self.out))
@@ -45,10 +48,15 @@ def main(argv: list[str] | None = None) -> None:
     require_modules("onnx2torch", "torch")
     from companion.inference.store import ModelStore
     from training.data.street import GENDER_SETTINGS_PHOTOS
-    from training.face.faces import cached_faces
+    from training.face.faces import cached_faces, catalog_genders, with_label_floor
     from training.face.train import export, train
 
     faces = cached_faces(params.data, ModelStore(), params.work, params.limit)
+    if params.label_floor > 0:
+        genders = catalog_genders(params.data)
+        faces = with_label_floor(faces, genders, params.label_floor)
+        labelled = sum(face.path in genders for face in faces)
+        print(f"{len(faces)} faces, {labelled} with their product's gender as a floor")
     net, teacher, history = train(faces, params.input_size, params.minutes, params.batch,
                                   params.lr, params.seed, params.steps)
     target = export(net, teacher, params.input_size, params.out, {
@@ -58,6 +66,7 @@ def main(argv: list[str] | None = None) -> None:
                    "catalog index split",
         "input_size": params.input_size, "minutes": params.minutes, "batch": params.batch,
         "lr": params.lr, "seed": params.seed, "steps": history[-1]["step"],
+        "label_floor": params.label_floor,
         "held_out_history": history[-1],
     })
     (params.out / "history.json").write_text(json.dumps(history, indent=1))

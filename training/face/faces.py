@@ -42,6 +42,30 @@ class Face:
     targets: tuple[float, float, float, float]  # first view, its mirror, canonical, its mirror
 
 
+def catalog_genders(data: Path) -> dict[str, str]:
+    """The feed's gender of each catalog index photo that is a woman's or a man's product."""
+    feed = read_feed(data / "catalog")
+    return {str(feed.image(row)): row["gender"] for row in feed.rows_of("index")
+            if row["gender"] in ("male", "female")}
+
+
+def with_label_floor(faces: list[Face], genders: dict[str, str], floor: float) -> list[Face]:
+    """``faces`` with the teacher's answers pulled to at least ``floor`` log-odds the way the
+    photo's product gender says (``genders``: photo path → "male"/"female"); a face in a photo
+    without one keeps the teacher's answers. The teacher is right more often than not, but on
+    small, compressed faces it hesitates where the product's label knows."""
+    pulled = []
+    for face in faces:
+        gender = genders.get(face.path)
+        if gender is None:
+            pulled.append(face)
+            continue
+        sign = 1.0 if gender == "male" else -1.0
+        targets = tuple(sign * max(sign * t, floor) for t in face.targets)
+        pulled.append(Face(face.path, face.box, targets))
+    return pulled
+
+
 def held_out(path: str) -> bool:
     """A fixed tenth of the faces (by a hash of the file), to watch the training."""
     return hashlib.sha256(Path(path).name.encode()).digest()[0] < 26
