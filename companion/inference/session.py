@@ -16,9 +16,9 @@ spinning off: docs/speed.md#a-good-neighbour-no-spinning-threads (looks got fast
 
 Memory (``share_cpu_arena``): each session's own CPU arena grows to its largest run and keeps it,
 and ONNX Runtime's memory patterns keep one more block per input shape seen, so seven models
-held seven peaks (455 MB resident after 40 street looks). A look runs its models one after
+held seven peaks (498 MB resident after 40 street looks). A look runs its models one after
 another, so every session here draws from one arena shared by the process, without memory
-patterns: 284 MB after the same looks, no slower (docs/speed.md#memory-one-arena-for-every-model).
+patterns: 283 MB after the same looks, no slower (docs/speed.md#memory-one-arena-for-every-model).
 """
 
 from __future__ import annotations

@@ -190,7 +190,7 @@ print(json.dumps([after_first - before, after_second - after_first, resident_mb(
 def test_a_model_run_after_another_reuses_the_memory_the_first_one_freed():
     """With an arena per session, each of a look's models kept its own largest run: the body
     model's batch of 32 after the embedder's grew the process by 131 MB more, and running both
-    again by 150 MB more (memory patterns). One shared arena holds only the larger run."""
+    again by about 150 MB more (memory patterns). One shared arena holds only the larger run."""
     result = subprocess.run([sys.executable, "-c", SECOND_MODEL_GROWTH], capture_output=True,
                             text=True, check=True, timeout=300)
     first, second, again = json.loads(result.stdout)
