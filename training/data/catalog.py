@@ -35,6 +35,11 @@ class Feed:
         """The products of one split, in feed order."""
         return [r for r in self.rows if self.split.get(r["id"]) == split]
 
+    def gendered_rows_of(self, split: str) -> list[dict[str, str]]:
+        """The products of one split made for women or for men (not unisex, not unlabelled):
+        the ones whose photo's person can be labelled by the feed's gender."""
+        return [r for r in self.rows_of(split) if r["gender"] in ("male", "female")]
+
     def ids_of(self, split: str) -> set[str]:
         """The ids that split.tsv puts in `split`."""
         return {i for i, s in self.split.items() if s == split}

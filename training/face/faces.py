@@ -45,8 +45,7 @@ class Face:
 def catalog_genders(data: Path) -> dict[str, str]:
     """The feed's gender of each catalog index photo that is a woman's or a man's product."""
     feed = read_feed(data / "catalog")
-    return {str(feed.image(row)): row["gender"] for row in feed.rows_of("index")
-            if row["gender"] in ("male", "female")}
+    return {str(feed.image(row)): row["gender"] for row in feed.gendered_rows_of("index")}
 
 
 def with_label_floor(faces: list[Face], genders: dict[str, str], floor: float) -> list[Face]:
@@ -74,8 +73,8 @@ def held_out(path: str) -> bool:
 def photo_paths(data: Path, limit: int | None) -> list[Path]:
     """Street trainval after the photos that chose the gender step's settings, then the
     catalog's index split."""
-    chose = GENDER_SETTINGS_PHOTOS
-    street = [item.path for item in load_street(data / "street", "trainval")[chose:]]
+    trainval = load_street(data / "street", "trainval")
+    street = [item.path for item in trainval[GENDER_SETTINGS_PHOTOS:]]
     feed = read_feed(data / "catalog")
     catalog = [feed.image(row) for row in feed.rows_of("index")]
     return (street + catalog)[:limit]

@@ -56,7 +56,7 @@ def catalog_people(data: Path, split: str, cache: Path) -> list[Sample]:
     from companion.inference.store import ModelStore
 
     feed = read_feed(data / "catalog")
-    rows = [r for r in feed.rows_of(split) if r["gender"] in ("male", "female")]
+    rows = feed.gendered_rows_of(split)
     movenet = MoveNet(ModelStore())
     samples: list[Sample] = []
     with Progress(len(rows), "finding people in catalog photos", unit="photos") as bar:
