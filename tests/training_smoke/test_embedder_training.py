@@ -6,6 +6,7 @@ Needs the training packages (`pip install torch==2.13.0 onnx scipy`); skipped wi
 from __future__ import annotations
 
 import json
+import re
 import shutil
 
 import numpy as np
@@ -489,3 +490,70 @@ def test_consensus_tuning_writes_its_weights_into_the_manifest_and_leaves_the_mo
     scores = consensus["tuning_scores"]
     assert len(scores["consensus"]) == len(scores["similarity_alone"]) == len(scores["names"]) == 4
     Embedder(ModelStore(models), "garment-embedder").predict([np.zeros((8, 8, 3), np.uint8)])
+
+
+@pytest.mark.slow
+@requires_data
+def test_heads_continue_from_a_graft_and_learn_worn_crops_labelled_as_their_product(
+        grafted_model, tmp_path):
+    grafted, _ = grafted_model
+    onnx_path = grafted / "garment-embedder.onnx"
+    out = tmp_path / "models" / "garment-embedder"
+    log = graft_heads(onnx_path, out, tmp_path / "work", "--worn-crops", "--init-from",
+                      str(onnx_path))
+    assert f"continuing from {onnx_path}" in log
+    worn = re.search(r"worn crops: (\d+) of 46 training products", log)
+    street = re.search(r"backgrounds, (\d+) garment crops", log)
+    assert worn and 0 < int(worn[1]) < 46  # a smoke catalog has model shots and packshots
+    # one view each (--views 1): every product, then each worn crop, then each street box
+    assert f"on {46 + int(worn[1]) + int(street[1])} views" in log
+    assert "grafted ONNX matches its parts" in log
+    heads = json.loads((out / "manifest.json").read_text())["provenance"]["label_heads"]
+    assert heads["worn_crops"] is True
+    assert heads["continued_from"]["sha256"] == file_sha256(onnx_path)
+    assert heads["continued_from"]["label_heads"]["worn_crops"] is False
+
+
+def test_a_continued_head_starts_where_the_graft_left_it():
+    """`HeadNet.start_from` undoes what `linear_heads` folds in (the standardisation)."""
+    import torch
+
+    from training.label_heads.heads import HeadNet, Heads
+
+    rng = np.random.default_rng(0)
+    classes = {"colour": ["Black", "Blue", "Red"]}
+    net = HeadNet.__new__(HeadNet)
+    torch.nn.Module.__init__(net)
+    net.register_buffer("mean", torch.from_numpy(rng.normal(size=5).astype(np.float32)))
+    net.register_buffer("std", torch.from_numpy(rng.uniform(0.1, 2, 5).astype(np.float32)))
+    net.heads = torch.nn.ModuleDict({"head_colour": torch.nn.Linear(5, 3)})
+    trained = Heads({"colour": rng.normal(size=(5, 3)).astype(np.float32)},
+                    {"colour": rng.normal(size=3).astype(np.float32)}, classes)
+    net.start_from(trained)
+    again = net.linear_heads(classes)
+    assert np.allclose(again.weight["colour"], trained.weight["colour"], atol=1e-5)
+    assert np.allclose(again.bias["colour"], trained.bias["colour"], atol=1e-5)
+
+
+@pytest.mark.slow
+@requires_data
+def test_a_worn_crop_is_its_products_garment_with_its_products_labels(tmp_path):
+    from training.embedder.data import load_catalog, read_training_rows
+    from training.embedder.worn import with_worn_crops
+
+    rows, _ = read_training_rows(DATA, 0.06, 48)
+    cat = load_catalog(DATA, rows, 96)
+    both = with_worn_crops(cat, DATA, rows, 96, tmp_path)
+    assert both.ids[: len(cat.ids)] == cat.ids
+    crops = both.ids[len(cat.ids):]
+    assert crops and all(c.endswith("#worn") for c in crops)
+    for i, crop_id in enumerate(crops, start=len(cat.ids)):
+        product = cat.ids.index(crop_id.removesuffix("#worn"))
+        assert all(both.labels[k][i] == both.labels[k][product] for k in both.labels)
+        assert not torch_equal(both.images[i], both.images[product])  # a crop, not the photo
+    again = with_worn_crops(cat, DATA, rows, 96, tmp_path)  # the second time from the cache
+    assert again.ids == both.ids and torch_equal(again.images, both.images)
+
+
+def torch_equal(a, b) -> bool:
+    return bool((a == b).all())

@@ -33,6 +33,14 @@ What it does
 Running it on an already grafted model grafts onto its `base_embedding` again (no stacking);
 a centring goes with the old heads (run python -m training.embedder.centre again).
 
+Worn crops and continuing (issue 28)
+    `--worn-crops` adds, for each training product photographed on a person, its garment cut
+    out as an index build cuts it (training/embedder/worn.py), labelled as its product: the
+    crops a look asks with and the object-level index keeps. `--init-from GRAFT` starts the
+    blocks and heads from a trained graft instead of COCO's weights and new heads, so a few
+    epochs at lower rates add what the new views teach (the manifest records what it
+    continued from).
+
 The package, by concern: params.py, backbone.py (the cut and the cached views), heads.py (the
 heads and their training), parts.py and tuning.py (the heads' weights), graft.py (the one ONNX
 graph), export.py (its manifest), ensemble.py (averaging the heads of several grafts).

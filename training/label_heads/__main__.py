@@ -5,14 +5,16 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from dataclasses import replace
 
 import numpy as np
 import onnx
 import torch
 
 import training.label_heads
-from training.embedder.data import TrainingSplit, load_training_data
+from training.embedder.data import TrainingSplit, load_training_data, read_training_rows
 from training.embedder.views import keep_memory_returnable
+from training.embedder.worn import with_worn_crops
 from training.label_heads.backbone import (
     HEADS,
     LAST_BLOCK,
@@ -23,7 +25,13 @@ from training.label_heads.backbone import (
     view_features,
 )
 from training.label_heads.export import heads_provenance, write
-from training.label_heads.graft import base_of, check_graft, check_trained_top, graft
+from training.label_heads.graft import (
+    base_of,
+    branch_of,
+    check_graft,
+    check_trained_top,
+    graft,
+)
 from training.label_heads.heads import Branch, train_heads, with_trained_top
 from training.label_heads.inputs import GraftInput
 from training.label_heads.params import LabelHeadsParams
@@ -52,25 +60,43 @@ def main(argv: list[str] | None = None) -> int:
     assert base_size, f"{params.base}: the embedder's input has no fixed size"
     shape = GraftInput(params.size or base_size, base_size, params.batch, params.threads)
     cut = cut_backbone(params.backbone)
+    start = None
+    if params.init_from:  # the graft's trained blocks and heads, not COCO's and new ones
+        graft_manifest = read_manifest(params.init_from.parent)["provenance"]["label_heads"]
+        trained = branch_of(onnx.load(str(params.init_from)), graft_manifest, cut,
+                            params.threads)
+        cut, start = trained.model, trained.heads
+        log(f"continuing from {params.init_from}'s blocks and its heads "
+            f"({', '.join(start.weight)})")
     bottom, top = split_backbone(cut, params.tune_from)
     base, bottom = session(base_model, params.threads), session(bottom, params.threads)
     scale = base_scale(base_manifest)
     # the embedder's own data settings, so the monitoring slice and held-out boxes are the same
-    data = load_training_data(TrainingSplit(params.data, params.limit))
+    split = TrainingSplit(params.data, params.limit)
+    data = load_training_data(split)
+    learnt = data  # what the heads learn from; the tuning below searches the products alone
+    if params.worn_crops:
+        rows, _ = read_training_rows(split.data, split.val_fraction, split.limit)
+        learnt = replace(data, cat=with_worn_crops(data.cat, split.data, rows, split.cache_size,
+                                                   params.work))
     cache = params.work / (f"maps-{params.views}-{params.limit or 'all'}-{shape.size}"
-                           f"-{params.seed}-b{params.tune_from}.pt")
+                           f"-{params.seed}-b{params.tune_from}"
+                           f"{'-worn' if params.worn_crops else ''}.pt")
     if cache.exists():
         log(f"reading the frozen layers' features of the training views from {cache}")
         views = Views(**torch.load(cache))
     else:
         log(f"running the frozen layers on {params.views} views per image at {shape.size} px")
-        views = view_features(bottom, data, params.views, shape,
+        views = view_features(bottom, learnt, params.views, shape,
                               torch.Generator().manual_seed(params.seed))
         params.work.mkdir(parents=True, exist_ok=True)
         torch.save(vars(views), cache)
     log(f"fine-tuning blocks {params.tune_from}-{LAST_BLOCK} and training {len(HEADS)} heads "
         f"on {len(views.maps)} views")
-    net = train_heads(views, top, data.cat.classes, params, gen)
+    if start is not None:
+        assert all(start.classes[k] == data.cat.classes[k] for k in start.weight), \
+            f"{params.init_from}'s heads name other classes than this data's"
+    net = train_heads(views, top, data.cat.classes, params, gen, start)
     del views
     branch = Branch.of(with_trained_top(cut, top, net), net.linear_heads(data.cat.classes),
                        params.threads)

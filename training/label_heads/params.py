@@ -46,6 +46,13 @@ class LabelHeadsParams:
         "inside gets it resized to its own (default: the embedder's)"))
     seed: int = field(default=0, metadata=cli())
     threads: int = field(default=2, metadata=cli())
+    worn_crops: bool = field(default=False, metadata=cli(
+        "also train on each training product's garment cut from its model shot, as an index "
+        "build cuts it, labelled as its product (training/embedder/worn.py)"))
+    init_from: Path | None = field(default=None, metadata=cli(
+        "continue from this graft's trained blocks and heads (e.g. "
+        "models/garment-embedder/garment-embedder.onnx) instead of CenterNet's COCO weights and "
+        "new heads; take fewer epochs and lower rates", metavar="ONNX"))
 
     def __post_init__(self) -> None:
         self.data = self.data.resolve()
