@@ -18,6 +18,8 @@ weight was chosen on the monitoring slice's looks (docs/evaluation.md).
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,6 +27,7 @@ import numpy as np
 from companion.inference.embedder import Embedded, Embedder, combine_views
 from companion.inference.garment_detector import GarmentDetector
 from companion.inference.movenet import MoveNet
+from companion.inference.optimized import origin
 from companion.inference.store import ModelStore
 from companion.pipeline.garments import garments_of_people
 from companion.pipeline.imaging import box_area, crop
@@ -35,6 +38,21 @@ WHOLE_PHOTO_SHARE = 0.8
 # The models a worn product's crop depends on (an index by garment is stale when one changes).
 FINDER_MODELS = (MoveNet.model_name, GarmentDetector.model_name)
 INDEX_BY = ("garment", "photo")  # `index build --index-by`: object-level (default) or whole photos
+
+
+def finders_fingerprint(store: ModelStore) -> str:
+    """Which models find a worn product's garment, and how: the sha256 (first 12 digits) of
+    each one's file, or of the file its optimised graph was made from (a bundle's), and a digest
+    of its settings (``extra``: input size, score thresholds, outfit rules), which move the
+    crops as much as the weights do. What an index by garment, or a cache of crops, is stale by."""
+
+    def settings(extra: dict) -> str:
+        text = json.dumps(extra, sort_keys=True, ensure_ascii=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:8]
+
+    manifests = [store.manifest(name) for name in FINDER_MODELS]
+    return ",".join(f"{(made.sha256 if (made := origin(m)) else m.sha256)[:12]}/"
+                    f"{settings(m.extra)}" for m in manifests)
 
 
 @dataclass(frozen=True)

@@ -171,6 +171,7 @@ def _fingerprint(args, index_by: str, options, store: ModelStore) -> str:
     from companion.catalog.build import source_fingerprint
     from companion.catalog.feed import FeedOptions
     from companion.catalog.feeds.product import READING_RULES
+    from companion.catalog.views import finders_fingerprint
     from companion.inference.embedder import PHOTO_WEIGHT
 
     fingerprint = source_fingerprint(args.feed, *([args.split] if args.split else []))
@@ -180,31 +181,11 @@ def _fingerprint(args, index_by: str, options, store: ModelStore) -> str:
     fingerprint = f"{fingerprint}:index-by={index_by}"
     if index_by == "garment":  # a worn product's vector depends on its photo's weight, and
         # its crop on the models that find the person and the garment
-        fingerprint += f":photo-weight={PHOTO_WEIGHT:g}:finders={_finders(store)}"
+        fingerprint += f":photo-weight={PHOTO_WEIGHT:g}:finders={finders_fingerprint(store)}"
     if options != FeedOptions():  # the same file read another way is another source
         fingerprint += f":feed={options.format},{sorted(options.columns.items())}," \
                        f"{options.currency},{options.shop_url}"
     return fingerprint
-
-
-def _finders(store: ModelStore) -> str:
-    """Which models find a worn product's garment, and how: the sha256 (first 12 digits) of
-    each one's file, or of the file its optimised graph was made from (a bundle's), and a digest
-    of its settings (``extra``: input size, score thresholds, outfit rules), which move the
-    crops as much as the weights do."""
-    import hashlib
-    import json
-
-    from companion.catalog.views import FINDER_MODELS
-    from companion.inference.optimized import origin
-
-    def settings(extra: dict) -> str:
-        text = json.dumps(extra, sort_keys=True, ensure_ascii=True)
-        return hashlib.sha256(text.encode()).hexdigest()[:8]
-
-    manifests = [store.manifest(name) for name in FINDER_MODELS]
-    return ",".join(f"{(made.sha256 if (made := origin(m)) else m.sha256)[:12]}/"
-                    f"{settings(m.extra)}" for m in manifests)
 
 
 def _split_filter(split: Path | None):

@@ -253,28 +253,28 @@ def test_an_index_by_garment_is_stale_when_a_model_that_finds_the_garments_chang
     """A worn product's crop comes from MoveNet and the detector, so their files and settings
     are part of what ``--if-stale`` compares; a bundle's optimised graph counts as the file it
     came from."""
-    from companion.commands.index import _finders
+    from companion.catalog.views import finders_fingerprint
     from companion.inference.store import ModelStore
     from companion.paths import models_dir
 
     for name in ("movenet-multipose", "garment-detector"):
         (tmp_path / name).mkdir()
         shutil.copy(models_dir() / name / "manifest.json", tmp_path / name)
-    shipped = _finders(ModelStore(tmp_path))
-    assert shipped == _finders(ModelStore(models_dir()))
+    shipped = finders_fingerprint(ModelStore(tmp_path))
+    assert shipped == finders_fingerprint(ModelStore(models_dir()))
     manifest = tmp_path / "garment-detector" / "manifest.json"
     data = json.loads(manifest.read_text())
     original = data["sha256"]
     data["sha256"] = "f" * 64  # another detector
     manifest.write_text(json.dumps(data))
-    assert _finders(ModelStore(tmp_path)) != shipped
+    assert finders_fingerprint(ModelStore(tmp_path)) != shipped
     data["provenance"]["optimized_from"] = {  # its graph, optimised offline
         "file": "garment-detector.onnx", "sha256": original, "bytes": 1,
         "onnxruntime": "1", "provider": "CPUExecutionProvider", "level": "extended"}
     manifest.write_text(json.dumps(data))
-    assert _finders(ModelStore(tmp_path)) == shipped
+    assert finders_fingerprint(ModelStore(tmp_path)) == shipped
     movenet = tmp_path / "movenet-multipose" / "manifest.json"
     pose = json.loads(movenet.read_text())
     pose.setdefault("extra", {})["input_size"] = 224  # the same file, asked at another size
     movenet.write_text(json.dumps(pose))
-    assert _finders(ModelStore(tmp_path)) != shipped
+    assert finders_fingerprint(ModelStore(tmp_path)) != shipped

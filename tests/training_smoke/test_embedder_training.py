@@ -538,22 +538,21 @@ def test_a_continued_head_starts_where_the_graft_left_it():
 @pytest.mark.slow
 @requires_data
 def test_a_worn_crop_is_its_products_garment_with_its_products_labels(tmp_path):
-    from training.embedder.data import load_catalog, read_training_rows
+    import torch
+
+    from training.embedder.data import TrainingSplit, load_catalog, read_training_rows
     from training.embedder.worn import with_worn_crops
 
-    rows, _ = read_training_rows(DATA, 0.06, 48)
-    cat = load_catalog(DATA, rows, 96)
-    both = with_worn_crops(cat, DATA, rows, 96, tmp_path)
+    split = TrainingSplit(DATA, 48, cache_size=96)
+    rows, _ = read_training_rows(split.data, split.val_fraction, split.limit)
+    cat = load_catalog(DATA, rows, split.cache_size)
+    both = with_worn_crops(cat, split, tmp_path)
     assert both.ids[: len(cat.ids)] == cat.ids
     crops = both.ids[len(cat.ids):]
     assert crops and all(c.endswith("#worn") for c in crops)
     for i, crop_id in enumerate(crops, start=len(cat.ids)):
         product = cat.ids.index(crop_id.removesuffix("#worn"))
         assert all(both.labels[k][i] == both.labels[k][product] for k in both.labels)
-        assert not torch_equal(both.images[i], both.images[product])  # a crop, not the photo
-    again = with_worn_crops(cat, DATA, rows, 96, tmp_path)  # the second time from the cache
-    assert again.ids == both.ids and torch_equal(again.images, both.images)
-
-
-def torch_equal(a, b) -> bool:
-    return bool((a == b).all())
+        assert not torch.equal(both.images[i], both.images[product])  # a crop, not the photo
+    again = with_worn_crops(cat, split, tmp_path)  # the second time from the cache
+    assert again.ids == both.ids and torch.equal(again.images, both.images)

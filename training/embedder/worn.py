@@ -14,7 +14,6 @@ training products are read (`read_training_rows`: index rows less the monitoring
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -22,25 +21,20 @@ import torch
 from PIL import Image
 
 from companion.catalog.categories import category_of
-from companion.catalog.views import FINDER_MODELS, ProductViews
+from companion.catalog.views import ProductViews, finders_fingerprint
 from companion.inference.store import ModelStore
 from companion.pipeline.decode import decode_image
 from companion.progress import Progress
-from training.embedder.data import Catalog, garment_masks
+from training.embedder.data import Catalog, TrainingSplit, garment_masks, read_training_rows
 from training.log import log
 from training.pixels import letterbox
 
 
-def finders_fingerprint(store: ModelStore) -> str:
-    """The models the crops depend on, in one short hash (the cache's name)."""
-    shas = "".join(store.manifest(name).sha256 for name in FINDER_MODELS)
-    return hashlib.sha256(shas.encode()).hexdigest()[:12]
-
-
-def find_worn_crops(data: Path, rows: list[dict], size: int) -> tuple[list[int], np.ndarray]:
+def find_worn_crops(data: Path, rows: list[dict], size: int,
+                    store: ModelStore) -> tuple[list[int], np.ndarray]:
     """(row of each crop, [K,S,S,3] letterboxed crops) for the rows whose photo shows a person
     wearing a garment of the product's category, found the way an index build finds it."""
-    views = ProductViews(ModelStore())
+    views = ProductViews(store)
     found, crops = [], []
     with Progress(len(rows), "  finding worn garments", unit="photos") as bar:
         for i, row in enumerate(rows):
@@ -55,18 +49,21 @@ def find_worn_crops(data: Path, rows: list[dict], size: int) -> tuple[list[int],
     return found, (np.stack(crops) if crops else np.empty((0, size, size, 3), np.uint8))
 
 
-def with_worn_crops(cat: Catalog, data: Path, rows: list[dict], size: int,
-                    work: Path) -> Catalog:
-    """`cat` (decoded from `rows`, in order) and, after it, one more product per worn crop
-    with the labels of the product it was cut from. Crops are cached in `work` per detector."""
-    assert [r["id"] for r in rows] == cat.ids, "rows must be the ones cat was decoded from"
-    cache = work / (f"worn-crops-{len(rows)}-{size}-{finders_fingerprint(ModelStore())}.pt")
+def with_worn_crops(cat: Catalog, split: TrainingSplit, work: Path) -> Catalog:
+    """`cat` (the split's training products, `load_training_data`) and, after it, one more
+    product per worn crop with the labels of the product it was cut from. The crops are cached
+    in `work`, named by the models and settings that find them."""
+    rows, _ = read_training_rows(split.data, split.val_fraction, split.limit)
+    assert [r["id"] for r in rows] == cat.ids, "cat must be the split's training products"
+    store = ModelStore()
+    cache = work / (f"worn-crops-{len(rows)}-{split.cache_size}-"
+                    f"{finders_fingerprint(store).replace('/', '-').replace(',', '-')}.pt")
     if cache.exists():
         stored = torch.load(cache)
         found, crops = stored["found"], stored["crops"].numpy()
         log(f"read {len(found)} worn crops from {cache}")
     else:
-        found, crops = find_worn_crops(data, rows, size)
+        found, crops = find_worn_crops(split.data, rows, split.cache_size, store)
         work.mkdir(parents=True, exist_ok=True)
         torch.save({"found": found, "crops": torch.from_numpy(crops)}, cache)
     log(f"worn crops: {len(found)} of {len(rows)} training products show their garment worn")

@@ -12,7 +12,7 @@ import onnx
 import torch
 
 import training.label_heads
-from training.embedder.data import TrainingSplit, load_training_data, read_training_rows
+from training.embedder.data import TrainingSplit, load_training_data
 from training.embedder.views import keep_memory_returnable
 from training.embedder.worn import with_worn_crops
 from training.label_heads.backbone import (
@@ -74,11 +74,12 @@ def main(argv: list[str] | None = None) -> int:
     # the embedder's own data settings, so the monitoring slice and held-out boxes are the same
     split = TrainingSplit(params.data, params.limit)
     data = load_training_data(split)
+    if start is not None:  # before minutes of views: the heads must fit this data's classes
+        assert all(start.classes[k] == data.cat.classes[k] for k in start.weight), \
+            f"{params.init_from}'s heads name other classes than this data's"
     learnt = data  # what the heads learn from; the tuning below searches the products alone
     if params.worn_crops:
-        rows, _ = read_training_rows(split.data, split.val_fraction, split.limit)
-        learnt = replace(data, cat=with_worn_crops(data.cat, split.data, rows, split.cache_size,
-                                                   params.work))
+        learnt = replace(data, cat=with_worn_crops(data.cat, split, params.work))
     cache = params.work / (f"maps-{params.views}-{params.limit or 'all'}-{shape.size}"
                            f"-{params.seed}-b{params.tune_from}"
                            f"{'-worn' if params.worn_crops else ''}.pt")
@@ -93,9 +94,6 @@ def main(argv: list[str] | None = None) -> int:
         torch.save(vars(views), cache)
     log(f"fine-tuning blocks {params.tune_from}-{LAST_BLOCK} and training {len(HEADS)} heads "
         f"on {len(views.maps)} views")
-    if start is not None:
-        assert all(start.classes[k] == data.cat.classes[k] for k in start.weight), \
-            f"{params.init_from}'s heads name other classes than this data's"
     net = train_heads(views, top, data.cat.classes, params, gen, start)
     del views
     branch = Branch.of(with_trained_top(cut, top, net), net.linear_heads(data.cat.classes),
