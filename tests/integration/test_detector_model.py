@@ -93,3 +93,31 @@ def test_pixels_in_the_wrong_range_find_far_less(detector, test_photos):
                                          clip_to=pixels.shape[1::-1])
             hits[key] += sum(any(iou(tuple(b), t) >= 0.5 for b in tops) for t in truth)
     assert hits["wrong"] < 0.5 * hits["right"]
+
+
+def _mirrored(garments, width: int) -> list[tuple]:
+    return sorted((g.category, round(width - g.box[2]), round(g.box[1]), round(width - g.box[0]),
+                   round(g.box[3]), round(g.score, 3)) for g in garments)
+
+
+def _as_found(garments) -> list[tuple]:
+    return sorted((g.category, *(round(v) for v in g.box), round(g.score, 3)) for g in garments)
+
+
+def test_a_photo_and_its_mirror_image_give_the_same_garments_mirrored(detector, test_photos,
+                                                                     monkeypatch):
+    """The mirror view makes the answer symmetric: a shopper's photo and the same photo flipped
+    (as pages and phones often serve it) get the same boxes and scores. Each photo is cut to
+    420 px wide so the letterbox pads both sides alike; without the mirror view the two
+    answers differ."""
+    assert detector.mirror_view
+    photos = [np.ascontiguousarray(pixels[:, :420]) for _, pixels in test_photos[:8]]
+
+    def differing() -> int:
+        return sum(_as_found(detector.predict(p)) != _mirrored(
+            detector.predict(np.ascontiguousarray(p[:, ::-1])), p.shape[1]) for p in photos)
+
+    assert differing() == 0
+    monkeypatch.setattr(GarmentDetector, "mirror_view", False)
+    assert differing() > 0
+

@@ -11,7 +11,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from companion.inference.garment_detector import decode
+from companion.inference.garment_detector import decode, mirrored_anchors, with_mirror
 from companion.pipeline.garments import (
     assign_to_people,
     detect_for_people,
@@ -38,6 +38,48 @@ def test_decode_reads_centre_size_boxes_and_the_best_label():
     np.testing.assert_allclose(boxes[0], [40.0, 40.0, 60.0, 80.0])
     assert scores[0] == pytest.approx(0.9)
     assert labels[0] == 1
+
+
+def _anchor_centres(width: int, height: int) -> np.ndarray:
+    """The (cx, cy) of every anchor of a YOLOv8 head, in its output's order."""
+    centres = []
+    for stride in (8, 16, 32):
+        ys, xs = np.mgrid[0:height // stride, 0:width // stride]
+        centres.append(np.stack([(xs.ravel() + 0.5) * stride, (ys.ravel() + 0.5) * stride]))
+    return np.concatenate(centres, axis=1)
+
+
+def test_an_anchors_mirror_is_the_same_row_counted_from_the_other_side():
+    width, height = 64, 32
+    centres = _anchor_centres(width, height)
+    mirror = mirrored_anchors(width, height, centres.shape[1])
+    np.testing.assert_allclose(centres[0, mirror], width - centres[0])
+    np.testing.assert_allclose(centres[1, mirror], centres[1])
+    np.testing.assert_array_equal(mirror[mirror], np.arange(centres.shape[1]))
+
+
+def test_a_head_that_is_not_yolov8s_three_strides_is_refused():
+    with pytest.raises(ValueError, match="not a YOLOv8 head"):
+        mirrored_anchors(64, 64, 100)
+
+
+def test_the_mirror_views_answer_is_averaged_in_where_its_garment_lies_in_the_image():
+    """A garment left of centre is seen right of centre in the mirror image: its box comes back
+    to the left and its scores average with the image's own at the same anchor."""
+    width, height = 64, 32
+    centres = _anchor_centres(width, height)
+    count = centres.shape[1]
+    raw = np.zeros((6, count), np.float32)
+    raw[:2], raw[2:4] = centres, 8.0  # every anchor's box, as the image's output gives it
+    mirrored = raw.copy()  # the mirror image's anchors, in its own pixels, are the same
+    left = int(np.flatnonzero((centres[0] == 12.0) & (centres[1] == 12.0))[0])
+    right = int(np.flatnonzero((centres[0] == width - 12.0) & (centres[1] == 12.0))[0])
+    raw[4, left] = 0.6  # the image scores the garment 0.6 ...
+    mirrored[4, right] = 0.2  # ... the mirror image 0.2, where the garment lies in it
+    merged = with_mirror(raw, mirrored, width, height)
+    np.testing.assert_allclose(merged[:4], raw[:4])  # every box back where the image has it
+    assert merged[4, left] == pytest.approx(0.4)
+    assert np.count_nonzero(merged[4]) == 1
 
 
 def test_garments_go_to_the_person_who_holds_most_of_them():
