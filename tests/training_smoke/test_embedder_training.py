@@ -507,6 +507,10 @@ def test_heads_continue_from_a_graft_and_learn_worn_crops_labelled_as_their_prod
     assert worn and 0 < int(worn[1]) < 46  # a smoke catalog has model shots and packshots
     # one view each (--views 1): every product, then each worn crop, then each street box
     assert f"on {46 + int(worn[1]) + int(street[1])} views" in log
+    # the views of worn crops go stale with the crops: named by what finds them
+    from training.embedder.worn import worn_crops_key
+    views = [p.name for p in (tmp_path / "work").glob("maps-*")]
+    assert views and all(v.endswith(f"-worn-{worn_crops_key(ModelStore())}.pt") for v in views)
     assert "grafted ONNX matches its parts" in log
     heads = json.loads((out / "manifest.json").read_text())["provenance"]["label_heads"]
     assert heads["worn_crops"] is True

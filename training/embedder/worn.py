@@ -49,6 +49,12 @@ def find_worn_crops(data: Path, rows: list[dict], size: int,
     return found, (np.stack(crops) if crops else np.empty((0, size, size, 3), np.uint8))
 
 
+def worn_crops_key(store: ModelStore) -> str:
+    """What the worn crops are stale by, fit for a file name: the models and settings that find
+    them (``finders_fingerprint``). Anything computed from the crops is named by it too."""
+    return finders_fingerprint(store).replace("/", "-").replace(",", "-")
+
+
 def with_worn_crops(cat: Catalog, split: TrainingSplit, work: Path) -> Catalog:
     """`cat` (the split's training products, `load_training_data`) and, after it, one more
     product per worn crop with the labels of the product it was cut from. The crops are cached
@@ -56,8 +62,7 @@ def with_worn_crops(cat: Catalog, split: TrainingSplit, work: Path) -> Catalog:
     rows, _ = read_training_rows(split.data, split.val_fraction, split.limit)
     assert [r["id"] for r in rows] == cat.ids, "cat must be the split's training products"
     store = ModelStore()
-    cache = work / (f"worn-crops-{len(rows)}-{split.cache_size}-"
-                    f"{finders_fingerprint(store).replace('/', '-').replace(',', '-')}.pt")
+    cache = work / f"worn-crops-{len(rows)}-{split.cache_size}-{worn_crops_key(store)}.pt"
     if cache.exists():
         stored = torch.load(cache)
         found, crops = stored["found"], stored["crops"].numpy()

@@ -12,9 +12,10 @@ import onnx
 import torch
 
 import training.label_heads
+from companion.inference.store import ModelStore
 from training.embedder.data import TrainingSplit, load_training_data
 from training.embedder.views import keep_memory_returnable
-from training.embedder.worn import with_worn_crops
+from training.embedder.worn import with_worn_crops, worn_crops_key
 from training.label_heads.backbone import (
     HEADS,
     LAST_BLOCK,
@@ -80,9 +81,10 @@ def main(argv: list[str] | None = None) -> int:
     learnt = data  # what the heads learn from; the tuning below searches the products alone
     if params.worn_crops:
         learnt = replace(data, cat=with_worn_crops(data.cat, split, params.work))
+    # with worn crops, the views are as stale as the crops they were computed from
+    worn = f"-worn-{worn_crops_key(ModelStore())}" if params.worn_crops else ""
     cache = params.work / (f"maps-{params.views}-{params.limit or 'all'}-{shape.size}"
-                           f"-{params.seed}-b{params.tune_from}"
-                           f"{'-worn' if params.worn_crops else ''}.pt")
+                           f"-{params.seed}-b{params.tune_from}{worn}.pt")
     if cache.exists():
         log(f"reading the frozen layers' features of the training views from {cache}")
         views = Views(**torch.load(cache))
