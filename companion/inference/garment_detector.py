@@ -18,6 +18,7 @@ columns reversed, so the two outputs average position by position with no matchi
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
@@ -86,9 +87,11 @@ class Candidates:
     height: int
 
 
+@lru_cache(maxsize=4)
 def mirrored_anchors(width: int, height: int, count: int) -> np.ndarray:
     """For each anchor of a ``width`` × ``height`` input, the index of the anchor at its mirror
-    position (the same row, the column counted from the other side), in the output's order."""
+    position (the same row, the column counted from the other side), in the output's order.
+    Made once per input size (read-only): every look asks for the same one."""
     order, start = [], 0
     for stride in STRIDES:
         rows, columns = height // stride, width // stride
@@ -98,13 +101,15 @@ def mirrored_anchors(width: int, height: int, count: int) -> np.ndarray:
     if start != count:
         raise ValueError(f"a {width}x{height} input with strides {STRIDES} has {start} anchors, "
                          f"the detector's output {count}: not a YOLOv8 head")
-    return np.concatenate(order)
+    mirror = np.concatenate(order)
+    mirror.setflags(write=False)
+    return mirror
 
 
 def with_mirror(raw: np.ndarray, mirrored: np.ndarray, width: int, height: int) -> np.ndarray:
     """The head's output ``[4+C, N]`` for a ``width`` × ``height`` input averaged with its output
     for the mirror image: boxes flipped back, then boxes and scores averaged anchor by anchor."""
-    back = mirrored[:, mirrored_anchors(width, height, raw.shape[1])].copy()
+    back = mirrored[:, mirrored_anchors(width, height, raw.shape[1])]  # a copy: fancy indexing
     back[0] = width - back[0]
     return (raw + back) / 2
 

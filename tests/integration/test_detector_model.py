@@ -95,13 +95,16 @@ def test_pixels_in_the_wrong_range_find_far_less(detector, test_photos):
     assert hits["wrong"] < 0.5 * hits["right"]
 
 
-def _mirrored(garments, width: int) -> list[tuple]:
-    return sorted((g.category, round(width - g.box[2]), round(g.box[1]), round(width - g.box[0]),
-                   round(g.box[3]), round(g.score, 3)) for g in garments)
-
-
-def _as_found(garments) -> list[tuple]:
-    return sorted((g.category, *(round(v) for v in g.box), round(g.score, 3)) for g in garments)
+def _found(garments, mirrored_in: int | None = None) -> list[tuple]:
+    """Garments as comparable tuples; boxes flipped back when found in a mirror image
+    ``mirrored_in`` pixels wide."""
+    rows = []
+    for g in garments:
+        x1, y1, x2, y2 = g.box
+        if mirrored_in is not None:
+            x1, x2 = mirrored_in - x2, mirrored_in - x1
+        rows.append((g.category, *(round(v) for v in (x1, y1, x2, y2)), round(g.score, 3)))
+    return sorted(rows)
 
 
 def test_a_photo_and_its_mirror_image_give_the_same_garments_mirrored(detector, test_photos,
@@ -114,7 +117,7 @@ def test_a_photo_and_its_mirror_image_give_the_same_garments_mirrored(detector, 
     photos = [np.ascontiguousarray(pixels[:, :420]) for _, pixels in test_photos[:8]]
 
     def differing() -> int:
-        return sum(_as_found(detector.predict(p)) != _mirrored(
+        return sum(_found(detector.predict(p)) != _found(
             detector.predict(np.ascontiguousarray(p[:, ::-1])), p.shape[1]) for p in photos)
 
     assert differing() == 0

@@ -550,7 +550,7 @@ def test_a_worn_crop_is_its_products_garment_with_its_products_labels(tmp_path):
     split = TrainingSplit(DATA, 48, cache_size=96)
     rows, _ = read_training_rows(split.data, split.val_fraction, split.limit)
     cat = load_catalog(DATA, rows, split.cache_size)
-    both = with_worn_crops(cat, split, tmp_path)
+    both = with_worn_crops(cat, split, tmp_path, ModelStore())
     assert both.ids[: len(cat.ids)] == cat.ids
     crops = both.ids[len(cat.ids):]
     assert crops and all(c.endswith("#worn") for c in crops)
@@ -558,5 +558,5 @@ def test_a_worn_crop_is_its_products_garment_with_its_products_labels(tmp_path):
         product = cat.ids.index(crop_id.removesuffix("#worn"))
         assert all(both.labels[k][i] == both.labels[k][product] for k in both.labels)
         assert not torch.equal(both.images[i], both.images[product])  # a crop, not the photo
-    again = with_worn_crops(cat, split, tmp_path)  # the second time from the cache
+    again = with_worn_crops(cat, split, tmp_path, ModelStore())  # the second time from the cache
     assert again.ids == both.ids and torch.equal(again.images, both.images)

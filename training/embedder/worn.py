@@ -55,13 +55,13 @@ def worn_crops_key(store: ModelStore) -> str:
     return finders_fingerprint(store).replace("/", "-").replace(",", "-")
 
 
-def with_worn_crops(cat: Catalog, split: TrainingSplit, work: Path) -> Catalog:
+def with_worn_crops(cat: Catalog, split: TrainingSplit, work: Path,
+                    store: ModelStore) -> Catalog:
     """`cat` (the split's training products, `load_training_data`) and, after it, one more
     product per worn crop with the labels of the product it was cut from. The crops are cached
-    in `work`, named by the models and settings that find them."""
+    in `work`, named by the models and settings of `store` that find them (`worn_crops_key`)."""
     rows, _ = read_training_rows(split.data, split.val_fraction, split.limit)
     assert [r["id"] for r in rows] == cat.ids, "cat must be the split's training products"
-    store = ModelStore()
     cache = work / f"worn-crops-{len(rows)}-{split.cache_size}-{worn_crops_key(store)}.pt"
     if cache.exists():
         stored = torch.load(cache)

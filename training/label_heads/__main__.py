@@ -79,10 +79,11 @@ def main(argv: list[str] | None = None) -> int:
         assert all(start.classes[k] == data.cat.classes[k] for k in start.weight), \
             f"{params.init_from}'s heads name other classes than this data's"
     learnt = data  # what the heads learn from; the tuning below searches the products alone
+    worn = ""  # with worn crops, the views are as stale as the crops they were computed from
     if params.worn_crops:
-        learnt = replace(data, cat=with_worn_crops(data.cat, split, params.work))
-    # with worn crops, the views are as stale as the crops they were computed from
-    worn = f"-worn-{worn_crops_key(ModelStore())}" if params.worn_crops else ""
+        finders = ModelStore()
+        learnt = replace(data, cat=with_worn_crops(data.cat, split, params.work, finders))
+        worn = f"-worn-{worn_crops_key(finders)}"
     cache = params.work / (f"maps-{params.views}-{params.limit or 'all'}-{shape.size}"
                            f"-{params.seed}-b{params.tune_from}{worn}.pt")
     if cache.exists():
